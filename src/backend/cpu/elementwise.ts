@@ -1,0 +1,158 @@
+import type { TypedArray } from '../../core/dtype.js';
+import type { BinaryOpName, CompareOp, OpParams, UnaryOpName } from '../../core/ops.js';
+import { type CpuView, forEachRow, isContiguous } from './storage.js';
+
+type Fn1 = (x: number) => number;
+type Fn2 = (a: number, b: number) => number;
+
+const unaryFns: Record<UnaryOpName, Fn1> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  relu: (x) => (x > 0 ? x : 0),
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  tanh: Math.tanh,
+};
+
+const binaryFns: Record<BinaryOpName, Fn2> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  maximum: (a, b) => (a > b || a !== a ? a : b),
+  minimum: (a, b) => (a < b || a !== a ? a : b),
+  pow: Math.pow,
+};
+
+const compareFns: Record<CompareOp, Fn2> = {
+  eq: (a, b) => +(a === b),
+  ne: (a, b) => +(a !== b),
+  lt: (a, b) => +(a < b),
+  le: (a, b) => +(a <= b),
+  gt: (a, b) => +(a > b),
+  ge: (a, b) => +(a >= b),
+};
+
+/** Integer division truncates toward zero, as in C and PyTorch's trunc mode. */
+function intFix(op: BinaryOpName, out: TypedArray, f: Fn2): Fn2 {
+  return out instanceof Int32Array && op === 'div' ? (a, b) => Math.trunc(f(a, b)) : f;
+}
+
+function map1(x: CpuView, out: CpuView, f: Fn1): void {
+  const xs = x.storage;
+  const o = out.storage;
+  if (isContiguous(x)) {
+    const off = x.offset;
+    for (let i = 0; i < o.length; i++) o[i] = f(xs[off + i]!);
+    return;
+  }
+  forEachRow(out.shape, [x.strides, out.strides], [x.offset, 0], (offs, n, inner) => {
+    let a = offs[0]!;
+    let b = offs[1]!;
+    const sa = inner[0]!;
+    for (let i = 0; i < n; i++, a += sa, b++) o[b] = f(xs[a]!);
+  });
+}
+
+function map2(a: CpuView, b: CpuView, out: CpuView, f: Fn2): void {
+  const as = a.storage;
+  const bs = b.storage;
+  const o = out.storage;
+  forEachRow(out.shape, [a.strides, b.strides, out.strides], [a.offset, b.offset, 0], (offs, n, inner) => {
+    let i = offs[0]!;
+    let j = offs[1]!;
+    let k = offs[2]!;
+    const si = inner[0]!;
+    const sj = inner[1]!;
+    for (let t = 0; t < n; t++, i += si, j += sj, k++) o[k] = f(as[i]!, bs[j]!);
+  });
+}
+
+/**
+ * Dense same-layout operands are the hot case of training (parameter
+ * updates, activations), so the common ops get loops without a call per
+ * element there.
+ */
+function fastBinary(op: BinaryOpName, a: CpuView, b: CpuView, out: CpuView): boolean {
+  if (!isContiguous(a) || !isContiguous(b)) return false;
+  const x = a.storage;
+  const y = b.storage;
+  const o = out.storage;
+  const ao = a.offset;
+  const bo = b.offset;
+  const n = o.length;
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) o[i] = x[ao + i]! + y[bo + i]!;
+      return true;
+    case 'sub':
+      for (let i = 0; i < n; i++) o[i] = x[ao + i]! - y[bo + i]!;
+      return true;
+    case 'mul':
+      for (let i = 0; i < n; i++) o[i] = x[ao + i]! * y[bo + i]!;
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function unaryKernel(op: UnaryOpName) {
+  const f = unaryFns[op];
+  return (inputs: readonly CpuView[], out: CpuView): void => {
+    const x = inputs[0]!;
+    if (op === 'relu' && isContiguous(x)) {
+      const xs = x.storage;
+      const o = out.storage;
+      const off = x.offset;
+      for (let i = 0; i < o.length; i++) {
+        const v = xs[off + i]!;
+        o[i] = v > 0 ? v : 0;
+      }
+      return;
+    }
+    map1(x, out, f);
+  };
+}
+
+export function binaryKernel(op: BinaryOpName) {
+  const f = binaryFns[op];
+  return (inputs: readonly CpuView[], out: CpuView): void => {
+    const [a, b] = inputs as [CpuView, CpuView];
+    if (!(out.storage instanceof Int32Array) && fastBinary(op, a, b, out)) return;
+    map2(a, b, out, intFix(op, out.storage, f));
+  };
+}
+
+export function compareKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['compare']): void {
+  map2(inputs[0]!, inputs[1]!, out, compareFns[p.op]);
+}
+
+export function whereKernel(inputs: readonly CpuView[], out: CpuView): void {
+  const [c, a, b] = inputs as [CpuView, CpuView, CpuView];
+  const cs = c.storage;
+  const as = a.storage;
+  const bs = b.storage;
+  const o = out.storage;
+  forEachRow(
+    out.shape,
+    [c.strides, a.strides, b.strides, out.strides],
+    [c.offset, a.offset, b.offset, 0],
+    (offs, n, inner) => {
+      let ci = offs[0]!;
+      let ai = offs[1]!;
+      let bi = offs[2]!;
+      let k = offs[3]!;
+      for (let t = 0; t < n; t++, ci += inner[0]!, ai += inner[1]!, bi += inner[2]!, k++) {
+        o[k] = cs[ci] ? as[ai]! : bs[bi]!;
+      }
+    },
+  );
+}
+
+export function castKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['cast']): void {
+  const f: Fn1 = p.dtype === 'bool' ? (x) => +(x !== 0) : p.dtype === 'int32' ? Math.trunc : (x) => x;
+  map1(inputs[0]!, out, f);
+}

@@ -1,0 +1,442 @@
+/**
+ * The primitive op table: the single list of operations every backend
+ * implements and every gradient rule covers. Each row gives the op's
+ * parameters (in OpParams) and its shape/dtype rule (in opDefs), which
+ * validates inputs and names the op and the shapes when they do not fit.
+ * Composite ops (softmax, batch norm, losses, ...) are built from these
+ * in src/tensor and src/nn and need no row here.
+ */
+import { type DType, isFloat } from './dtype.js';
+import { ArgumentError, DTypeError, ShapeError } from './errors.js';
+import { type Shape, fmt, reducedShape, sameShape } from './shape.js';
+
+export interface TensorMeta {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+/** Geometry-independent parameters of a 2-D convolution (NCHW, weight [Cout, Cin/groups, kH, kW]). */
+export interface Conv2dParams {
+  readonly stride: readonly [number, number];
+  /** Zero padding [top, bottom, left, right]; 'same' may be asymmetric for even kernels. */
+  readonly padding: readonly [number, number, number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+}
+
+export interface Pool2dParams {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** Symmetric implicit padding [pH, pW] (max pooling pads with -inf, average with zeros). */
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly ceilMode: boolean;
+}
+
+export interface AvgPool2dParams extends Pool2dParams {
+  /** Divide by the full window size even where it overlaps the padding. */
+  readonly countIncludePad: boolean;
+}
+
+type None = Record<string, never>;
+
+/** Parameters of every primitive. Adding a key here makes the compiler ask for its kernel and gradient rule. */
+export interface OpParams {
+  // elementwise, one input
+  neg: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  abs: None;
+  sign: None;
+  relu: None;
+  sigmoid: None;
+  tanh: None;
+  // elementwise, two inputs of one dtype, broadcast by the dispatcher
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  maximum: None;
+  minimum: None;
+  pow: None;
+  compare: { readonly op: CompareOp };
+  where: None;
+  cast: { readonly dtype: DType };
+  // reductions
+  sum: { readonly axes: readonly number[]; readonly keepDims: boolean };
+  max: { readonly axes: readonly number[]; readonly keepDims: boolean };
+  argmax: { readonly axis: number; readonly keepDims: boolean };
+  // views: no kernel, they only change the layout (shape, strides, offset)
+  reshape: { readonly shape: readonly number[] };
+  permute: { readonly perm: readonly number[] };
+  expand: { readonly shape: readonly number[] };
+  slice: { readonly starts: readonly number[]; readonly ends: readonly number[]; readonly steps: readonly number[] };
+  // data movement
+  contiguous: None;
+  pad: { readonly pads: readonly (readonly [number, number])[]; readonly value: number };
+  concat: { readonly axis: number };
+  // linear algebra and CNN kernels
+  matmul: None;
+  conv2d: Conv2dParams;
+  conv2dGradInput: Conv2dParams & { readonly inputShape: readonly [number, number, number, number] };
+  conv2dGradWeight: Conv2dParams & { readonly weightShape: readonly [number, number, number, number] };
+  maxPool2d: Pool2dParams;
+  maxPool2dGrad: Pool2dParams;
+  avgPool2d: AvgPool2dParams;
+  avgPool2dGrad: AvgPool2dParams & { readonly inputShape: readonly [number, number, number, number] };
+}
+
+export type OpName = keyof OpParams;
+
+export const VIEW_OPS = ['reshape', 'permute', 'expand', 'slice'] as const;
+export type ViewOpName = (typeof VIEW_OPS)[number];
+/** Ops a backend runs a kernel for. */
+export type KernelOpName = Exclude<OpName, ViewOpName>;
+
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'] as const;
+export type UnaryOpName = (typeof UNARY_OPS)[number];
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const;
+export type BinaryOpName = (typeof BINARY_OPS)[number];
+
+export interface OpDef<K extends OpName> {
+  /** Number of inputs; -1 for any number (concat). */
+  readonly arity: number;
+  /** Elementwise ops get their inputs broadcast to the output shape by the dispatcher. */
+  readonly elementwise?: boolean;
+  readonly view?: boolean;
+  /** Output shape and dtype; throws a ShapeError/DTypeError naming the op and shapes. */
+  infer(inputs: readonly TensorMeta[], p: OpParams[K]): TensorMeta;
+}
+
+function requireFloat(op: string, t: TensorMeta): void {
+  if (!isFloat(t.dtype)) {
+    throw new DTypeError(`${op}: expected a float32 or float64 tensor, got ${t.dtype} with shape ${fmt(t.shape)}`);
+  }
+}
+
+function requireNumeric(op: string, t: TensorMeta): void {
+  if (t.dtype === 'bool') throw new DTypeError(`${op}: expected a numeric tensor, got bool with shape ${fmt(t.shape)}`);
+}
+
+function requireSameDtype(op: string, a: TensorMeta, b: TensorMeta): void {
+  if (a.dtype !== b.dtype) throw new DTypeError(`${op}: operands have different dtypes ${a.dtype} and ${b.dtype}`);
+}
+
+function requireRank(op: string, name: string, t: TensorMeta, rank: number, layout: string): void {
+  if (t.shape.length !== rank) {
+    throw new ShapeError(`${op}: expected ${name} of rank ${rank} (${layout}), got shape ${fmt(t.shape)}`);
+  }
+}
+
+const floatUnary: OpDef<UnaryOpName> = {
+  arity: 1,
+  elementwise: true,
+  infer: ([x]) => (requireFloat('unary op', x!), x!),
+};
+function unary(op: UnaryOpName, needsFloat: boolean): OpDef<UnaryOpName> {
+  return {
+    ...floatUnary,
+    infer: ([x]) => {
+      if (needsFloat) requireFloat(op, x!);
+      else requireNumeric(op, x!);
+      return { shape: x!.shape, dtype: x!.dtype };
+    },
+  };
+}
+
+function binary(op: BinaryOpName, needsFloat: boolean): OpDef<BinaryOpName> {
+  return {
+    arity: 2,
+    elementwise: true,
+    infer: ([a, b]) => {
+      requireSameDtype(op, a!, b!);
+      if (needsFloat) requireFloat(op, a!);
+      else requireNumeric(op, a!);
+      return { shape: a!.shape, dtype: a!.dtype };
+    },
+  };
+}
+
+/** Output size of one spatial dimension of a convolution or pooling window. */
+export function windowOutputSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padBefore: number,
+  padAfter: number,
+  dilation: number,
+  ceilMode = false,
+): number {
+  const span = dilation * (kernel - 1) + 1;
+  const room = size + padBefore + padAfter - span;
+  if (room < 0) return 0;
+  let out = (ceilMode ? Math.ceil(room / stride) : Math.floor(room / stride)) + 1;
+  // A ceil-mode window must start inside the input or the left padding.
+  if (ceilMode && (out - 1) * stride >= size + padBefore) out--;
+  return out;
+}
+
+/** Everything a conv kernel needs, computed once from the shapes and parameters. */
+export interface ConvGeometry {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kh: number;
+  kw: number;
+  hOut: number;
+  wOut: number;
+  groups: number;
+  cInPerGroup: number;
+  cOutPerGroup: number;
+}
+
+export function convGeometry(x: Shape, w: Shape, p: Conv2dParams, op = 'conv2d'): ConvGeometry {
+  const [n, cIn, h, wd] = x as [number, number, number, number];
+  const [cOut, cInPerGroup, kh, kw] = w as [number, number, number, number];
+  const g = p.groups;
+  if (!Number.isInteger(g) || g < 1) throw new ArgumentError(`${op}: groups must be a positive integer, got ${g}`);
+  if (cIn % g !== 0 || cOut % g !== 0) {
+    throw new ShapeError(`${op}: in channels ${cIn} and out channels ${cOut} must both be divisible by groups=${g}`);
+  }
+  if (cInPerGroup !== cIn / g) {
+    throw new ShapeError(
+      `${op}: input ${fmt(x)} has ${cIn} channels, so weight ${fmt(w)} should have ${cIn / g} input channels per group (groups=${g}), got ${cInPerGroup}`,
+    );
+  }
+  for (const v of [...p.stride, ...p.dilation]) {
+    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${op}: stride and dilation must be positive integers`);
+  }
+  for (const v of p.padding) {
+    if (!Number.isInteger(v) || v < 0) throw new ArgumentError(`${op}: padding must be non-negative integers`);
+  }
+  const hOut = windowOutputSize(h, kh, p.stride[0], p.padding[0], p.padding[1], p.dilation[0]);
+  const wOut = windowOutputSize(wd, kw, p.stride[1], p.padding[2], p.padding[3], p.dilation[1]);
+  if (hOut < 1 || wOut < 1) {
+    throw new ShapeError(
+      `${op}: input ${fmt(x)} is too small for kernel ${kh}x${kw} with dilation ${p.dilation.join('x')} and padding [${p.padding.join(', ')}]`,
+    );
+  }
+  return { n, cIn, h, w: wd, cOut, kh, kw, hOut, wOut, groups: g, cInPerGroup, cOutPerGroup: cOut / g };
+}
+
+export interface PoolGeometry {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  hOut: number;
+  wOut: number;
+}
+
+export function poolGeometry(x: Shape, p: Pool2dParams, op: string): PoolGeometry {
+  if (x.length !== 4) throw new ShapeError(`${op}: expected input of rank 4 (N, C, H, W), got shape ${fmt(x)}`);
+  const [n, c, h, w] = x as [number, number, number, number];
+  const [kh, kw] = p.kernel;
+  for (const v of [...p.kernel, ...p.stride, ...p.dilation]) {
+    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${op}: kernel, stride and dilation must be positive integers`);
+  }
+  if (p.padding[0] * 2 > kh || p.padding[1] * 2 > kw) {
+    throw new ArgumentError(`${op}: padding [${p.padding.join(', ')}] must be at most half the kernel [${kh}, ${kw}]`);
+  }
+  const hOut = windowOutputSize(h, kh, p.stride[0], p.padding[0], p.padding[0], p.dilation[0], p.ceilMode);
+  const wOut = windowOutputSize(w, kw, p.stride[1], p.padding[1], p.padding[1], p.dilation[1], p.ceilMode);
+  if (hOut < 1 || wOut < 1) {
+    throw new ShapeError(`${op}: input ${fmt(x)} is too small for a ${kh}x${kw} window with padding [${p.padding.join(', ')}]`);
+  }
+  return { n, c, h, w, hOut, wOut };
+}
+
+const sameAsFirst = ([x]: readonly TensorMeta[]): TensorMeta => ({ shape: x!.shape, dtype: x!.dtype });
+
+export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
+  neg: unary('neg', false),
+  exp: unary('exp', true),
+  log: unary('log', true),
+  sqrt: unary('sqrt', true),
+  abs: unary('abs', false),
+  sign: unary('sign', false),
+  relu: unary('relu', false),
+  sigmoid: unary('sigmoid', true),
+  tanh: unary('tanh', true),
+  add: binary('add', false),
+  sub: binary('sub', false),
+  mul: binary('mul', false),
+  div: binary('div', false),
+  maximum: binary('maximum', false),
+  minimum: binary('minimum', false),
+  pow: binary('pow', true),
+  compare: {
+    arity: 2,
+    elementwise: true,
+    infer: ([a, b]) => (requireSameDtype('compare', a!, b!), { shape: a!.shape, dtype: 'bool' }),
+  },
+  where: {
+    arity: 3,
+    elementwise: true,
+    infer: ([c, a, b]) => {
+      if (c!.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, got ${c!.dtype}`);
+      requireSameDtype('where', a!, b!);
+      return { shape: a!.shape, dtype: a!.dtype };
+    },
+  },
+  cast: { arity: 1, elementwise: true, infer: ([x], p) => ({ shape: x!.shape, dtype: p.dtype }) },
+  sum: {
+    arity: 1,
+    infer: ([x], p) => {
+      requireNumeric('sum', x!);
+      return { shape: reducedShape(x!.shape, p.axes, p.keepDims), dtype: x!.dtype };
+    },
+  },
+  max: {
+    arity: 1,
+    infer: ([x], p) => {
+      requireNumeric('max', x!);
+      for (const a of p.axes) {
+        if (x!.shape[a] === 0) throw new ShapeError(`max: cannot reduce an empty axis ${a} of shape ${fmt(x!.shape)}`);
+      }
+      return { shape: reducedShape(x!.shape, p.axes, p.keepDims), dtype: x!.dtype };
+    },
+  },
+  argmax: {
+    arity: 1,
+    infer: ([x], p) => {
+      requireNumeric('argmax', x!);
+      if (x!.shape[p.axis] === 0) throw new ShapeError(`argmax: cannot reduce an empty axis of shape ${fmt(x!.shape)}`);
+      return { shape: reducedShape(x!.shape, [p.axis], p.keepDims), dtype: 'int32' };
+    },
+  },
+  reshape: { arity: 1, view: true, infer: ([x], p) => ({ shape: p.shape, dtype: x!.dtype }) },
+  permute: {
+    arity: 1,
+    view: true,
+    infer: ([x], p) => {
+      const r = x!.shape.length;
+      const seen = new Set(p.perm);
+      if (p.perm.length !== r || seen.size !== r || p.perm.some((a) => a < 0 || a >= r || !Number.isInteger(a))) {
+        throw new ArgumentError(`permute: [${p.perm.join(', ')}] is not a permutation of the ${r} axes of ${fmt(x!.shape)}`);
+      }
+      return { shape: p.perm.map((a) => x!.shape[a]!), dtype: x!.dtype };
+    },
+  },
+  expand: {
+    arity: 1,
+    view: true,
+    infer: ([x], p) => {
+      const s = x!.shape;
+      const off = p.shape.length - s.length;
+      if (off < 0 || s.some((d, i) => d !== 1 && d !== p.shape[i + off])) {
+        throw new ShapeError(`expand: cannot expand ${fmt(s)} to ${fmt(p.shape)}`);
+      }
+      return { shape: p.shape, dtype: x!.dtype };
+    },
+  },
+  slice: {
+    arity: 1,
+    view: true,
+    infer: ([x], p) => ({
+      shape: x!.shape.map((_, i) => Math.max(0, Math.ceil((p.ends[i]! - p.starts[i]!) / p.steps[i]!))),
+      dtype: x!.dtype,
+    }),
+  },
+  contiguous: { arity: 1, infer: sameAsFirst },
+  pad: {
+    arity: 1,
+    infer: ([x], p) => {
+      if (p.pads.length !== x!.shape.length) {
+        throw new ArgumentError(`pad: got ${p.pads.length} (before, after) pairs for a tensor of rank ${x!.shape.length}`);
+      }
+      return { shape: x!.shape.map((d, i) => d + p.pads[i]![0] + p.pads[i]![1]), dtype: x!.dtype };
+    },
+  },
+  concat: {
+    arity: -1,
+    infer: (xs, p) => {
+      if (xs.length === 0) throw new ArgumentError('concat: needs at least one tensor');
+      const first = xs[0]!;
+      let total = 0;
+      for (const t of xs) {
+        requireSameDtype('concat', first, t);
+        const ok =
+          t.shape.length === first.shape.length && t.shape.every((d, i) => i === p.axis || d === first.shape[i]);
+        if (!ok) {
+          throw new ShapeError(
+            `concat: shapes ${xs.map((s) => fmt(s.shape)).join(', ')} differ outside axis ${p.axis}`,
+          );
+        }
+        total += t.shape[p.axis]!;
+      }
+      const shape = [...first.shape];
+      shape[p.axis] = total;
+      return { shape, dtype: first.dtype };
+    },
+  },
+  matmul: {
+    arity: 2,
+    infer: ([a, b]) => {
+      requireSameDtype('matmul', a!, b!);
+      requireFloat('matmul', a!);
+      requireRank('matmul', 'left operand', a!, 3, 'batch, M, K');
+      requireRank('matmul', 'right operand', b!, 3, 'batch, K, N');
+      const [ba, m, k] = a!.shape as [number, number, number];
+      const [bb, k2, n] = b!.shape as [number, number, number];
+      if (k !== k2 || ba !== bb) {
+        throw new ShapeError(`matmul: cannot multiply ${fmt(a!.shape)} by ${fmt(b!.shape)}: inner dimensions ${k} and ${k2} differ`);
+      }
+      return { shape: [ba, m, n], dtype: a!.dtype };
+    },
+  },
+  conv2d: {
+    arity: 2,
+    infer: ([x, w], p) => {
+      requireRank('conv2d', 'input', x!, 4, 'N, C, H, W');
+      requireRank('conv2d', 'weight', w!, 4, 'Cout, Cin/groups, kH, kW');
+      requireSameDtype('conv2d', x!, w!);
+      requireFloat('conv2d', x!);
+      const g = convGeometry(x!.shape, w!.shape, p);
+      return { shape: [g.n, g.cOut, g.hOut, g.wOut], dtype: x!.dtype };
+    },
+  },
+  conv2dGradInput: {
+    arity: 2,
+    infer: ([dy, w], p) => {
+      const g = convGeometry(p.inputShape, w!.shape, p, 'conv2dGradInput');
+      if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
+        throw new ShapeError(`conv2dGradInput: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`);
+      }
+      return { shape: p.inputShape, dtype: dy!.dtype };
+    },
+  },
+  conv2dGradWeight: {
+    arity: 2,
+    infer: ([x, dy], p) => {
+      const g = convGeometry(x!.shape, p.weightShape, p, 'conv2dGradWeight');
+      if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
+        throw new ShapeError(`conv2dGradWeight: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`);
+      }
+      return { shape: p.weightShape, dtype: x!.dtype };
+    },
+  },
+  maxPool2d: {
+    arity: 1,
+    infer: ([x], p) => {
+      requireNumeric('maxPool2d', x!);
+      const g = poolGeometry(x!.shape, p, 'maxPool2d');
+      return { shape: [g.n, g.c, g.hOut, g.wOut], dtype: x!.dtype };
+    },
+  },
+  maxPool2dGrad: { arity: 2, infer: sameAsFirst },
+  avgPool2d: {
+    arity: 1,
+    infer: ([x], p) => {
+      requireFloat('avgPool2d', x!);
+      const g = poolGeometry(x!.shape, p, 'avgPool2d');
+      return { shape: [g.n, g.c, g.hOut, g.wOut], dtype: x!.dtype };
+    },
+  },
+  avgPool2dGrad: { arity: 1, infer: ([dy], p) => ({ shape: p.inputShape, dtype: dy!.dtype }) },
+};

@@ -1,0 +1,24 @@
+/**
+ * tsgrad: tensors with reverse-mode autograd, CNN layers, optimizers and
+ * training, in TypeScript for Node.js and browsers.
+ */
+export { type DType, type TypedArray } from './core/dtype.js';
+export * from './core/errors.js';
+export { type Shape } from './core/shape.js';
+export { type OpName, type OpParams, opDefs } from './core/ops.js';
+export { type Backend, getBackend, setBackend, listBackends, cpuBackend } from './backend/index.js';
+export { Tensor } from './tensor/tensor.js';
+export { noGrad, withGradMode, isGradEnabled } from './tensor/dispatch.js';
+export * from './tensor/creation.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export {
+  add, sub, mul, div, pow, maximum, minimum, neg, square, clamp, where, cast, compare,
+  relu, sigmoid, tanh, leakyRelu, elu, softplus, softmax, logSoftmax, logSumExp,
+  sum, mean, max, min, argmax, argmin, variance, std,
+  reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, slice, narrow, select, contiguous,
+  concat, stack, pad, matmul, conv2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, globalAvgPool2d, globalMaxPool2d,
+  upsample, oneHot, dot,
+  type TensorLike, type Conv2dOptions, type Pool2dOptions, type UpsampleOptions, type Padding, type Pair,
+} from './tensor/ops.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { type BackwardOptions } from './autograd/engine.js';

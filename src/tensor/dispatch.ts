@@ -1,0 +1,140 @@
+/**
+ * Runs one primitive: validates shapes through the op table, lets the
+ * tensor's backend compute it (or builds a view), and records the graph
+ * node autograd needs when an input requires a gradient.
+ */
+import { type OpName, type OpParams, type TensorMeta, opDefs } from '../core/ops.js';
+import { ArgumentError } from '../core/errors.js';
+import { broadcastShapes, contiguousStrides, sizeOf } from '../core/shape.js';
+import type { View } from '../backend/backend.js';
+import { isFloat } from '../core/dtype.js';
+import { Tensor } from './tensor.js';
+
+/** A recorded application of a primitive: what backward needs to apply its rule. */
+export interface GraphNode<K extends OpName = OpName> {
+  readonly op: K;
+  readonly params: OpParams[K];
+  inputs: readonly Tensor[];
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording a graph (evaluation, parameter updates).
+ * Works with async functions too: recording resumes when the promise settles.
+ * @example const y = noGrad(() => model.forward(x));
+ */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs `fn` with graph recording on or off, restoring the previous mode afterwards. */
+export function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    gradEnabled = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      gradEnabled = prev;
+    }) as T;
+  }
+  gradEnabled = prev;
+  return result;
+}
+
+function viewOf(t: Tensor): View {
+  return { storage: t.storage, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset };
+}
+
+/** A stride-0 view of `t` broadcast to `shape` (no copy). */
+function broadcastView(t: Tensor, shape: readonly number[]): View {
+  const off = shape.length - t.shape.length;
+  const strides = shape.map((d, i) => {
+    const j = i - off;
+    return j < 0 || t.shape[j] !== d ? 0 : t.strides[j]!;
+  });
+  return { storage: t.storage, dtype: t.dtype, shape, strides, offset: t.offset };
+}
+
+function viewLayout<K extends OpName>(op: K, x: Tensor, shape: readonly number[], p: OpParams[K]): { strides: number[]; offset: number } {
+  switch (op) {
+    case 'reshape':
+      // The caller makes non-contiguous tensors contiguous first.
+      return { strides: contiguousStrides(shape), offset: x.offset };
+    case 'permute': {
+      const perm = (p as OpParams['permute']).perm;
+      return { strides: perm.map((a) => x.strides[a]!), offset: x.offset };
+    }
+    case 'expand': {
+      const off = shape.length - x.shape.length;
+      return {
+        strides: shape.map((d, i) => (i < off || x.shape[i - off] !== d ? 0 : x.strides[i - off]!)),
+        offset: x.offset,
+      };
+    }
+    case 'slice': {
+      const sp = p as OpParams['slice'];
+      let offset = x.offset;
+      sp.starts.forEach((s, i) => (offset += s * x.strides[i]!));
+      return { strides: x.strides.map((s, i) => s * sp.steps[i]!), offset };
+    }
+    default:
+      throw new ArgumentError(`${op} is not a view op`);
+  }
+}
+
+/** Applies primitive `op` to `inputs`. The single entry point from tensors to backends. */
+export function run<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
+  const def = opDefs[op];
+  if (def.arity >= 0 && inputs.length !== def.arity) {
+    throw new ArgumentError(`${op}: expected ${def.arity} inputs, got ${inputs.length}`);
+  }
+  const backend = inputs[0]!.backend;
+  for (const t of inputs) {
+    if (t.backend !== backend) {
+      throw new ArgumentError(`${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with .to()`);
+    }
+  }
+  let metas: readonly TensorMeta[] = inputs;
+  let outShape: readonly number[] | undefined;
+  if (def.elementwise && inputs.length > 1) {
+    outShape = inputs.map((t) => t.shape).reduce((a, b) => broadcastShapes(a, b, op));
+    const s = outShape;
+    metas = inputs.map((t) => ({ shape: s, dtype: t.dtype }));
+  }
+  const meta = def.infer(metas, params);
+  let out: Tensor;
+  if (def.view) {
+    const x = inputs[0]!;
+    const { strides, offset } = viewLayout(op, x, meta.shape, params);
+    out = new Tensor(x.storage, meta.shape, strides, offset, meta.dtype, backend);
+  } else {
+    const kernel = backend.kernels[op as Exclude<K, 'reshape' | 'permute' | 'expand' | 'slice'>];
+    if (!kernel) throw new ArgumentError(`${op}: backend '${backend.name}' has no kernel for this op`);
+    const size = sizeOf(meta.shape);
+    const storage = backend.alloc(meta.dtype, size);
+    const strides = contiguousStrides(meta.shape);
+    const views = outShape ? inputs.map((t) => broadcastView(t, outShape)) : inputs.map(viewOf);
+    (kernel as (i: readonly View[], o: View, p: OpParams[K]) => void)(
+      views,
+      { storage, dtype: meta.dtype, shape: meta.shape, strides, offset: 0 },
+      params,
+    );
+    out = new Tensor(storage, meta.shape, strides, 0, meta.dtype, backend);
+  }
+  if (gradEnabled && isFloat(meta.dtype) && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, params, inputs } as GraphNode;
+  }
+  return out;
+}

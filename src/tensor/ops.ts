@@ -1,0 +1,555 @@
+/**
+ * Tensor operations: thin wrappers over primitives, and composites built
+ * from them (their gradients follow from the primitives' rules).
+ */
+import { type DType, isFloat, promoteTypes } from '../core/dtype.js';
+import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
+import type { BinaryOpName, CompareOp, Conv2dParams, UnaryOpName } from '../core/ops.js';
+import { fmt, normalizeAxes, normalizeAxis, resolveReshape, sameShape, sizeOf } from '../core/shape.js';
+import { run } from './dispatch.js';
+import { full } from './creation.js';
+import { Tensor } from './tensor.js';
+
+export type TensorLike = Tensor | number;
+
+// ---------------------------------------------------------------- elementwise
+
+export function unary(op: UnaryOpName, x: Tensor): Tensor {
+  return run(op, [x], {});
+}
+
+function scalarLike(v: number, other: Tensor): Tensor {
+  const dtype: DType = isFloat(other.dtype) ? other.dtype : Number.isInteger(v) && other.dtype === 'int32' ? 'int32' : 'float32';
+  return full([], v, { dtype, backend: other.backend });
+}
+
+/** Brings two operands (tensors or numbers) to one dtype. */
+function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
+  if (typeof a === 'number' && typeof b === 'number') throw new ArgumentError(`${op}: at least one operand must be a tensor`);
+  let x = typeof a === 'number' ? scalarLike(a, b as Tensor) : a;
+  let y = typeof b === 'number' ? scalarLike(b, x) : b;
+  if (typeof a === 'number') x = scalarLike(a, y);
+  if (x.dtype !== y.dtype) {
+    const d = promoteTypes(x.dtype, y.dtype);
+    x = cast(x, d);
+    y = cast(y, d);
+  }
+  return [x, y];
+}
+
+export function binary(op: BinaryOpName, a: TensorLike, b: TensorLike): Tensor {
+  let [x, y] = operands(a, b, op);
+  // True division: integers divide as float32, as in PyTorch.
+  if (op === 'div' && !isFloat(x.dtype)) [x, y] = [cast(x, 'float32'), cast(y, 'float32')];
+  if (x.dtype === 'bool') [x, y] = [cast(x, 'float32'), cast(y, 'float32')];
+  return run(op, [x, y], {});
+}
+
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+
+/** Elementwise power; float only. @example pow(x, 2) */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  let [x, y] = operands(a, b, 'pow');
+  if (!isFloat(x.dtype)) [x, y] = [cast(x, 'float32'), cast(y, 'float32')];
+  return run('pow', [x, y], {});
+}
+
+export function compare(op: CompareOp, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(a, b, op);
+  return run('compare', [x, y], { op });
+}
+
+/** Elementwise choice: `a` where `cond` is true, else `b`. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (cond.dtype !== 'bool') cond = compare('ne', cond, 0);
+  const [x, y] = operands(a, b, 'where');
+  return run('where', [cond, x, y], {});
+}
+
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : run('cast', [x], { dtype });
+}
+
+export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  let y = x;
+  if (min !== undefined) y = maximum(y, min);
+  if (max !== undefined) y = minimum(y, max);
+  return y;
+}
+
+export function square(x: Tensor): Tensor {
+  return mul(x, x);
+}
+
+// ---------------------------------------------------------------- activations
+
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+
+/** max(x, slope·x) for slope < 1. */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return where(compare('gt', x, 0), x, mul(x, negativeSlope));
+}
+
+/** x for x > 0, alpha·(eᕽ − 1) otherwise. */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  // exp of min(x, 0) keeps the unused branch finite, so its zero gradient stays zero (not 0·∞).
+  return where(compare('gt', x, 0), x, mul(sub(unary('exp', minimum(x, 0)), 1), alpha));
+}
+
+/** log(1 + eᕽ), computed without overflow. */
+export function softplus(x: Tensor): Tensor {
+  return add(relu(x), unary('log', add(unary('exp', neg(unary('abs', x))), 1)));
+}
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+
+// ---------------------------------------------------------------- reductions
+
+export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes(axes, x.rank, 'sum');
+  if (x.dtype === 'bool') x = cast(x, 'int32');
+  return run('sum', [x], { axes: ax, keepDims });
+}
+
+export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes(axes, x.rank, 'mean');
+  const count = ax.reduce((n, a) => n * x.shape[a]!, 1);
+  const s = sum(isFloat(x.dtype) ? x : cast(x, 'float32'), ax, keepDims);
+  return div(s, count);
+}
+
+export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return run('max', [x], { axes: normalizeAxes(axes, x.rank, 'max'), keepDims });
+}
+
+export function min(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return neg(max(neg(x), axes, keepDims));
+}
+
+/** Index of the maximum along `axis` (over all elements of the flattened tensor when omitted). */
+export function argmax(x: Tensor, axis?: number, keepDims = false): Tensor {
+  if (axis === undefined) return run('argmax', [reshape(x, [-1])], { axis: 0, keepDims: false });
+  return run('argmax', [x], { axis: normalizeAxis(axis, x.rank, 'argmax'), keepDims });
+}
+
+export function argmin(x: Tensor, axis?: number, keepDims = false): Tensor {
+  return argmax(neg(x), axis, keepDims);
+}
+
+/** Variance with Bessel's correction by default (correction = 1), as in PyTorch. */
+export function variance(x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepDims?: boolean } = {}): Tensor {
+  const ax = normalizeAxes(axes, x.rank, 'var');
+  const count = ax.reduce((n, a) => n * x.shape[a]!, 1);
+  const centered = sub(x, mean(x, ax, true));
+  const dof = count - (opts.correction ?? 1);
+  return div(sum(square(centered), ax, opts.keepDims ?? false), dof);
+}
+
+export function std(x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepDims?: boolean } = {}): Tensor {
+  return unary('sqrt', variance(x, axes, opts));
+}
+
+/** log(Σ eᕽ) along axes, stable for large inputs. */
+export function logSumExp(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes(axes, x.rank, 'logSumExp');
+  // The shift cancels out of the value and the gradient, so it is taken as a constant.
+  const m = max(x, ax, true).detach();
+  const finite = where(compare('eq', unary('abs', m), Infinity), 0, m);
+  const s = add(unary('log', sum(unary('exp', sub(x, finite)), ax, true)), finite);
+  return keepDims ? s : reshape(s, s.shape.filter((_, i) => !ax.includes(i)));
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const a = normalizeAxis(axis, x.rank, 'softmax');
+  const e = unary('exp', sub(x, max(x, a, true).detach()));
+  return div(e, sum(e, a, true));
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const a = normalizeAxis(axis, x.rank, 'logSoftmax');
+  return sub(x, logSumExp(x, a, true));
+}
+
+// ---------------------------------------------------------------- shape and views
+
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const target = resolveReshape(x.shape, shape);
+  if (sameShape(target, x.shape)) return x;
+  return run('reshape', [x.isContiguous() ? x : contiguous(x)], { shape: target });
+}
+
+export function contiguous(x: Tensor): Tensor {
+  return x.isContiguous() ? x : run('contiguous', [x], {});
+}
+
+export function flatten(x: Tensor, startAxis = 0, endAxis = -1): Tensor {
+  if (x.rank === 0) return reshape(x, [1]);
+  const s = normalizeAxis(startAxis, x.rank, 'flatten');
+  const e = normalizeAxis(endAxis, x.rank, 'flatten');
+  const shape = [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}
+
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  const a = normalizeAxis(axis, x.rank + 1, 'unsqueeze');
+  const shape = [...x.shape];
+  shape.splice(a, 0, 1);
+  return reshape(x, shape);
+}
+
+/** Removes size-1 axes (all of them, or the given one). */
+export function squeeze(x: Tensor, axis?: number): Tensor {
+  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  const a = normalizeAxis(axis, x.rank, 'squeeze');
+  if (x.shape[a] !== 1) return x;
+  return reshape(x, x.shape.filter((_, i) => i !== a));
+}
+
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const p = perm.map((a) => normalizeAxis(a, x.rank, 'permute'));
+  if (p.every((a, i) => a === i)) return x;
+  return run('permute', [x], { perm: p });
+}
+
+/** Swaps two axes (the last two by default). */
+export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
+  const a = normalizeAxis(axis0, x.rank, 'transpose');
+  const b = normalizeAxis(axis1, x.rank, 'transpose');
+  const perm = x.shape.map((_, i) => i);
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}
+
+/** Broadcasts to `shape` without copying; -1 keeps a dimension. */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const off = shape.length - x.rank;
+  const target = shape.map((d, i) => (d === -1 ? x.shape[i - off]! : d));
+  if (sameShape(target, x.shape)) return x;
+  return run('expand', [x], { shape: target });
+}
+
+/**
+ * A strided sub-range per axis: `ranges[i] = [start, end, step?]` (negative
+ * indices count from the end; omitted axes are kept whole). No copy.
+ * @example x.slice([[0, 2], [1, -1]])
+ */
+export function slice(x: Tensor, ranges: readonly (readonly [number?, number?, number?] | null)[]): Tensor {
+  if (ranges.length > x.rank) throw new ArgumentError(`slice: ${ranges.length} ranges for a tensor of rank ${x.rank}`);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const steps: number[] = [];
+  x.shape.forEach((d, i) => {
+    const r = ranges[i] ?? [];
+    const step = r[2] ?? 1;
+    if (!Number.isInteger(step) || step < 1) throw new ArgumentError(`slice: step must be a positive integer, got ${step}`);
+    const norm = (v: number | undefined, dflt: number): number => {
+      if (v === undefined) return dflt;
+      const n = v < 0 ? v + d : v;
+      return Math.min(Math.max(n, 0), d);
+    };
+    const s = norm(r[0], 0);
+    starts.push(s);
+    ends.push(Math.max(s, norm(r[1], d)));
+    steps.push(step);
+  });
+  if (starts.every((s, i) => s === 0 && ends[i] === x.shape[i] && steps[i] === 1)) return x;
+  return run('slice', [x], { starts, ends, steps });
+}
+
+/** `length` entries of `axis` from `start`. */
+export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  const a = normalizeAxis(axis, x.rank, 'narrow');
+  if (start < 0 || start + length > x.shape[a]!) {
+    throw new ArgumentError(`narrow: range [${start}, ${start + length}) is outside axis ${a} of size ${x.shape[a]}`);
+  }
+  const ranges: [number, number][] = x.shape.map((d) => [0, d]);
+  ranges[a] = [start, start + length];
+  return slice(x, ranges);
+}
+
+/** Entry `index` of `axis`, with that axis removed. */
+export function select(x: Tensor, axis: number, index: number): Tensor {
+  const a = normalizeAxis(axis, x.rank, 'select');
+  const i = index < 0 ? index + x.shape[a]! : index;
+  if (i < 0 || i >= x.shape[a]!) throw new ArgumentError(`select: index ${index} is out of range for axis ${a} of size ${x.shape[a]}`);
+  return squeeze(narrow(x, a, i, 1), a);
+}
+
+/** Joins tensors along an existing axis. @example concat([a, b], 1) */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ArgumentError('concat: needs at least one tensor');
+  const a = normalizeAxis(axis, xs[0]!.rank, 'concat');
+  if (xs.length === 1) return xs[0]!;
+  let dtype = xs[0]!.dtype;
+  for (const t of xs) dtype = promoteTypes(dtype, t.dtype);
+  return run('concat', xs.map((t) => cast(t, dtype)), { axis: a });
+}
+
+/** Joins tensors of equal shape along a new axis. @example stack([a, b]) */
+export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ArgumentError('stack: needs at least one tensor');
+  const first = xs[0]!;
+  for (const t of xs) {
+    if (!sameShape(t.shape, first.shape)) {
+      throw new ShapeError(`stack: all tensors need the same shape, got ${fmt(first.shape)} and ${fmt(t.shape)}`);
+    }
+  }
+  const a = normalizeAxis(axis, first.rank + 1, 'stack');
+  return concat(xs.map((t) => unsqueeze(t, a)), a);
+}
+
+/**
+ * Constant padding of the last `pads.length` axes, one [before, after] pair
+ * per axis in order. @example pad(images, [[1, 1], [2, 2]]) // H by 1, W by 2
+ */
+export function pad(x: Tensor, pads: readonly (readonly [number, number])[], value = 0): Tensor {
+  if (pads.length > x.rank) throw new ArgumentError(`pad: ${pads.length} pairs for a tensor of rank ${x.rank}`);
+  const full: [number, number][] = x.shape.map(() => [0, 0]);
+  pads.forEach((p, i) => {
+    if (!p.every((v) => Number.isInteger(v) && v >= 0)) throw new ArgumentError(`pad: amounts must be non-negative integers, got [${p.join(', ')}]`);
+    full[x.rank - pads.length + i] = [p[0], p[1]];
+  });
+  if (full.every(([a, b]) => a === 0 && b === 0)) return x;
+  return run('pad', [x], { pads: full, value });
+}
+
+// ---------------------------------------------------------------- linear algebra
+
+/**
+ * Matrix product with NumPy semantics: 1-D operands are vectors, leading
+ * axes are batch axes and broadcast.
+ * @example matmul(a, b) // [2, 3] @ [3, 4] -> [2, 4]
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: operands must have rank >= 1, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
+  const [m, k] = a2.shape.slice(-2) as [number, number];
+  const [k2, n] = b2.shape.slice(-2) as [number, number];
+  if (k !== k2) {
+    throw new ShapeError(`matmul: cannot multiply ${fmt(a.shape)} by ${fmt(b.shape)}: inner dimensions ${k} and ${k2} differ`);
+  }
+  const batchA = a2.shape.slice(0, -2);
+  const batchB = b2.shape.slice(0, -2);
+  const nb = Math.max(batchA.length, batchB.length);
+  const batch: number[] = [];
+  for (let i = 0; i < nb; i++) {
+    const da = batchA[batchA.length - nb + i] ?? 1;
+    const db = batchB[batchB.length - nb + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(`matmul: batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)} cannot be broadcast`);
+    }
+    batch.push(Math.max(da, db));
+  }
+  const bsize = sizeOf(batch);
+  const a3 = collapseBatch(expand(a2, [...batch, m, k]), bsize);
+  const b3 = collapseBatch(expand(b2, [...batch, k, n]), bsize);
+  let y = run('matmul', [a3, b3], {});
+  const outShape = [...batch, m, n];
+  if (a.rank === 1) outShape.splice(-2, 1);
+  if (b.rank === 1) outShape.splice(-1, 1);
+  y = reshape(y, outShape);
+  return y;
+}
+
+/** Folds leading batch axes into one; an operand broadcast over every batch axis stays a stride-0 view. */
+function collapseBatch(x: Tensor, bsize: number): Tensor {
+  if (x.rank === 3) return x;
+  if (x.rank === 2) return unsqueeze(x, 0);
+  if (x.strides.slice(0, -2).every((s) => s === 0)) {
+    let m = x;
+    while (m.rank > 2) m = select(m, 0, 0);
+    return expand(unsqueeze(m, 0), [bsize, ...m.shape]);
+  }
+  return reshape(x, [bsize, ...x.shape.slice(-2)]);
+}
+
+// ---------------------------------------------------------------- convolution and pooling
+
+export type Pair = number | readonly [number, number];
+export type Padding = Pair | 'same' | 'valid';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export function pair(v: Pair, name: string, op: string): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x))) throw new ArgumentError(`${op}: ${name} must be an integer or a pair of integers, got ${String(v)}`);
+  return p;
+}
+
+/** Resolves stride/padding/dilation/groups for a kernel size into the primitive's parameters. */
+export function conv2dParams(kernel: readonly [number, number], o: Conv2dOptions, op = 'conv2d'): Conv2dParams {
+  const stride = pair(o.stride ?? 1, 'stride', op);
+  const dilation = pair(o.dilation ?? 1, 'dilation', op);
+  const padOpt = o.padding ?? 0;
+  let padding: [number, number, number, number];
+  if (padOpt === 'valid') padding = [0, 0, 0, 0];
+  else if (padOpt === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1) throw new ArgumentError(`${op}: padding 'same' needs stride 1, got stride [${stride.join(', ')}]`);
+    // Total padding d·(k−1), the extra row/column (even kernels) going after, as in PyTorch.
+    const th = dilation[0] * (kernel[0] - 1);
+    const tw = dilation[1] * (kernel[1] - 1);
+    padding = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+  } else {
+    const [ph, pw] = pair(padOpt, 'padding', op);
+    padding = [ph, ph, pw, pw];
+  }
+  return { stride, padding, dilation, groups: o.groups ?? 1 };
+}
+
+/**
+ * 2-D convolution (cross-correlation) of NCHW `x` with weight [Cout, Cin/groups, kH, kW].
+ * @example conv2d(x, w, b, { stride: 2, padding: 'same' })
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  if (weight.rank !== 4) throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
+  const p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts);
+  let y = run('conv2d', [x, weight], p);
+  if (bias) {
+    if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
+      throw new ShapeError(`conv2d: bias ${fmt(bias.shape)} must have shape [${weight.shape[0]}]`);
+    }
+    y = add(y, reshape(bias, [1, -1, 1, 1]));
+  }
+  return y;
+}
+
+export interface Pool2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
+
+function poolParams(kernel: Pair, o: Pool2dOptions, op: string) {
+  const k = pair(kernel, 'kernel', op);
+  return {
+    kernel: k,
+    stride: pair(o.stride ?? k, 'stride', op),
+    padding: pair(o.padding ?? 0, 'padding', op),
+    dilation: pair(o.dilation ?? 1, 'dilation', op),
+    ceilMode: o.ceilMode ?? false,
+  };
+}
+
+/** Max pooling; stride defaults to the kernel size (non-overlapping windows). @example maxPool2d(x, 3, { stride: 2 }) */
+export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Tensor {
+  return run('maxPool2d', [x], poolParams(kernel, opts, 'maxPool2d'));
+}
+
+/** Average pooling; counts padded zeros in the divisor unless countIncludePad is false. */
+export function avgPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}): Tensor {
+  if (!isFloat(x.dtype)) throw new DTypeError(`avgPool2d: expected a float tensor, got ${x.dtype}`);
+  return run('avgPool2d', [x], { ...poolParams(kernel, opts, 'avgPool2d'), countIncludePad: opts.countIncludePad ?? true });
+}
+
+/** Matrix [out, in] whose row i averages the PyTorch adaptive window floor(i·in/out) … ceil((i+1)·in/out). */
+function adaptiveMatrix(inSize: number, outSize: number, like: Tensor): Tensor {
+  const data = new Float64Array(outSize * inSize);
+  for (let i = 0; i < outSize; i++) {
+    const s = Math.floor((i * inSize) / outSize);
+    const e = Math.ceil(((i + 1) * inSize) / outSize);
+    for (let j = s; j < e; j++) data[i * inSize + j] = 1 / (e - s);
+  }
+  return like.constantFrom(data, [outSize, inSize]);
+}
+
+/** Average pooling to a fixed output size, windows chosen as PyTorch does. @example adaptiveAvgPool2d(x, 1) */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+  if (x.rank !== 4) throw new ShapeError(`adaptiveAvgPool2d: expected input [N, C, H, W], got ${fmt(x.shape)}`);
+  const [oh, ow] = pair(outputSize, 'outputSize', 'adaptiveAvgPool2d');
+  const [h, w] = [x.shape[2]!, x.shape[3]!];
+  if (oh === 1 && ow === 1) return mean(x, [2, 3], true);
+  if (h % oh === 0 && w % ow === 0) return avgPool2d(x, [h / oh, w / ow]);
+  return separable(x, adaptiveMatrix(h, oh, x), adaptiveMatrix(w, ow, x));
+}
+
+/** Applies a row matrix R [oh, h] and a column matrix C [ow, w] to every plane: R · X · Cᵀ. */
+function separable(x: Tensor, rows: Tensor, cols: Tensor): Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const planes = reshape(x, [n * c, h, w]);
+  const y = matmul(rows, matmul(planes, transpose(cols)));
+  return reshape(y, [n, c, rows.shape[0]!, cols.shape[0]!]);
+}
+
+/** Mean over H and W: [N, C, H, W] -> [N, C, 1, 1]. */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  return mean(x, [2, 3], true);
+}
+
+/** Max over H and W: [N, C, H, W] -> [N, C, 1, 1]. */
+export function globalMaxPool2d(x: Tensor): Tensor {
+  return max(x, [2, 3], true);
+}
+
+export interface UpsampleOptions {
+  size?: Pair;
+  scaleFactor?: Pair;
+  mode?: 'nearest' | 'bilinear';
+}
+
+function interpMatrix(inSize: number, outSize: number, scale: number, mode: 'nearest' | 'bilinear', like: Tensor): Tensor {
+  const data = new Float64Array(outSize * inSize);
+  for (let i = 0; i < outSize; i++) {
+    if (mode === 'nearest') {
+      data[i * inSize + Math.min(Math.floor(i * scale), inSize - 1)] = 1;
+    } else {
+      // align_corners = false: pixel centres line up; negative source positions clamp to 0.
+      const src = Math.max((i + 0.5) * scale - 0.5, 0);
+      const i0 = Math.min(Math.floor(src), inSize - 1);
+      const i1 = Math.min(i0 + 1, inSize - 1);
+      const l = src - i0;
+      data[i * inSize + i0]! += 1 - l;
+      data[i * inSize + i1]! += l;
+    }
+  }
+  return like.constantFrom(data, [outSize, inSize]);
+}
+
+/**
+ * Resizes NCHW images by nearest-neighbour or bilinear interpolation (align_corners = false).
+ * @example upsample(x, { scaleFactor: 2, mode: 'bilinear' })
+ */
+export function upsample(x: Tensor, opts: UpsampleOptions): Tensor {
+  if (x.rank !== 4) throw new ShapeError(`upsample: expected input [N, C, H, W], got ${fmt(x.shape)}`);
+  const [h, w] = [x.shape[2]!, x.shape[3]!];
+  const mode = opts.mode ?? 'nearest';
+  let oh: number, ow: number, sh: number, sw: number;
+  if (opts.size !== undefined) {
+    [oh, ow] = pair(opts.size, 'size', 'upsample');
+    [sh, sw] = [h / oh, w / ow];
+  } else if (opts.scaleFactor !== undefined) {
+    const [fh, fw] = typeof opts.scaleFactor === 'number' ? [opts.scaleFactor, opts.scaleFactor] : opts.scaleFactor;
+    [oh, ow] = [Math.floor(h * fh), Math.floor(w * fw)];
+    [sh, sw] = [1 / fh, 1 / fw];
+  } else throw new ArgumentError('upsample: give size or scaleFactor');
+  if (oh < 1 || ow < 1) throw new ArgumentError(`upsample: output size ${oh}x${ow} is empty`);
+  return separable(x, interpMatrix(h, oh, sh, mode, x), interpMatrix(w, ow, sw, mode, x));
+}
+
+// ---------------------------------------------------------------- misc
+
+/** One-hot encoding of int labels: [...] -> [..., numClasses] float32. */
+export function oneHot(labels: Tensor, numClasses: number, dtype: DType = 'float32'): Tensor {
+  if (labels.dtype !== 'int32') throw new DTypeError(`oneHot: labels must be int32, got ${labels.dtype}`);
+  const classes = labels.constantFrom(Int32Array.from({ length: numClasses }, (_, i) => i), [numClasses]);
+  return cast(compare('eq', unsqueeze(labels, -1), classes), dtype);
+}
+
+/** Sum of all elements of `x ⊙ y` reduced to a scalar (a dot product of flattened tensors). */
+export function dot(x: Tensor, y: Tensor): Tensor {
+  return sum(mul(x, y));
+}
