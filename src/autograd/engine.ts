@@ -65,7 +65,9 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardO
     );
   }
   if (!grad && root.numel !== 1) {
-    throw new ShapeError(`backward: a gradient can only be implied for a scalar output, got shape ${fmt(root.shape)}; pass one`);
+    throw new ShapeError(
+      `backward: a gradient can only be implied for a scalar output, got shape ${fmt(root.shape)}; pass one`,
+    );
   }
   if (grad && !sameShape(grad.shape, root.shape)) {
     throw new ShapeError(`backward: gradient shape ${fmt(grad.shape)} does not match output shape ${fmt(root.shape)}`);

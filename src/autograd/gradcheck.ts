@@ -28,17 +28,24 @@ export interface GradcheckResult {
  * TsgradError naming the input, the entry and both values on a mismatch.
  * @example gradcheck((a, b) => a.mul(b).sum(), [randn([3], {dtype: 'float64'}), randn([3], {dtype: 'float64'})]);
  */
-export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(
+  fn: (...xs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  opts: GradcheckOptions = {},
+): GradcheckResult {
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-6;
   const rtol = opts.rtol ?? 1e-4;
   const wrt = opts.wrt ?? inputs.map((_, i) => i).filter((i) => inputs[i]!.dtype === 'float64');
   for (const i of wrt) {
-    if (inputs[i]!.dtype !== 'float64') throw new DTypeError(`gradcheck: input ${i} must be float64, got ${inputs[i]!.dtype}`);
+    if (inputs[i]!.dtype !== 'float64')
+      throw new DTypeError(`gradcheck: input ${i} must be float64, got ${inputs[i]!.dtype}`);
   }
   const values = inputs.map((x) => x.dataSync().slice());
   const leaves = (vals: readonly (typeof values)[number][]): Tensor[] =>
-    inputs.map((x, i) => fromArray(vals[i]!, x.shape, { dtype: x.dtype, backend: x.backend, requiresGrad: wrt.includes(i) }));
+    inputs.map((x, i) =>
+      fromArray(vals[i]!, x.shape, { dtype: x.dtype, backend: x.backend, requiresGrad: wrt.includes(i) }),
+    );
 
   const xs = leaves(values);
   const out = fn(...xs);

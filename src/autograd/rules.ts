@@ -36,7 +36,10 @@ function unslice(g: Tensor, x: Tensor, p: OpParams['slice']): Tensor {
     if (step > 1 && y.shape[i]! > 0) {
       // Interleave step−1 zero slices after each entry, then trim the tail.
       const k = y.shape[i]!;
-      const spread = ops.pad(ops.unsqueeze(y, i + 1), [[0, step - 1], ...y.shape.slice(i + 1).map(() => [0, 0] as [number, number])]);
+      const spread = ops.pad(ops.unsqueeze(y, i + 1), [
+        [0, step - 1],
+        ...y.shape.slice(i + 1).map(() => [0, 0] as [number, number]),
+      ]);
       const merged = ops.reshape(spread, [...y.shape.slice(0, i), k * step, ...y.shape.slice(i + 1)]);
       y = ops.narrow(merged, i, 0, (k - 1) * step + 1);
     }
@@ -85,7 +88,12 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   where: (g, [c]) => [null, ops.where(c!, g, 0), ops.where(c!, 0, g)],
   cast: (g, [x]) => [isFloat(x!.dtype) ? ops.cast(g, x!.dtype) : null],
   sum: (g, [x], _y, p) => {
-    const kept = p.keepDims ? g : ops.reshape(g, x!.shape.map((d, i) => (p.axes.includes(i) ? 1 : d)));
+    const kept = p.keepDims
+      ? g
+      : ops.reshape(
+          g,
+          x!.shape.map((d, i) => (p.axes.includes(i) ? 1 : d)),
+        );
     return [ops.expand(kept, x!.shape)];
   },
   max: (g, [x], y, p) => {
@@ -107,7 +115,12 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   expand: (g) => [g],
   slice: (g, [x], _y, p) => [unslice(g, x!, p)],
   contiguous: (g) => [g],
-  pad: (g, [x], _y, p) => [ops.slice(g, p.pads.map(([before], i) => [before, before + x!.shape[i]!] as [number, number]))],
+  pad: (g, [x], _y, p) => [
+    ops.slice(
+      g,
+      p.pads.map(([before], i) => [before, before + x!.shape[i]!] as [number, number]),
+    ),
+  ],
   concat: (g, xs, _y, p) => {
     let start = 0;
     return xs.map((x) => {
@@ -136,7 +149,9 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
       `second derivative through maxPool2d (kernel ${p.kernel.join('x')}) is not supported; backward with createGraph works for every other primitive`,
     );
   },
-  avgPool2d: (g, [x], _y, p) => [run('avgPool2dGrad', [g], { ...p, inputShape: x!.shape as [number, number, number, number] })],
+  avgPool2d: (g, [x], _y, p) => [
+    run('avgPool2dGrad', [g], { ...p, inputShape: x!.shape as [number, number, number, number] }),
+  ],
   // avgPool2dGrad is the adjoint of the linear map avgPool2d, so its own adjoint is avgPool2d.
   avgPool2dGrad: (g, _inputs, _y, p) => [run('avgPool2d', [g], poolOnly(p))],
 };

@@ -21,7 +21,9 @@ export function getBackend(): Backend {
 export function setBackend(name: string): Backend {
   const b = name === 'auto' ? cpuBackend : available[name];
   if (!b) {
-    throw new ArgumentError(`setBackend: unknown backend '${name}'; available: ${Object.keys(available).join(', ')}, auto`);
+    throw new ArgumentError(
+      `setBackend: unknown backend '${name}'; available: ${Object.keys(available).join(', ')}, auto`,
+    );
   }
   current = b as Backend;
   return current;

@@ -238,7 +238,8 @@ export function poolGeometry(x: Shape, p: Pool2dParams, op: string): PoolGeometr
   const [n, c, h, w] = x as [number, number, number, number];
   const [kh, kw] = p.kernel;
   for (const v of [...p.kernel, ...p.stride, ...p.dilation]) {
-    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${op}: kernel, stride and dilation must be positive integers`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new ArgumentError(`${op}: kernel, stride and dilation must be positive integers`);
   }
   if (p.padding[0] * 2 > kh || p.padding[1] * 2 > kw) {
     throw new ArgumentError(`${op}: padding [${p.padding.join(', ')}] must be at most half the kernel [${kh}, ${kw}]`);
@@ -246,7 +247,9 @@ export function poolGeometry(x: Shape, p: Pool2dParams, op: string): PoolGeometr
   const hOut = windowOutputSize(h, kh, p.stride[0], p.padding[0], p.padding[0], p.dilation[0], p.ceilMode);
   const wOut = windowOutputSize(w, kw, p.stride[1], p.padding[1], p.padding[1], p.dilation[1], p.ceilMode);
   if (hOut < 1 || wOut < 1) {
-    throw new ShapeError(`${op}: input ${fmt(x)} is too small for a ${kh}x${kw} window with padding [${p.padding.join(', ')}]`);
+    throw new ShapeError(
+      `${op}: input ${fmt(x)} is too small for a ${kh}x${kw} window with padding [${p.padding.join(', ')}]`,
+    );
   }
   return { n, c, h, w, hOut, wOut };
 }
@@ -318,7 +321,9 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
       const r = x!.shape.length;
       const seen = new Set(p.perm);
       if (p.perm.length !== r || seen.size !== r || p.perm.some((a) => a < 0 || a >= r || !Number.isInteger(a))) {
-        throw new ArgumentError(`permute: [${p.perm.join(', ')}] is not a permutation of the ${r} axes of ${fmt(x!.shape)}`);
+        throw new ArgumentError(
+          `permute: [${p.perm.join(', ')}] is not a permutation of the ${r} axes of ${fmt(x!.shape)}`,
+        );
       }
       return { shape: p.perm.map((a) => x!.shape[a]!), dtype: x!.dtype };
     },
@@ -348,7 +353,9 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
     arity: 1,
     infer: ([x], p) => {
       if (p.pads.length !== x!.shape.length) {
-        throw new ArgumentError(`pad: got ${p.pads.length} (before, after) pairs for a tensor of rank ${x!.shape.length}`);
+        throw new ArgumentError(
+          `pad: got ${p.pads.length} (before, after) pairs for a tensor of rank ${x!.shape.length}`,
+        );
       }
       return { shape: x!.shape.map((d, i) => d + p.pads[i]![0] + p.pads[i]![1]), dtype: x!.dtype };
     },
@@ -385,7 +392,9 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
       const [ba, m, k] = a!.shape as [number, number, number];
       const [bb, k2, n] = b!.shape as [number, number, number];
       if (k !== k2 || ba !== bb) {
-        throw new ShapeError(`matmul: cannot multiply ${fmt(a!.shape)} by ${fmt(b!.shape)}: inner dimensions ${k} and ${k2} differ`);
+        throw new ShapeError(
+          `matmul: cannot multiply ${fmt(a!.shape)} by ${fmt(b!.shape)}: inner dimensions ${k} and ${k2} differ`,
+        );
       }
       return { shape: [ba, m, n], dtype: a!.dtype };
     },
@@ -406,7 +415,9 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
     infer: ([dy, w], p) => {
       const g = convGeometry(p.inputShape, w!.shape, p, 'conv2dGradInput');
       if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
-        throw new ShapeError(`conv2dGradInput: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`);
+        throw new ShapeError(
+          `conv2dGradInput: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`,
+        );
       }
       return { shape: p.inputShape, dtype: dy!.dtype };
     },
@@ -416,7 +427,9 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
     infer: ([x, dy], p) => {
       const g = convGeometry(x!.shape, p.weightShape, p, 'conv2dGradWeight');
       if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
-        throw new ShapeError(`conv2dGradWeight: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`);
+        throw new ShapeError(
+          `conv2dGradWeight: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`,
+        );
       }
       return { shape: p.weightShape, dtype: x!.dtype };
     },

@@ -96,7 +96,9 @@ export function resolveReshape(from: Shape, to: readonly number[], op = 'reshape
     out[infer] = total / known;
   }
   if (sizeOf(out) !== total) {
-    throw new ShapeError(`${op}: cannot reshape ${fmt(from)} (${total} elements) into ${fmt(to)} (${sizeOf(out)} elements)`);
+    throw new ShapeError(
+      `${op}: cannot reshape ${fmt(from)} (${total} elements) into ${fmt(to)} (${sizeOf(out)} elements)`,
+    );
   }
   return out;
 }

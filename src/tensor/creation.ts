@@ -24,7 +24,8 @@ export function fromArray(data: TypedArray, shape: readonly number[], opts: Crea
   if (sizeOf(shape) !== data.length) {
     throw new ShapeError(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${sizeOf(shape)} elements)`);
   }
-  const dtype = opts.dtype ?? (data instanceof Uint8Array || data instanceof Int8Array ? 'float32' : dtypeOfArray(data));
+  const dtype =
+    opts.dtype ?? (data instanceof Uint8Array || data instanceof Int8Array ? 'float32' : dtypeOfArray(data));
   const backend = opts.backend ?? getBackend();
   const t = new Tensor(backend.upload(data, dtype), [...shape], contiguousStrides(shape), 0, dtype, backend);
   if (opts.requiresGrad) t.requiresGrad = true;
@@ -44,7 +45,8 @@ function inferShape(data: NestedArray): number[] {
 
 function flatten(data: NestedArray, shape: readonly number[], out: number[], depth: number, path: string): void {
   if (depth === shape.length) {
-    if (Array.isArray(data)) throw new ShapeError(`tensor: ragged nested array at ${path || 'top level'}: expected a number, got an array`);
+    if (Array.isArray(data))
+      throw new ShapeError(`tensor: ragged nested array at ${path || 'top level'}: expected a number, got an array`);
     const v = typeof data === 'boolean' ? +data : (data as number);
     if (typeof v !== 'number') throw new ArgumentError(`tensor: expected numbers, got ${typeof data} at ${path}`);
     out.push(v);
@@ -52,7 +54,9 @@ function flatten(data: NestedArray, shape: readonly number[], out: number[], dep
   }
   if (!Array.isArray(data) || data.length !== shape[depth]) {
     const len = Array.isArray(data) ? data.length : 'a number';
-    throw new ShapeError(`tensor: ragged nested array at ${path || 'top level'}: expected length ${shape[depth]}, got ${len}`);
+    throw new ShapeError(
+      `tensor: ragged nested array at ${path || 'top level'}: expected length ${shape[depth]}, got ${len}`,
+    );
   }
   data.forEach((d, i) => flatten(d, shape, out, depth + 1, `${path}[${i}]`));
 }
@@ -69,7 +73,10 @@ function firstLeaf(data: NestedArray): unknown {
  * @example const x = tensor([[1, 2], [3, 4]]);
  * @example const labels = tensor([3, 1, 4], { dtype: 'int32' });
  */
-export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+export function tensor(
+  data: NestedArray | TypedArray,
+  opts: CreateOptions & { shape?: readonly number[] } = {},
+): Tensor {
   if (ArrayBuffer.isView(data)) return fromArray(data as TypedArray, opts.shape ?? [data.length], opts);
   const shape = inferShape(data);
   const flat: number[] = [];
@@ -142,7 +149,12 @@ export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   return fromArray(arr, [n, m], { ...opts, dtype });
 }
 
-function randomTensor(shape: readonly number[], opts: RandomOptions, draw: (g: Generator) => number, op: string): Tensor {
+function randomTensor(
+  shape: readonly number[],
+  opts: RandomOptions,
+  draw: (g: Generator) => number,
+  op: string,
+): Tensor {
   checkShape(shape, op);
   const g = opts.generator ?? defaultGenerator;
   const dtype = opts.dtype ?? 'float32';

@@ -66,7 +66,12 @@ function broadcastView(t: Tensor, shape: readonly number[]): View {
   return { storage: t.storage, dtype: t.dtype, shape, strides, offset: t.offset };
 }
 
-function viewLayout<K extends OpName>(op: K, x: Tensor, shape: readonly number[], p: OpParams[K]): { strides: number[]; offset: number } {
+function viewLayout<K extends OpName>(
+  op: K,
+  x: Tensor,
+  shape: readonly number[],
+  p: OpParams[K],
+): { strides: number[]; offset: number } {
   switch (op) {
     case 'reshape':
       // The caller makes non-contiguous tensors contiguous first.
@@ -102,7 +107,9 @@ export function run<K extends OpName>(op: K, inputs: readonly Tensor[], params: 
   const backend = inputs[0]!.backend;
   for (const t of inputs) {
     if (t.backend !== backend) {
-      throw new ArgumentError(`${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with .to()`);
+      throw new ArgumentError(
+        `${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with .to()`,
+      );
     }
   }
   let metas: readonly TensorMeta[] = inputs;

@@ -19,13 +19,18 @@ export function unary(op: UnaryOpName, x: Tensor): Tensor {
 }
 
 function scalarLike(v: number, other: Tensor): Tensor {
-  const dtype: DType = isFloat(other.dtype) ? other.dtype : Number.isInteger(v) && other.dtype === 'int32' ? 'int32' : 'float32';
+  const dtype: DType = isFloat(other.dtype)
+    ? other.dtype
+    : Number.isInteger(v) && other.dtype === 'int32'
+      ? 'int32'
+      : 'float32';
   return full([], v, { dtype, backend: other.backend });
 }
 
 /** Brings two operands (tensors or numbers) to one dtype. */
 function operands(a: TensorLike, b: TensorLike, op: string): [Tensor, Tensor] {
-  if (typeof a === 'number' && typeof b === 'number') throw new ArgumentError(`${op}: at least one operand must be a tensor`);
+  if (typeof a === 'number' && typeof b === 'number')
+    throw new ArgumentError(`${op}: at least one operand must be a tensor`);
   let x = typeof a === 'number' ? scalarLike(a, b as Tensor) : a;
   let y = typeof b === 'number' ? scalarLike(b, x) : b;
   if (typeof a === 'number') x = scalarLike(a, y);
@@ -144,7 +149,11 @@ export function argmin(x: Tensor, axis?: number, keepDims = false): Tensor {
 }
 
 /** Variance with Bessel's correction by default (correction = 1), as in PyTorch. */
-export function variance(x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepDims?: boolean } = {}): Tensor {
+export function variance(
+  x: Tensor,
+  axes?: number | readonly number[],
+  opts: { correction?: number; keepDims?: boolean } = {},
+): Tensor {
   const ax = normalizeAxes(axes, x.rank, 'var');
   const count = ax.reduce((n, a) => n * x.shape[a]!, 1);
   const centered = sub(x, mean(x, ax, true));
@@ -152,7 +161,11 @@ export function variance(x: Tensor, axes?: number | readonly number[], opts: { c
   return div(sum(square(centered), ax, opts.keepDims ?? false), dof);
 }
 
-export function std(x: Tensor, axes?: number | readonly number[], opts: { correction?: number; keepDims?: boolean } = {}): Tensor {
+export function std(
+  x: Tensor,
+  axes?: number | readonly number[],
+  opts: { correction?: number; keepDims?: boolean } = {},
+): Tensor {
   return unary('sqrt', variance(x, axes, opts));
 }
 
@@ -163,7 +176,12 @@ export function logSumExp(x: Tensor, axes?: number | readonly number[], keepDims
   const m = max(x, ax, true).detach();
   const finite = where(compare('eq', unary('abs', m), Infinity), 0, m);
   const s = add(unary('log', sum(unary('exp', sub(x, finite)), ax, true)), finite);
-  return keepDims ? s : reshape(s, s.shape.filter((_, i) => !ax.includes(i)));
+  return keepDims
+    ? s
+    : reshape(
+        s,
+        s.shape.filter((_, i) => !ax.includes(i)),
+      );
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {
@@ -206,10 +224,17 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /** Removes size-1 axes (all of them, or the given one). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const a = normalizeAxis(axis, x.rank, 'squeeze');
   if (x.shape[a] !== 1) return x;
-  return reshape(x, x.shape.filter((_, i) => i !== a));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => i !== a),
+  );
 }
 
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -249,7 +274,8 @@ export function slice(x: Tensor, ranges: readonly (readonly [number?, number?, n
   x.shape.forEach((d, i) => {
     const r = ranges[i] ?? [];
     const step = r[2] ?? 1;
-    if (!Number.isInteger(step) || step < 1) throw new ArgumentError(`slice: step must be a positive integer, got ${step}`);
+    if (!Number.isInteger(step) || step < 1)
+      throw new ArgumentError(`slice: step must be a positive integer, got ${step}`);
     const norm = (v: number | undefined, dflt: number): number => {
       if (v === undefined) return dflt;
       const n = v < 0 ? v + d : v;
@@ -279,7 +305,8 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
 export function select(x: Tensor, axis: number, index: number): Tensor {
   const a = normalizeAxis(axis, x.rank, 'select');
   const i = index < 0 ? index + x.shape[a]! : index;
-  if (i < 0 || i >= x.shape[a]!) throw new ArgumentError(`select: index ${index} is out of range for axis ${a} of size ${x.shape[a]}`);
+  if (i < 0 || i >= x.shape[a]!)
+    throw new ArgumentError(`select: index ${index} is out of range for axis ${a} of size ${x.shape[a]}`);
   return squeeze(narrow(x, a, i, 1), a);
 }
 
@@ -290,7 +317,11 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 1) return xs[0]!;
   let dtype = xs[0]!.dtype;
   for (const t of xs) dtype = promoteTypes(dtype, t.dtype);
-  return run('concat', xs.map((t) => cast(t, dtype)), { axis: a });
+  return run(
+    'concat',
+    xs.map((t) => cast(t, dtype)),
+    { axis: a },
+  );
 }
 
 /** Joins tensors of equal shape along a new axis. @example stack([a, b]) */
@@ -303,7 +334,10 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
     }
   }
   const a = normalizeAxis(axis, first.rank + 1, 'stack');
-  return concat(xs.map((t) => unsqueeze(t, a)), a);
+  return concat(
+    xs.map((t) => unsqueeze(t, a)),
+    a,
+  );
 }
 
 /**
@@ -314,7 +348,8 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
   if (pads.length > x.rank) throw new ArgumentError(`pad: ${pads.length} pairs for a tensor of rank ${x.rank}`);
   const full: [number, number][] = x.shape.map(() => [0, 0]);
   pads.forEach((p, i) => {
-    if (!p.every((v) => Number.isInteger(v) && v >= 0)) throw new ArgumentError(`pad: amounts must be non-negative integers, got [${p.join(', ')}]`);
+    if (!p.every((v) => Number.isInteger(v) && v >= 0))
+      throw new ArgumentError(`pad: amounts must be non-negative integers, got [${p.join(', ')}]`);
     full[x.rank - pads.length + i] = [p[0], p[1]];
   });
   if (full.every(([a, b]) => a === 0 && b === 0)) return x;
@@ -329,13 +364,16 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], val
  * @example matmul(a, b) // [2, 3] @ [3, 4] -> [2, 4]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: operands must have rank >= 1, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  if (a.rank === 0 || b.rank === 0)
+    throw new ShapeError(`matmul: operands must have rank >= 1, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
   const [m, k] = a2.shape.slice(-2) as [number, number];
   const [k2, n] = b2.shape.slice(-2) as [number, number];
   if (k !== k2) {
-    throw new ShapeError(`matmul: cannot multiply ${fmt(a.shape)} by ${fmt(b.shape)}: inner dimensions ${k} and ${k2} differ`);
+    throw new ShapeError(
+      `matmul: cannot multiply ${fmt(a.shape)} by ${fmt(b.shape)}: inner dimensions ${k} and ${k2} differ`,
+    );
   }
   const batchA = a2.shape.slice(0, -2);
   const batchB = b2.shape.slice(0, -2);
@@ -386,7 +424,8 @@ export interface Conv2dOptions {
 
 export function pair(v: Pair, name: string, op: string): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x))) throw new ArgumentError(`${op}: ${name} must be an integer or a pair of integers, got ${String(v)}`);
+  if (!p.every((x) => Number.isInteger(x)))
+    throw new ArgumentError(`${op}: ${name} must be an integer or a pair of integers, got ${String(v)}`);
   return p;
 }
 
@@ -398,7 +437,8 @@ export function conv2dParams(kernel: readonly [number, number], o: Conv2dOptions
   let padding: [number, number, number, number];
   if (padOpt === 'valid') padding = [0, 0, 0, 0];
   else if (padOpt === 'same') {
-    if (stride[0] !== 1 || stride[1] !== 1) throw new ArgumentError(`${op}: padding 'same' needs stride 1, got stride [${stride.join(', ')}]`);
+    if (stride[0] !== 1 || stride[1] !== 1)
+      throw new ArgumentError(`${op}: padding 'same' needs stride 1, got stride [${stride.join(', ')}]`);
     // Total padding d·(k−1), the extra row/column (even kernels) going after, as in PyTorch.
     const th = dilation[0] * (kernel[0] - 1);
     const tw = dilation[1] * (kernel[1] - 1);
@@ -415,7 +455,8 @@ export function conv2dParams(kernel: readonly [number, number], o: Conv2dOptions
  * @example conv2d(x, w, b, { stride: 2, padding: 'same' })
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  if (weight.rank !== 4) throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
+  if (weight.rank !== 4)
+    throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
   const p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts);
   let y = run('conv2d', [x, weight], p);
   if (bias) {
@@ -453,7 +494,10 @@ export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Te
 /** Average pooling; counts padded zeros in the divisor unless countIncludePad is false. */
 export function avgPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError(`avgPool2d: expected a float tensor, got ${x.dtype}`);
-  return run('avgPool2d', [x], { ...poolParams(kernel, opts, 'avgPool2d'), countIncludePad: opts.countIncludePad ?? true });
+  return run('avgPool2d', [x], {
+    ...poolParams(kernel, opts, 'avgPool2d'),
+    countIncludePad: opts.countIncludePad ?? true,
+  });
 }
 
 /** Matrix [out, in] whose row i averages the PyTorch adaptive window floor(i·in/out) … ceil((i+1)·in/out). */
@@ -501,7 +545,13 @@ export interface UpsampleOptions {
   mode?: 'nearest' | 'bilinear';
 }
 
-function interpMatrix(inSize: number, outSize: number, scale: number, mode: 'nearest' | 'bilinear', like: Tensor): Tensor {
+function interpMatrix(
+  inSize: number,
+  outSize: number,
+  scale: number,
+  mode: 'nearest' | 'bilinear',
+  like: Tensor,
+): Tensor {
   const data = new Float64Array(outSize * inSize);
   for (let i = 0; i < outSize; i++) {
     if (mode === 'nearest') {
@@ -545,7 +595,10 @@ export function upsample(x: Tensor, opts: UpsampleOptions): Tensor {
 /** One-hot encoding of int labels: [...] -> [..., numClasses] float32. */
 export function oneHot(labels: Tensor, numClasses: number, dtype: DType = 'float32'): Tensor {
   if (labels.dtype !== 'int32') throw new DTypeError(`oneHot: labels must be int32, got ${labels.dtype}`);
-  const classes = labels.constantFrom(Int32Array.from({ length: numClasses }, (_, i) => i), [numClasses]);
+  const classes = labels.constantFrom(
+    Int32Array.from({ length: numClasses }, (_, i) => i),
+    [numClasses],
+  );
   return cast(compare('eq', unsqueeze(labels, -1), classes), dtype);
 }
 

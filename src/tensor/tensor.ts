@@ -85,7 +85,8 @@ export class Tensor {
   dataSync(): TypedArray {
     const c = this.dense();
     const a = c.backend.readSync(c.storage, c.dtype, c.offset + c.numel);
-    if (!a) throw new UnsupportedError(`dataSync: backend '${c.backend.name}' reads asynchronously; use await tensor.data()`);
+    if (!a)
+      throw new UnsupportedError(`dataSync: backend '${c.backend.name}' reads asynchronously; use await tensor.data()`);
     return c.offset ? a.subarray(c.offset) : a;
   }
 
@@ -138,7 +139,8 @@ export class Tensor {
 
   /** Marks this tensor as needing a gradient (float tensors only); returns it for chaining. */
   setRequiresGrad(flag = true): this {
-    if (flag && !isFloat(this.dtype)) throw new ArgumentError(`setRequiresGrad: only float tensors can require gradients, got ${this.dtype}`);
+    if (flag && !isFloat(this.dtype))
+      throw new ArgumentError(`setRequiresGrad: only float tensors can require gradients, got ${this.dtype}`);
     this.requiresGrad = flag;
     return this;
   }
@@ -155,10 +157,13 @@ export class Tensor {
    */
   assign(value: Tensor): this {
     if (!sameShape(value.shape, this.shape)) {
-      throw new ShapeError(`assign: cannot assign a tensor of shape ${fmt(value.shape)} to one of shape ${fmt(this.shape)}`);
+      throw new ShapeError(
+        `assign: cannot assign a tensor of shape ${fmt(value.shape)} to one of shape ${fmt(this.shape)}`,
+      );
     }
     const v = ops.contiguous(ops.cast(value, this.dtype));
-    if (v.backend !== this.backend) throw new ArgumentError(`assign: value is on backend '${v.backend.name}', target on '${this.backend.name}'`);
+    if (v.backend !== this.backend)
+      throw new ArgumentError(`assign: value is on backend '${v.backend.name}', target on '${this.backend.name}'`);
     this.storage = v.storage;
     this.strides = v.strides;
     this.offset = v.offset;

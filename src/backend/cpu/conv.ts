@@ -8,7 +8,14 @@ import { gemm } from './gemm.js';
  * are unrolled into a [Cin/g·kH·kW, Hout·Wout] matrix, so the forward pass
  * and both gradients are one GEMM per sample and group.
  */
-function im2col(x: TypedArray, xOff: number, channels: number, g: ConvGeometry, p: Conv2dParams, cols: TypedArray): void {
+function im2col(
+  x: TypedArray,
+  xOff: number,
+  channels: number,
+  g: ConvGeometry,
+  p: Conv2dParams,
+  cols: TypedArray,
+): void {
   const { h, w, kh, kw, hOut, wOut } = g;
   const [sh, sw] = p.stride;
   const [dh, dw] = p.dilation;
@@ -40,7 +47,14 @@ function im2col(x: TypedArray, xOff: number, channels: number, g: ConvGeometry, 
 }
 
 /** The adjoint of im2col: adds each column entry back onto the input position it came from. */
-function col2im(cols: TypedArray, channels: number, g: ConvGeometry, p: Conv2dParams, dx: TypedArray, dxOff: number): void {
+function col2im(
+  cols: TypedArray,
+  channels: number,
+  g: ConvGeometry,
+  p: Conv2dParams,
+  dx: TypedArray,
+  dxOff: number,
+): void {
   const { h, w, kh, kw, hOut, wOut } = g;
   const [sh, sw] = p.stride;
   const [dh, dw] = p.dilation;
@@ -92,7 +106,23 @@ export function conv2dKernel(inputs: readonly CpuView[], out: CpuView, p: OpPara
       const xOff = (n * g.cIn + gr * g.cInPerGroup) * g.h * g.w;
       if (!pointwise) im2col(x, xOff, g.cInPerGroup, g, p, cols);
       const yOff = (n * g.cOut + gr * g.cOutPerGroup) * hw;
-      gemm(false, false, g.cOutPerGroup, hw, ckk, wt, gr * g.cOutPerGroup * ckk, ckk, cols, pointwise ? xOff : 0, hw, y, yOff, hw, false);
+      gemm(
+        false,
+        false,
+        g.cOutPerGroup,
+        hw,
+        ckk,
+        wt,
+        gr * g.cOutPerGroup * ckk,
+        ckk,
+        cols,
+        pointwise ? xOff : 0,
+        hw,
+        y,
+        yOff,
+        hw,
+        false,
+      );
     }
   }
 }
@@ -112,13 +142,33 @@ export function conv2dGradInputKernel(inputs: readonly CpuView[], out: CpuView, 
       const dyOff = (n * g.cOut + gr * g.cOutPerGroup) * hw;
       const dxOff = (n * g.cIn + gr * g.cInPerGroup) * g.h * g.w;
       // cols = W_gᵀ · dy_g
-      gemm(true, false, ckk, hw, g.cOutPerGroup, wt, gr * g.cOutPerGroup * ckk, ckk, dy, dyOff, hw, cols, pointwise ? dxOff : 0, hw, false);
+      gemm(
+        true,
+        false,
+        ckk,
+        hw,
+        g.cOutPerGroup,
+        wt,
+        gr * g.cOutPerGroup * ckk,
+        ckk,
+        dy,
+        dyOff,
+        hw,
+        cols,
+        pointwise ? dxOff : 0,
+        hw,
+        false,
+      );
       if (!pointwise) col2im(cols, g.cInPerGroup, g, p, dx, dxOff);
     }
   }
 }
 
-export function conv2dGradWeightKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['conv2dGradWeight']): void {
+export function conv2dGradWeightKernel(
+  inputs: readonly CpuView[],
+  out: CpuView,
+  p: OpParams['conv2dGradWeight'],
+): void {
   const [xv, dyv] = inputs as [CpuView, CpuView];
   const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeight');
   const x = denseData(xv);
@@ -134,7 +184,23 @@ export function conv2dGradWeightKernel(inputs: readonly CpuView[], out: CpuView,
       if (!pointwise) im2col(x, xOff, g.cInPerGroup, g, p, cols);
       const dyOff = (n * g.cOut + gr * g.cOutPerGroup) * hw;
       // dW_g += dy_g · colsᵀ
-      gemm(false, true, g.cOutPerGroup, ckk, hw, dy, dyOff, hw, cols, pointwise ? xOff : 0, hw, dw, gr * g.cOutPerGroup * ckk, ckk, true);
+      gemm(
+        false,
+        true,
+        g.cOutPerGroup,
+        ckk,
+        hw,
+        dy,
+        dyOff,
+        hw,
+        cols,
+        pointwise ? xOff : 0,
+        hw,
+        dw,
+        gr * g.cOutPerGroup * ckk,
+        ckk,
+        true,
+      );
     }
   }
 }

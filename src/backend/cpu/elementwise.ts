@@ -72,31 +72,26 @@ function map2(a: CpuView, b: CpuView, out: CpuView, f: Fn2): void {
 }
 
 /**
- * Dense same-layout operands are the hot case of training (parameter
- * updates, activations), so the common ops get loops without a call per
- * element there.
+ * The arithmetic ops dominate training (bias adds, gradients, parameter
+ * updates), so they get a loop per op over each row instead of a call per
+ * element; broadcast operands arrive as stride-0 rows.
  */
 function fastBinary(op: BinaryOpName, a: CpuView, b: CpuView, out: CpuView): boolean {
-  if (!isContiguous(a) || !isContiguous(b)) return false;
+  if (op !== 'add' && op !== 'sub' && op !== 'mul') return false;
   const x = a.storage;
   const y = b.storage;
   const o = out.storage;
-  const ao = a.offset;
-  const bo = b.offset;
-  const n = o.length;
-  switch (op) {
-    case 'add':
-      for (let i = 0; i < n; i++) o[i] = x[ao + i]! + y[bo + i]!;
-      return true;
-    case 'sub':
-      for (let i = 0; i < n; i++) o[i] = x[ao + i]! - y[bo + i]!;
-      return true;
-    case 'mul':
-      for (let i = 0; i < n; i++) o[i] = x[ao + i]! * y[bo + i]!;
-      return true;
-    default:
-      return false;
-  }
+  forEachRow(out.shape, [a.strides, b.strides, out.strides], [a.offset, b.offset, 0], (offs, n, inner) => {
+    let i = offs[0]!;
+    let j = offs[1]!;
+    let k = offs[2]!;
+    const si = inner[0]!;
+    const sj = inner[1]!;
+    if (op === 'add') for (let t = 0; t < n; t++, i += si, j += sj) o[k++] = x[i]! + y[j]!;
+    else if (op === 'sub') for (let t = 0; t < n; t++, i += si, j += sj) o[k++] = x[i]! - y[j]!;
+    else for (let t = 0; t < n; t++, i += si, j += sj) o[k++] = x[i]! * y[j]!;
+  });
+  return true;
 }
 
 export function unaryKernel(op: UnaryOpName) {

@@ -1,5 +1,11 @@
 import type { TypedArray } from '../../core/dtype.js';
-import { type AvgPool2dParams, type OpParams, type Pool2dParams, type PoolGeometry, poolGeometry } from '../../core/ops.js';
+import {
+  type AvgPool2dParams,
+  type OpParams,
+  type Pool2dParams,
+  type PoolGeometry,
+  poolGeometry,
+} from '../../core/ops.js';
 import { type CpuView, denseData } from './storage.js';
 
 /**

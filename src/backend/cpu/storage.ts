@@ -46,7 +46,11 @@ export function forEachRow(
   }
   const offs = [...offsets];
   if (dims.length === 0) {
-    body(offs, 1, st.map(() => 0));
+    body(
+      offs,
+      1,
+      st.map(() => 0),
+    );
     return;
   }
   const r = dims.length;

@@ -1,0 +1,173 @@
+import { ArgumentError, ShapeError } from '../core/errors.js';
+import { fmt, sizeOf } from '../core/shape.js';
+import { fromArray } from '../tensor/creation.js';
+import { type Generator, defaultGenerator } from '../tensor/random.js';
+import { stack } from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** A batch of inputs and int32 targets. */
+export interface Batch {
+  x: Tensor;
+  y: Tensor;
+}
+
+/**
+ * Indexed samples. `getBatch` is optional: datasets held in memory implement
+ * it to build a whole batch in one copy instead of stacking samples.
+ */
+export interface Dataset {
+  readonly length: number;
+  get(index: number): Batch;
+  getBatch?(indices: readonly number[]): Batch;
+}
+
+/**
+ * Samples held as flat arrays in memory: `inputs` row-major [N, ...sampleShape],
+ * `targets` one int label per sample. Byte inputs (images) are converted per
+ * batch with `scale` and then `(v − mean) / std`, so a 60k-image set stays
+ * 47 MB instead of 188 MB of float32.
+ * @example new ArrayDataset(images, labels, [1, 28, 28], { scale: 1 / 255, mean: 0.2860, std: 0.3530 })
+ */
+export class ArrayDataset implements Dataset {
+  readonly length: number;
+  private readonly rowSize: number;
+  private readonly scale: number;
+  private readonly mean: readonly number[];
+  private readonly std: readonly number[];
+
+  constructor(
+    readonly inputs: Uint8Array | Float32Array,
+    readonly targets: Uint8Array | Int32Array,
+    readonly sampleShape: readonly number[],
+    opts: { scale?: number; mean?: number | readonly number[]; std?: number | readonly number[] } = {},
+  ) {
+    this.rowSize = sizeOf(sampleShape);
+    this.length = targets.length;
+    if (inputs.length !== this.length * this.rowSize) {
+      throw new ShapeError(
+        `ArrayDataset: ${inputs.length} input values do not make ${this.length} samples of shape ${fmt(sampleShape)} (${this.length * this.rowSize} values)`,
+      );
+    }
+    this.scale = opts.scale ?? 1;
+    // Per-channel statistics apply along the first sample axis (C of C×H×W).
+    const channels = sampleShape.length >= 3 ? sampleShape[0]! : 1;
+    const expand = (v: number | readonly number[] | undefined, dflt: number, name: string): number[] => {
+      const arr = v === undefined ? [dflt] : typeof v === 'number' ? [v] : [...v];
+      if (arr.length !== 1 && arr.length !== channels) {
+        throw new ArgumentError(`ArrayDataset: ${name} has ${arr.length} values for ${channels} channels`);
+      }
+      return arr.length === 1 ? new Array<number>(channels).fill(arr[0]!) : arr;
+    };
+    this.mean = expand(opts.mean, 0, 'mean');
+    this.std = expand(opts.std, 1, 'std');
+  }
+
+  get(index: number): Batch {
+    const b = this.getBatch([index]);
+    return { x: b.x.reshape(this.sampleShape), y: b.y.reshape([]) };
+  }
+
+  getBatch(indices: readonly number[]): Batch {
+    const n = indices.length;
+    const row = this.rowSize;
+    const channels = this.mean.length;
+    const plane = row / channels;
+    const x = new Float32Array(n * row);
+    const y = new Int32Array(n);
+    for (let b = 0; b < n; b++) {
+      const i = indices[b]!;
+      if (!(i >= 0 && i < this.length))
+        throw new ArgumentError(`ArrayDataset: index ${i} out of range for ${this.length} samples`);
+      y[b] = this.targets[i]!;
+      const src = i * row;
+      const dst = b * row;
+      for (let c = 0; c < channels; c++) {
+        const m = this.mean[c]!;
+        const k = this.scale / this.std[c]!;
+        const off = c * plane;
+        for (let j = 0; j < plane; j++) x[dst + off + j] = this.inputs[src + off + j]! * k - m / this.std[c]!;
+      }
+    }
+    return { x: fromArray(x, [n, ...this.sampleShape]), y: fromArray(y, [n]) };
+  }
+}
+
+/** Rows `start`..`end` of another dataset (a train/validation split). */
+export class Subset implements Dataset {
+  readonly length: number;
+  constructor(
+    readonly source: Dataset,
+    readonly indices: readonly number[],
+  ) {
+    this.length = indices.length;
+  }
+  get(index: number): Batch {
+    return this.source.get(this.indices[index]!);
+  }
+  getBatch(indices: readonly number[]): Batch {
+    const mapped = indices.map((i) => this.indices[i]!);
+    return this.source.getBatch ? this.source.getBatch(mapped) : collate(this.source, mapped);
+  }
+}
+
+/** Splits a dataset into two random, disjoint parts of `firstSize` and the rest. */
+export function randomSplit(ds: Dataset, firstSize: number, generator: Generator = defaultGenerator): [Subset, Subset] {
+  if (!(firstSize >= 0 && firstSize <= ds.length))
+    throw new ArgumentError(`randomSplit: size ${firstSize} out of range for ${ds.length} samples`);
+  const order = Array.from({ length: ds.length }, (_, i) => i);
+  generator.shuffle(order);
+  return [new Subset(ds, order.slice(0, firstSize)), new Subset(ds, order.slice(firstSize))];
+}
+
+function collate(ds: Dataset, indices: readonly number[]): Batch {
+  const items = indices.map((i) => ds.get(i));
+  return { x: stack(items.map((b) => b.x)), y: stack(items.map((b) => b.y)) };
+}
+
+export interface DataLoaderOptions {
+  batchSize?: number;
+  /** Reshuffle at the start of every pass, from `generator`. */
+  shuffle?: boolean;
+  /** Skip the last batch when it is smaller than batchSize. */
+  dropLast?: boolean;
+  generator?: Generator;
+}
+
+/**
+ * Iterates a dataset in mini-batches.
+ * @example for (const { x, y } of new DataLoader(train, { batchSize: 64, shuffle: true })) { ... }
+ */
+export class DataLoader implements Iterable<Batch> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  private readonly generator: Generator;
+
+  constructor(
+    readonly dataset: Dataset,
+    opts: DataLoaderOptions = {},
+  ) {
+    this.batchSize = opts.batchSize ?? 1;
+    if (!(Number.isInteger(this.batchSize) && this.batchSize > 0)) {
+      throw new ArgumentError(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
+    }
+    this.shuffle = opts.shuffle ?? false;
+    this.dropLast = opts.dropLast ?? false;
+    this.generator = opts.generator ?? defaultGenerator;
+  }
+
+  /** Number of batches per pass. */
+  get length(): number {
+    const n = this.dataset.length / this.batchSize;
+    return this.dropLast ? Math.floor(n) : Math.ceil(n);
+  }
+
+  *[Symbol.iterator](): Iterator<Batch> {
+    const order = Array.from({ length: this.dataset.length }, (_, i) => i);
+    if (this.shuffle) this.generator.shuffle(order);
+    for (let b = 0; b < this.length; b++) {
+      const idx = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
+      yield this.dataset.getBatch ? this.dataset.getBatch(idx) : collate(this.dataset, idx);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Weight initialization (Glorot/Xavier and He/Kaiming), in place on a
+ * parameter, drawing from a seedable generator.
+ */
+import { ArgumentError } from '../core/errors.js';
+import { normal, uniform } from '../tensor/creation.js';
+import { noGrad } from '../tensor/dispatch.js';
+import { type Generator, defaultGenerator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
+
+/**
+ * The gain that keeps activations' variance steady through a nonlinearity:
+ * 1 (linear, sigmoid), 5/3 (tanh), √2 (ReLU), √(2/(1+a²)) (leaky ReLU of slope a), 3/4 (SELU).
+ */
+export function calculateGain(nonlinearity: Nonlinearity, param = 0.01): number {
+  switch (nonlinearity) {
+    case 'linear':
+    case 'conv2d':
+    case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leakyRelu':
+      return Math.sqrt(2 / (1 + param * param));
+    case 'selu':
+      return 3 / 4;
+  }
+}
+
+/** fan_in and fan_out of a weight: [out, in] for dense, [out, in/groups, kH, kW] for conv. */
+export function fans(t: Tensor): { fanIn: number; fanOut: number } {
+  if (t.rank < 2)
+    throw new ArgumentError(`init: fan in/out need a weight of rank >= 2, got shape [${t.shape.join(', ')}]`);
+  const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: t.shape[1]! * receptive, fanOut: t.shape[0]! * receptive };
+}
+
+export interface InitOptions {
+  generator?: Generator;
+}
+
+function fill(t: Tensor, make: () => Tensor): Tensor {
+  return noGrad(() => t.assign(make()));
+}
+
+/** U(low, high). */
+export function uniform_(t: Tensor, low: number, high: number, opts: InitOptions = {}): Tensor {
+  return fill(t, () =>
+    uniform(t.shape, low, high, { dtype: t.dtype, backend: t.backend, generator: opts.generator ?? defaultGenerator }),
+  );
+}
+
+/** N(mean, std²). */
+export function normal_(t: Tensor, mean: number, std: number, opts: InitOptions = {}): Tensor {
+  return fill(t, () =>
+    normal(t.shape, mean, std, { dtype: t.dtype, backend: t.backend, generator: opts.generator ?? defaultGenerator }),
+  );
+}
+
+export function constant_(t: Tensor, value: number): Tensor {
+  return noGrad(() => t.assign(t.mul(0).add(value)));
+}
+
+/** Glorot uniform: U(−a, a) with a = gain·√(6/(fan_in + fan_out)). @example xavierUniform(layer.weight) */
+export function xavierUniform(t: Tensor, opts: InitOptions & { gain?: number } = {}): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  const a = (opts.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -a, a, opts);
+}
+
+/** Glorot normal: N(0, σ²) with σ = gain·√(2/(fan_in + fan_out)). */
+export function xavierNormal(t: Tensor, opts: InitOptions & { gain?: number } = {}): Tensor {
+  const { fanIn, fanOut } = fans(t);
+  return normal_(t, 0, (opts.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut)), opts);
+}
+
+export interface KaimingOptions extends InitOptions {
+  /** Negative slope of the leaky ReLU that follows (0 for ReLU). */
+  a?: number;
+  mode?: 'fanIn' | 'fanOut';
+  nonlinearity?: Nonlinearity;
+}
+
+function kaimingStd(t: Tensor, opts: KaimingOptions): number {
+  const { fanIn, fanOut } = fans(t);
+  const fan = (opts.mode ?? 'fanIn') === 'fanIn' ? fanIn : fanOut;
+  const gain = calculateGain(opts.nonlinearity ?? 'leakyRelu', opts.a ?? 0);
+  return gain / Math.sqrt(fan);
+}
+
+/** He uniform: U(−b, b) with b = gain·√(3/fan). @example kaimingUniform(conv.weight, { nonlinearity: 'relu' }) */
+export function kaimingUniform(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  const b = Math.sqrt(3) * kaimingStd(t, opts);
+  return uniform_(t, -b, b, opts);
+}
+
+/** He normal: N(0, σ²) with σ = gain/√fan. */
+export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  return normal_(t, 0, kaimingStd(t, opts), opts);
+}

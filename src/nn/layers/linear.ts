@@ -1,0 +1,45 @@
+import { ArgumentError } from '../../core/errors.js';
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { linear } from '../functional.js';
+import { kaimingUniform, uniform_ } from '../init.js';
+import { Module, Parameter } from '../module.js';
+
+/**
+ * Fully connected layer y = x·Wᵀ + b, weight [out, in]. Initialized as in
+ * PyTorch: weight and bias uniform in ±1/√in.
+ * @example const fc = new Linear(400, 120);
+ */
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } = {},
+  ) {
+    super();
+    if (!(inFeatures > 0 && outFeatures > 0))
+      throw new ArgumentError(`Linear: feature counts must be positive, got ${inFeatures}, ${outFeatures}`);
+    this.weight = new Parameter(zeros([outFeatures, inFeatures]));
+    this.bias = opts.bias === false ? null : new Parameter(zeros([outFeatures]));
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    kaimingUniform(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const bound = 1 / Math.sqrt(this.inFeatures);
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+
+  protected override extraRepr(): string {
+    return `${this.inFeatures}, ${this.outFeatures}${this.bias ? '' : ', bias=false'}`;
+  }
+}

@@ -1,0 +1,295 @@
+import { ArgumentError, ShapeError, TsgradError } from '../core/errors.js';
+import { fmt, sameShape } from '../core/shape.js';
+import { noGrad } from '../tensor/dispatch.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/**
+ * A trainable tensor owned by a module. It shares storage with the tensor
+ * it was made from and requires a gradient unless told otherwise.
+ * @example this.weight = new Parameter(zeros([10, 5]));
+ */
+export class Parameter extends Tensor {
+  constructor(t: Tensor, requiresGrad = true) {
+    super(t.storage, t.shape, t.strides, t.offset, t.dtype, t.backend);
+    this.requiresGrad = requiresGrad;
+  }
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  /** Keys the module has but the state dict lacks. */
+  missingKeys: string[];
+  /** Keys in the state dict the module does not have. */
+  unexpectedKeys: string[];
+  /** Keys loaded. */
+  loadedKeys: string[];
+}
+
+interface BufferEntry {
+  tensor: Tensor;
+  persistent: boolean;
+}
+
+/** Errors crossing nested module calls are tagged with the innermost module, then named by the outermost. */
+let callDepth = 0;
+const failingModule = new WeakMap<Error, Module>();
+
+/**
+ * Base class of layers and models. Parameters and sub-modules are found by
+ * looking at the module's own properties (arrays of modules too), so names
+ * follow the property names: `this.conv1 = new Conv2d(...)` gives
+ * `conv1.weight`. Buffers (running statistics) are registered by name.
+ *
+ * Errors thrown inside forward() name the layer: its dotted path in the
+ * model and its description, e.g. `features.3 (Conv2d(6, 16, kernel=5))`.
+ */
+export abstract class Module {
+  /** Training mode (dropout active, batch norm uses batch statistics). */
+  training = true;
+  private readonly buffers_ = new Map<string, BufferEntry>();
+
+  constructor() {
+    // Wrap the subclass's forward once per instance so every call, direct or nested, names the layer on error.
+    const forward = (this as unknown as { forward: (...a: unknown[]) => unknown }).forward;
+    Object.defineProperty(this, 'forward', {
+      enumerable: false,
+      value: (...args: unknown[]) => {
+        callDepth++;
+        try {
+          return forward.apply(this, args);
+        } catch (e) {
+          if (e instanceof TsgradError && !failingModule.has(e)) failingModule.set(e, this);
+          if (callDepth === 1 && e instanceof TsgradError) this.nameError(e);
+          throw e;
+        } finally {
+          callDepth--;
+        }
+      },
+    });
+  }
+
+  abstract forward(...args: never[]): unknown;
+
+  private nameError(e: TsgradError): void {
+    const m = failingModule.get(e);
+    if (!m || e.layer !== undefined) return;
+    let path = '';
+    for (const [name, mod] of this.namedModules()) if (mod === m) path = name;
+    e.layer = path || m.constructor.name;
+    e.message = `${path ? `${path} (${m.describe()})` : m.describe()}: ${e.message}`;
+  }
+
+  /** One-line description with the constructor arguments, e.g. `Linear(120, 84)`. */
+  describe(): string {
+    return `${this.constructor.name}(${this.extraRepr()})`;
+  }
+
+  /** Arguments shown by describe(); layers override it. */
+  protected extraRepr(): string {
+    return '';
+  }
+
+  /** Direct sub-modules with their names, in property order. */
+  namedChildren(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [key, value] of Object.entries(this)) {
+      if (value instanceof Module) out.push([key, value]);
+      else if (Array.isArray(value) && value.length > 0 && value.every((v) => v instanceof Module)) {
+        value.forEach((m: Module, i) => out.push([`${key}.${i}`, m]));
+      }
+    }
+    return out;
+  }
+
+  /** This module ('' as its name) and every descendant, depth first. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) {
+      out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    }
+    return out;
+  }
+
+  /** Own parameters, not those of sub-modules. */
+  protected ownParameters(): [string, Parameter][] {
+    return Object.entries(this).filter((e): e is [string, Parameter] => e[1] instanceof Parameter);
+  }
+
+  /** Every parameter with its dotted name; a parameter shared by two layers is listed once. */
+  namedParameters(): [string, Parameter][] {
+    const seen = new Set<Parameter>();
+    const out: [string, Parameter][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Total number of parameter elements (trainable only, if asked). */
+  numParameters(opts: { trainableOnly?: boolean } = {}): number {
+    return this.parameters()
+      .filter((p) => !opts.trainableOnly || p.requiresGrad)
+      .reduce((n, p) => n + p.numel, 0);
+  }
+
+  /** Registers a named buffer: state that is saved and loaded but not trained (e.g. running_mean). */
+  protected registerBuffer(name: string, t: Tensor, persistent = true): void {
+    this.buffers_.set(name, { tensor: t, persistent });
+  }
+
+  buffer(name: string): Tensor {
+    const b = this.buffers_.get(name);
+    if (!b) throw new ArgumentError(`${this.describe()}: no buffer named '${name}'`);
+    return b.tensor;
+  }
+
+  protected setBuffer(name: string, t: Tensor): void {
+    const b = this.buffers_.get(name);
+    if (!b) throw new ArgumentError(`${this.describe()}: no buffer named '${name}'`);
+    b.tensor = t;
+  }
+
+  namedBuffers(opts: { persistentOnly?: boolean } = {}): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m.buffers_) {
+        if (opts.persistentOnly && !b.persistent) continue;
+        out.push([prefix ? `${prefix}.${name}` : name, b.tensor]);
+      }
+    }
+    return out;
+  }
+
+  /** Parameters and persistent buffers by dotted name (PyTorch's naming). */
+  stateDict(): StateDict {
+    const sd: StateDict = {};
+    for (const [k, p] of this.namedParameters()) sd[k] = p.detach();
+    for (const [k, b] of this.namedBuffers({ persistentOnly: true })) sd[k] = b.detach();
+    return sd;
+  }
+
+  /**
+   * Copies values from a state dict. Shapes must match; with `strict` (the
+   * default) every key must be present on both sides. The result lists
+   * what matched, what was missing and what was unexpected.
+   */
+  loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    const targets = new Map<string, { tensor: Tensor; setBuffer?: (t: Tensor) => void }>();
+    for (const [k, p] of this.namedParameters()) targets.set(k, { tensor: p });
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m.buffers_) {
+        if (b.persistent)
+          targets.set(prefix ? `${prefix}.${name}` : name, { tensor: b.tensor, setBuffer: (t) => (b.tensor = t) });
+      }
+    }
+    const missingKeys = [...targets.keys()].filter((k) => !(k in sd));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !targets.has(k));
+    const mismatched: string[] = [];
+    for (const [k, v] of Object.entries(sd)) {
+      const t = targets.get(k);
+      if (t && !sameShape(t.tensor.shape, v.shape))
+        mismatched.push(`${k}: checkpoint ${fmt(v.shape)} vs model ${fmt(t.tensor.shape)}`);
+    }
+    if (mismatched.length) {
+      throw new ShapeError(`loadStateDict(${this.describe()}): shape mismatch for ${mismatched.join('; ')}`);
+    }
+    if (strict && (missingKeys.length || unexpectedKeys.length)) {
+      const parts = [];
+      if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(', ')}`);
+      if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+      throw new TsgradError(
+        `loadStateDict(${this.describe()}): ${parts.join('; ')} (pass { strict: false } to load the keys that match)`,
+      );
+    }
+    const loadedKeys: string[] = [];
+    noGrad(() => {
+      for (const [k, v] of Object.entries(sd)) {
+        const t = targets.get(k);
+        if (!t) continue;
+        if (t.setBuffer) t.setBuffer(v.cast(t.tensor.dtype).clone());
+        else t.tensor.assign(v.clone());
+        loadedKeys.push(k);
+      }
+    });
+    return { missingKeys, unexpectedKeys, loadedKeys };
+  }
+
+  /** Sets training mode here and in every sub-module. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: dropout off, batch norm uses running statistics. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradients of all parameters. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Stops (or restarts) gradient computation for all parameters: freezing for transfer learning. */
+  requiresGrad(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
+  /** Calls fn on this module and every descendant. */
+  apply(fn: (m: Module, name: string) => void): this {
+    for (const [name, m] of this.namedModules()) fn(m, name);
+    return this;
+  }
+
+  /** A tree of sub-modules, like PyTorch's print(model). */
+  toString(): string {
+    const children = this.namedChildren();
+    if (children.length === 0) return this.describe();
+    const lines = children.map(([name, m]) => `  (${name}): ${m.toString().replace(/\n/g, '\n  ')}`);
+    return `${this.constructor.name}(\n${lines.join('\n')}\n)`;
+  }
+}
+
+/**
+ * Applies modules in order; children are named '0', '1', ... as in PyTorch.
+ * @example const net = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+ */
+export class Sequential extends Module {
+  readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+  }
+
+  override namedChildren(): [string, Module][] {
+    return this.layers.map((m, i) => [String(i), m]);
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const layer of this.layers) y = (layer as unknown as { forward(t: Tensor): Tensor }).forward(y);
+    return y;
+  }
+
+  get length(): number {
+    return this.layers.length;
+  }
+
+  at(i: number): Module {
+    const m = this.layers.at(i);
+    if (!m) throw new ArgumentError(`Sequential.at: index ${i} out of range for ${this.layers.length} layers`);
+    return m;
+  }
+}

@@ -1,0 +1,3 @@
+export { Optimizer, type ParamGroup, type OptimizerStateDict } from './optimizer.js';
+export { SGD, type SGDOptions } from './sgd.js';
+export { Adam, AdamW, type AdamOptions } from './adam.js';
