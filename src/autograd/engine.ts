@@ -100,7 +100,8 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardO
         const prev = grads.get(x);
         grads.set(x, prev ? ops.add(prev, shaped) : shaped);
       });
-      if (!opts.retainGraph) {
+      // Recording the backward pass (createGraph) keeps the graph by default, as in PyTorch.
+      if (!(opts.retainGraph ?? opts.createGraph)) {
         t.node = null;
         freed.add(t);
       }

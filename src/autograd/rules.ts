@@ -78,7 +78,8 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   maximum: (g, [a, b]) => pickGrad(g, a!, b!, ops.compare('gt', a!, b!)),
   minimum: (g, [a, b]) => pickGrad(g, a!, b!, ops.compare('lt', a!, b!)),
   pow: (g, [a, b], y) => {
-    const ga = ops.mul(g, ops.mul(b!, ops.pow(a!, ops.sub(b!, 1))));
+    // d/da aᵇ = b·aᵇ⁻¹, taken as 0 where b = 0 (a⁻¹ would be infinite at a = 0).
+    const ga = ops.mul(g, ops.where(ops.compare('eq', b!, 0), 0, ops.mul(b!, ops.pow(a!, ops.sub(b!, 1)))));
     // d/db aᵇ = aᵇ·ln a; taken as 0 where a = 0 (and b ≥ 0), as PyTorch does.
     const safeLog = ops.unary('log', ops.where(ops.compare('eq', a!, 0), 1, a!));
     const gb = ops.mul(g, ops.mul(y, safeLog));

@@ -60,6 +60,8 @@ export class ArrayDataset implements Dataset {
     };
     this.mean = expand(opts.mean, 0, 'mean');
     this.std = expand(opts.std, 1, 'std');
+    if (!this.std.every((v) => v > 0))
+      throw new ArgumentError(`ArrayDataset: std must be positive, got [${this.std.join(', ')}]`);
   }
 
   get(index: number): Batch {
@@ -92,7 +94,7 @@ export class ArrayDataset implements Dataset {
   }
 }
 
-/** Rows `start`..`end` of another dataset (a train/validation split). */
+/** The samples of another dataset at the given indices (e.g. a train/validation split). */
 export class Subset implements Dataset {
   readonly length: number;
   constructor(
@@ -100,6 +102,9 @@ export class Subset implements Dataset {
     readonly indices: readonly number[],
   ) {
     this.length = indices.length;
+    const bad = indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < source.length));
+    if (bad !== undefined)
+      throw new ArgumentError(`Subset: index ${bad} out of range for a dataset of ${source.length} samples`);
   }
   get(index: number): Batch {
     return this.source.get(this.indices[index]!);

@@ -57,7 +57,9 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
 /** Like dropout, but zeroes whole channels of NCHW maps. */
 export function dropout2d(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {
   if (x.rank !== 4) throw new ShapeError(`dropout2d: expected input [N, C, H, W], got ${fmt(x.shape)}`);
+  if (!(p >= 0 && p <= 1)) throw new ArgumentError(`dropout2d: probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
+  if (p === 1) return ops.mul(x, 0);
   const shape = [x.shape[0]!, x.shape[1]!, 1, 1];
   const keep = ops.compare(
     'ge',
@@ -104,9 +106,12 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): { y: Tensor; runningM
     if (o.runningMean && o.runningVar) {
       const m =
         o.momentum === undefined ? 0.1 : o.momentum === null ? 1 / ((o.numBatchesTracked ?? 0) + 1) : o.momentum;
+      const rm = o.runningMean;
+      const rv = o.runningVar;
+      // The running statistics keep their own dtype whatever the input's.
       result = noGrad(() => ({
-        runningMean: ops.add(ops.mul(o.runningMean!, 1 - m), ops.mul(ops.reshape(mean, [c]), m)),
-        runningVar: ops.add(ops.mul(o.runningVar!, 1 - m), ops.mul(ops.reshape(varB, [c]), (m * n) / (n - 1))),
+        runningMean: ops.cast(ops.add(ops.mul(rm, 1 - m), ops.mul(ops.reshape(mean, [c]), m)), rm.dtype),
+        runningVar: ops.cast(ops.add(ops.mul(rv, 1 - m), ops.mul(ops.reshape(varB, [c]), (m * n) / (n - 1))), rv.dtype),
       }));
     }
   } else {

@@ -46,6 +46,10 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** Checks a group's options; subclasses add theirs. */
   protected validate(g: GroupState<O>): void {
     if (!(g.lr >= 0)) throw new ArgumentError(`${this.constructor.name}: learning rate must be >= 0, got ${g.lr}`);
+    const wd = (g as { weightDecay?: number }).weightDecay;
+    if (wd !== undefined && !(wd >= 0)) {
+      throw new ArgumentError(`${this.constructor.name}: weight decay must be >= 0, got ${wd}`);
+    }
   }
 
   /** Sets every parameter's gradient to null. */

@@ -27,6 +27,8 @@ export function fromArray(data: TypedArray, shape: readonly number[], opts: Crea
   const dtype =
     opts.dtype ?? (data instanceof Uint8Array || data instanceof Int8Array ? 'float32' : dtypeOfArray(data));
   const backend = opts.backend ?? getBackend();
+  // bool tensors hold exactly 0 or 1, whatever numbers they were made from.
+  if (dtype === 'bool') data = Uint8Array.from(data, (v) => (v !== 0 ? 1 : 0));
   const t = new Tensor(backend.upload(data, dtype), [...shape], contiguousStrides(shape), 0, dtype, backend);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
@@ -126,7 +128,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   if (end === undefined) [start, end] = [0, start];
   if (step === 0) throw new ArgumentError('arange: step must not be zero');
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const ints = Number.isInteger(start) && Number.isInteger(step);
+  const ints = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = opts.dtype ?? (ints ? 'int32' : 'float32');
   const arr = allocArray(dtype, n);
   for (let i = 0; i < n; i++) arr[i] = start + i * step;

@@ -5,7 +5,7 @@
 import { type DType, isFloat, promoteTypes } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
 import type { BinaryOpName, CompareOp, Conv2dParams, UnaryOpName } from '../core/ops.js';
-import { fmt, normalizeAxes, normalizeAxis, resolveReshape, sameShape, sizeOf } from '../core/shape.js';
+import { checkShape, fmt, normalizeAxes, normalizeAxis, resolveReshape, sameShape, sizeOf } from '../core/shape.js';
 import { run } from './dispatch.js';
 import { full } from './creation.js';
 import { Tensor } from './tensor.js';
@@ -80,10 +80,11 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   return x.dtype === dtype ? x : run('cast', [x], { dtype });
 }
 
+/** Limits values to [min, max]; the gradient passes where min ≤ x ≤ max (boundaries included, as in PyTorch). */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   let y = x;
-  if (min !== undefined) y = maximum(y, min);
-  if (max !== undefined) y = minimum(y, max);
+  if (min !== undefined) y = where(compare('lt', y, min), min, y);
+  if (max !== undefined) y = where(compare('gt', y, max), max, y);
   return y;
 }
 
@@ -104,13 +105,17 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
 
 /** x for x > 0, alpha·(eᕽ − 1) otherwise. */
 export function elu(x: Tensor, alpha = 1): Tensor {
-  // exp of min(x, 0) keeps the unused branch finite, so its zero gradient stays zero (not 0·∞).
-  return where(compare('gt', x, 0), x, mul(sub(unary('exp', minimum(x, 0)), 1), alpha));
+  const positive = compare('gt', x, 0);
+  // exp of the non-positive part keeps the unused branch finite (no 0·∞ in its gradient),
+  // and gives the derivative alpha at 0, as PyTorch does.
+  const nonPositive = where(positive, 0, x);
+  return where(positive, x, mul(sub(unary('exp', nonPositive), 1), alpha));
 }
 
-/** log(1 + eᕽ), computed without overflow. */
+/** log(1 + eᕽ), computed without overflow; (x + |x|)/2 keeps the derivative at 0 equal to σ(0) = 1/2. */
 export function softplus(x: Tensor): Tensor {
-  return add(relu(x), unary('log', add(unary('exp', neg(unary('abs', x))), 1)));
+  const positivePart = mul(add(x, unary('abs', x)), 0.5);
+  return add(positivePart, unary('log', add(unary('exp', neg(unary('abs', x))), 1)));
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
@@ -256,7 +261,15 @@ export function transpose(x: Tensor, axis0 = -2, axis1 = -1): Tensor {
 /** Broadcasts to `shape` without copying; -1 keeps a dimension. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const off = shape.length - x.rank;
-  const target = shape.map((d, i) => (d === -1 ? x.shape[i - off]! : d));
+  const target = shape.map((d, i) => {
+    if (d !== -1) return d;
+    if (i < off)
+      throw new ArgumentError(
+        `expand: -1 is not allowed for a new leading dimension, got ${fmt(shape)} for ${fmt(x.shape)}`,
+      );
+    return x.shape[i - off]!;
+  });
+  checkShape(target, 'expand');
   if (sameShape(target, x.shape)) return x;
   return run('expand', [x], { shape: target });
 }

@@ -71,8 +71,7 @@ export class Tensor {
   // ------------------------------------------------------------ reading values
 
   private dense(): Tensor {
-    const c = ops.contiguous(this);
-    return c;
+    return ops.contiguous(this);
   }
 
   /** The values in row-major order, as a fresh typed array. */
@@ -114,11 +113,13 @@ export class Tensor {
     if (this.numel !== 1) throw new ShapeError(`${op}: needs a tensor with one element, got shape ${fmt(this.shape)}`);
   }
 
+  /** Shape and dtype, plus the values where they can be read synchronously and are few (≤ 1000). */
   toString(): string {
     const head = `Tensor(shape=${fmt(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
-    const a = this.backend.readSync(this.dense().storage, this.dtype, this.offset + this.numel);
-    if (!a || this.numel > 1000) return head;
-    return `${head}\n${JSON.stringify(nest(this.dense().dataSync(), this.shape))}`;
+    if (this.numel > 1000) return head;
+    const c = this.dense();
+    const values = c.backend.readSync(c.storage, c.dtype, c.offset + c.numel);
+    return values ? `${head}\n${JSON.stringify(nest(values.subarray(c.offset), this.shape))}` : head;
   }
 
   // ------------------------------------------------------------ autograd

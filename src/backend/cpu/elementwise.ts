@@ -12,7 +12,7 @@ const unaryFns: Record<UnaryOpName, Fn1> = {
   sqrt: Math.sqrt,
   abs: Math.abs,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x <= 0 ? 0 : x), // NaN passes through, as in PyTorch
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   tanh: Math.tanh,
 };
@@ -104,7 +104,7 @@ export function unaryKernel(op: UnaryOpName) {
       const off = x.offset;
       for (let i = 0; i < o.length; i++) {
         const v = xs[off + i]!;
-        o[i] = v > 0 ? v : 0;
+        o[i] = v <= 0 ? 0 : v;
       }
       return;
     }
