@@ -20,6 +20,17 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/** True when a layout covers its elements densely in row-major order (size-1 axes may have any stride). */
+export function isContiguousLayout(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i]!;
+    if (d !== 1 && strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
+}
+
 export function fmt(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

@@ -111,7 +111,7 @@ export class Subset implements Dataset {
   }
   getBatch(indices: readonly number[]): Batch {
     const mapped = indices.map((i) => this.indices[i]!);
-    return this.source.getBatch ? this.source.getBatch(mapped) : collate(this.source, mapped);
+    return batchOf(this.source, mapped);
   }
 }
 
@@ -124,7 +124,9 @@ export function randomSplit(ds: Dataset, firstSize: number, generator: Generator
   return [new Subset(ds, order.slice(0, firstSize)), new Subset(ds, order.slice(firstSize))];
 }
 
-function collate(ds: Dataset, indices: readonly number[]): Batch {
+/** The samples at `indices` as one batch: the dataset's getBatch when it has one, else its samples stacked. */
+export function batchOf(ds: Dataset, indices: readonly number[]): Batch {
+  if (ds.getBatch) return ds.getBatch(indices);
   const items = indices.map((i) => ds.get(i));
   return { x: stack(items.map((b) => b.x)), y: stack(items.map((b) => b.y)) };
 }
@@ -172,7 +174,7 @@ export class DataLoader implements Iterable<Batch> {
     if (this.shuffle) this.generator.shuffle(order);
     for (let b = 0; b < this.length; b++) {
       const idx = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
-      yield this.dataset.getBatch ? this.dataset.getBatch(idx) : collate(this.dataset, idx);
+      yield batchOf(this.dataset, idx);
     }
   }
 }

@@ -18,3 +18,4 @@ export {
   type Reduction,
   type CrossEntropyOptions,
 } from './functional.js';
+export { summary, type Summary, type SummaryRow } from './summary.js';

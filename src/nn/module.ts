@@ -34,6 +34,19 @@ interface BufferEntry {
 /** Errors crossing nested module calls are tagged with the innermost module, then named by the outermost. */
 let callDepth = 0;
 const failingModule = new WeakMap<Error, Module>();
+/** When set, sees every module's output (used by summary()). */
+let forwardObserver: ((m: Module, output: unknown) => void) | null = null;
+
+/** Runs fn while `observer` sees the output of every module forward() call. */
+export function observeForward<T>(observer: (m: Module, output: unknown) => void, fn: () => T): T {
+  const prev = forwardObserver;
+  forwardObserver = observer;
+  try {
+    return fn();
+  } finally {
+    forwardObserver = prev;
+  }
+}
 
 /**
  * Base class of layers and models. Parameters and sub-modules are found by
@@ -57,7 +70,9 @@ export abstract class Module {
       value: (...args: unknown[]) => {
         callDepth++;
         try {
-          return forward.apply(this, args);
+          const out = forward.apply(this, args);
+          forwardObserver?.(this, out);
+          return out;
         } catch (e) {
           if (e instanceof TsgradError && !failingModule.has(e)) failingModule.set(e, this);
           if (callDepth === 1 && e instanceof TsgradError) this.nameError(e);

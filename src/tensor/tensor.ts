@@ -1,6 +1,6 @@
 import { type DType, type TypedArray, allocArray, isFloat } from '../core/dtype.js';
 import { ArgumentError, ShapeError, UnsupportedError } from '../core/errors.js';
-import { contiguousStrides, fmt, sameShape, sizeOf } from '../core/shape.js';
+import { contiguousStrides, fmt, isContiguousLayout, sameShape, sizeOf } from '../core/shape.js';
 import type { Backend } from '../backend/backend.js';
 import { backward, type BackwardOptions } from '../autograd/engine.js';
 import type { GraphNode } from './dispatch.js';
@@ -59,13 +59,7 @@ export class Tensor {
   }
 
   isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      const d = this.shape[i]!;
-      if (d !== 1 && this.strides[i] !== expected) return false;
-      expected *= d;
-    }
-    return true;
+    return isContiguousLayout(this.shape, this.strides);
   }
 
   // ------------------------------------------------------------ reading values

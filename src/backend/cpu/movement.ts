@@ -1,5 +1,6 @@
 import type { OpParams } from '../../core/ops.js';
-import { type CpuView, contiguousStridesOf, copyInto } from './storage.js';
+import { contiguousStrides } from '../../core/shape.js';
+import { type CpuView, copyInto } from './storage.js';
 
 export function contiguousKernel(inputs: readonly CpuView[], out: CpuView): void {
   copyInto(inputs[0]!, out.storage, 0, out.strides);
@@ -14,7 +15,7 @@ export function padKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams[
 }
 
 export function concatKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['concat']): void {
-  const strides = contiguousStridesOf(out.shape);
+  const strides = contiguousStrides(out.shape);
   let offset = 0;
   for (const x of inputs) {
     copyInto(x, out.storage, offset, strides);

@@ -1,4 +1,5 @@
 import type { TypedArray } from '../../core/dtype.js';
+import { contiguousStrides, isContiguousLayout } from '../../core/shape.js';
 import type { View } from '../backend.js';
 
 /** The reference backend stores every tensor in a plain typed array. */
@@ -6,13 +7,7 @@ export type CpuView = View<TypedArray>;
 
 /** True when a view covers its elements densely in row-major order. */
 export function isContiguous(v: { shape: readonly number[]; strides: readonly number[] }): boolean {
-  let expected = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    const d = v.shape[i]!;
-    if (d !== 1 && v.strides[i] !== expected) return false;
-    expected *= d;
-  }
-  return true;
+  return isContiguousLayout(v.shape, v.strides);
 }
 
 /**
@@ -81,18 +76,8 @@ export function denseData(v: CpuView): TypedArray {
     return v.offset === 0 && v.storage.length === size ? v.storage : v.storage.subarray(v.offset, v.offset + size);
   }
   const out = new (v.storage.constructor as new (n: number) => TypedArray)(size);
-  copyInto(v, out, 0, contiguousStridesOf(v.shape));
+  copyInto(v, out, 0, contiguousStrides(v.shape));
   return out;
-}
-
-export function contiguousStridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 /** Copies a view into `dst` laid out with `dstStrides` from `dstOffset`. */

@@ -1,0 +1,112 @@
+import { ArgumentError } from '../core/errors.js';
+import type { TypedArray } from '../core/dtype.js';
+import { type Dataset, DataLoader } from '../data/dataset.js';
+import { noGrad } from '../tensor/dispatch.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Counts of (true class, predicted class) pairs: matrix[t][p]. */
+export class ConfusionMatrix {
+  readonly matrix: number[][];
+
+  constructor(readonly numClasses: number) {
+    this.matrix = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  }
+
+  add(truth: ArrayLike<number>, predicted: ArrayLike<number>): void {
+    for (let i = 0; i < truth.length; i++) this.matrix[truth[i]!]![predicted[i]!]!++;
+  }
+
+  get total(): number {
+    return this.matrix.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
+  }
+
+  /** Fraction of samples on the diagonal. */
+  accuracy(): number {
+    const total = this.total;
+    return total ? this.matrix.reduce((s, row, i) => s + row[i]!, 0) / total : 0;
+  }
+
+  /** Recall of each class (NaN for a class with no samples). */
+  perClassAccuracy(): number[] {
+    return this.matrix.map((row, i) => {
+      const n = row.reduce((a, b) => a + b, 0);
+      return n ? row[i]! / n : NaN;
+    });
+  }
+}
+
+/** Indices of the k largest scores of each row of a [N, C] score array. */
+export function topK(scores: TypedArray, n: number, c: number, k: number): Int32Array {
+  if (k > c) throw new ArgumentError(`topK: k=${k} exceeds the number of classes ${c}`);
+  const out = new Int32Array(n * k);
+  const idx = new Array<number>(c);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < c; j++) idx[j] = j;
+    const row = i * c;
+    idx.sort((a, b) => scores[row + b]! - scores[row + a]! || a - b);
+    for (let j = 0; j < k; j++) out[i * k + j] = idx[j]!;
+  }
+  return out;
+}
+
+export interface EvaluationResult {
+  loss: number;
+  accuracy: number;
+  top5: number;
+  perClassAccuracy: number[];
+  confusion: ConfusionMatrix;
+  count: number;
+}
+
+/**
+ * Loss and classification metrics of `model` over a dataset, in eval mode
+ * without a graph (the previous mode is restored).
+ * @example const { accuracy } = evaluate(model, testSet, crossEntropy);
+ */
+export function evaluate(
+  model: { forward(x: Tensor): Tensor; training: boolean; train(mode?: boolean): unknown },
+  data: Dataset,
+  lossFn: (output: Tensor, target: Tensor) => Tensor,
+  opts: { batchSize?: number } = {},
+): EvaluationResult {
+  const wasTraining = model.training;
+  model.train(false);
+  let lossSum = 0;
+  let count = 0;
+  let top5 = 0;
+  let confusion: ConfusionMatrix | null = null;
+  try {
+    noGrad(() => {
+      for (const { x, y } of new DataLoader(data, { batchSize: opts.batchSize ?? 256 })) {
+        const out = model.forward(x);
+        const n = y.shape[0]!;
+        const c = out.shape[1]!;
+        lossSum += lossFn(out, y).itemSync() * n;
+        count += n;
+        const scores = out.dataSync();
+        const labels = y.dataSync();
+        confusion ??= new ConfusionMatrix(c);
+        const k = Math.min(5, c);
+        const best = topK(scores, n, c, k);
+        const pred = new Int32Array(n);
+        for (let i = 0; i < n; i++) {
+          pred[i] = best[i * k]!;
+          for (let j = 0; j < k; j++) if (best[i * k + j] === labels[i]) top5++;
+        }
+        confusion.add(labels, pred);
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  if (!confusion || count === 0) throw new ArgumentError('evaluate: the dataset is empty');
+  const cm = confusion as ConfusionMatrix;
+  return {
+    loss: lossSum / count,
+    accuracy: cm.accuracy(),
+    top5: top5 / count,
+    perClassAccuracy: cm.perClassAccuracy(),
+    confusion: cm,
+    count,
+  };
+}
