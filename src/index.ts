@@ -87,6 +87,24 @@ export {
   randomSplit,
 } from './data/dataset.js';
 export { LeNet5, type LeNet5Options, MODELS, createModel, type ModelSpec } from './models/index.js';
-export { fit, Trainer, clipGradNorm, clipGradValue, NonFiniteLossError, type Callback, type Logs, type FitOptions, type TrainingState, type LossFn } from './train/fit.js';
-export { EarlyStopping, LRSchedulerCallback, ReduceLROnPlateau, ProgressBar, type EarlyStoppingOptions, type ReduceLROnPlateauOptions } from './train/callbacks.js';
+export {
+  fit,
+  Trainer,
+  clipGradNorm,
+  clipGradValue,
+  NonFiniteLossError,
+  type Callback,
+  type Logs,
+  type FitOptions,
+  type TrainingState,
+  type LossFn,
+} from './train/fit.js';
+export {
+  EarlyStopping,
+  LRSchedulerCallback,
+  ReduceLROnPlateau,
+  ProgressBar,
+  type EarlyStoppingOptions,
+  type ReduceLROnPlateauOptions,
+} from './train/callbacks.js';
 export { evaluate, ConfusionMatrix, topK, type EvaluationResult } from './train/metrics.js';
