@@ -1,0 +1,10 @@
+/** File input/output: crash-safe writes and the safetensors weight format. */
+export { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+export {
+  type SafetensorsContents,
+  type SafetensorsDType,
+  encodeSafetensors,
+  decodeSafetensors,
+  saveSafetensors,
+  loadSafetensors,
+} from './safetensors.js';
