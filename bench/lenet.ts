@@ -4,7 +4,7 @@
  * when Debian's python3-torch is installed, side by side in one run.
  * Prints a table and, last, one JSON line with every figure and ratio.
  *
- *   npm run bench:lenet
+ *   npm run bench
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -101,6 +101,7 @@ export {
 } from './train/fit.js';
 export {
   EarlyStopping,
+  EvaluateEachEpoch,
   LRSchedulerCallback,
   ReduceLROnPlateau,
   ProgressBar,
@@ -108,3 +109,28 @@ export {
   type ReduceLROnPlateauOptions,
 } from './train/callbacks.js';
 export { evaluate, ConfusionMatrix, topK, type EvaluationResult } from './train/metrics.js';
+export {
+  ModelCheckpoint,
+  saveCheckpoint,
+  readCheckpoint,
+  restoreCheckpoint,
+  type ModelCheckpointOptions,
+} from './train/checkpoint.js';
+export { CSVLogger, JSONLinesLogger } from './train/loggers.js';
+export * from './io/index.js';
+export * as transforms from './data/transforms.js';
+export { AugmentedDataset, type Image, type Transform } from './data/transforms.js';
+export { decodePng, encodePng, readPngFile, toChw, type PngImage } from './data/png.js';
+export { CIFAR10_CLASSES, readCifar10Batch, loadCifar10 } from './data/cifar.js';
+export { loadImageFolder } from './data/image-folder.js';
+export { parseIdx, readIdx, readIdxSync, type IdxArray, type IdxDType } from './data/idx.js';
+export {
+  type ImageSet,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+  loadIdxImageSet,
+  findFashionMnist,
+  loadFashionMnist,
+  loadMnistPackage,
+  loadMnistPackageSplit,
+} from './data/mnist.js';

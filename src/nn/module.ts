@@ -261,6 +261,58 @@ export abstract class Module {
     return this;
   }
 
+  /** Freezes every parameter (requiresGrad false): the optimizer leaves them alone. @example model.features.freeze() */
+  freeze(): this {
+    return this.requiresGrad(false);
+  }
+
+  /** Undoes freeze(). */
+  unfreeze(): this {
+    return this.requiresGrad(true);
+  }
+
+  /**
+   * The sub-module at a dotted path, as named by namedModules().
+   * @example model.getSubmodule('classifier.5') // Linear(84, 10)
+   */
+  getSubmodule(path: string): Module {
+    if (path === '') return this;
+    const found = this.namedModules().find(([name]) => name === path);
+    if (!found) {
+      const names = this.namedModules()
+        .map(([n]) => n)
+        .filter((n) => n !== '');
+      throw new ArgumentError(`${this.describe()}: no sub-module '${path}' (have: ${names.join(', ')})`);
+    }
+    return found[1];
+  }
+
+  /**
+   * Replaces the sub-module at a dotted path, e.g. a new classifier head for
+   * transfer learning. Build the optimizer after replacing, so it sees the new parameters.
+   * @example model.setSubmodule('classifier.5', new Linear(84, 3));
+   */
+  setSubmodule(path: string, module: Module): this {
+    for (const [parentPath, parent] of this.namedModules()) {
+      for (const [childName] of parent.namedChildren()) {
+        if ((parentPath ? `${parentPath}.${childName}` : childName) === path) {
+          parent.replaceChild(childName, module);
+          return this;
+        }
+      }
+    }
+    this.getSubmodule(path); // throws the error that lists the names
+    throw new ArgumentError(`${this.describe()}: cannot replace the module itself`);
+  }
+
+  /** Puts `module` in place of the direct child called `name` (see namedChildren). */
+  protected replaceChild(name: string, module: Module): void {
+    const dot = name.indexOf('.');
+    const self = this as unknown as Record<string, unknown>;
+    if (dot < 0) self[name] = module;
+    else (self[name.slice(0, dot)] as Module[])[Number(name.slice(dot + 1))] = module;
+  }
+
   /** Calls fn on this module and every descendant. */
   apply(fn: (m: Module, name: string) => void): this {
     for (const [name, m] of this.namedModules()) fn(m, name);
@@ -296,6 +348,10 @@ export class Sequential extends Module {
     let y = x;
     for (const layer of this.layers) y = (layer as unknown as { forward(t: Tensor): Tensor }).forward(y);
     return y;
+  }
+
+  protected override replaceChild(name: string, module: Module): void {
+    this.layers[Number(name)] = module;
   }
 
   get length(): number {

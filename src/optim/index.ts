@@ -2,3 +2,4 @@ export { Optimizer, type ParamGroup, type OptimizerStateDict } from './optimizer
 export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR } from './schedules.js';
+export { lrMultiplierGroups } from './param-groups.js';

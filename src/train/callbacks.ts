@@ -2,7 +2,9 @@ import { ArgumentError, TsgradError } from '../core/errors.js';
 import type { LRScheduler } from '../optim/schedules.js';
 import { noGrad } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Dataset } from '../data/dataset.js';
 import type { Callback, Logs, Trainer } from './fit.js';
+import { evaluate } from './metrics.js';
 
 export type Mode = 'min' | 'max' | 'auto';
 
@@ -264,5 +266,27 @@ export class ProgressBar implements Callback {
     this.out.write(
       `${this.tty ? '\r\x1b[K' : ''}epoch ${epoch + 1}/${t.options.epochs}  ${formatLogs(logs)}  ${formatTime(seconds)}\n`,
     );
+  }
+}
+
+/**
+ * Evaluates the model on another dataset after every epoch and adds
+ * `<prefix>_loss`, `<prefix>_accuracy` and `<prefix>_top5` to the epoch logs,
+ * for learning curves on a held-out test set. Put it before the callbacks
+ * that print or log the epoch. Choose hyperparameters on a validation split,
+ * not on these numbers.
+ * @example new Trainer(model, { ..., callbacks: [new EvaluateEachEpoch(testSet, 'test'), new ProgressBar()] });
+ */
+export class EvaluateEachEpoch implements Callback {
+  constructor(
+    readonly data: Dataset,
+    readonly prefix = 'test',
+    readonly batchSize = 256,
+  ) {}
+  onEpochEnd(t: Trainer, _epoch: number, logs: Logs): void {
+    const r = evaluate(t.model, this.data, t.lossFn, { batchSize: this.batchSize });
+    logs[`${this.prefix}_loss`] = r.loss;
+    logs[`${this.prefix}_accuracy`] = r.accuracy;
+    logs[`${this.prefix}_top5`] = r.top5;
   }
 }

@@ -1,0 +1,520 @@
+#!/usr/bin/env node
+/**
+ * The `tsgrad` command line: train, eval, predict, summary, resume.
+ * Mistakes in arguments and files print one clear line and exit non-zero;
+ * a run directory is only created once the arguments and data are valid,
+ * and every file in it is written atomically.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TsgradError } from '../core/errors.js';
+import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
+import type { ImageSet } from '../data/mnist.js';
+import { readPngFile } from '../data/png.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { MODELS, createModel } from '../models/index.js';
+import { crossEntropy } from '../nn/functional.js';
+import type { Module } from '../nn/module.js';
+import { summary } from '../nn/summary.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { CosineAnnealingLR, StepLR } from '../optim/schedules.js';
+import { SGD } from '../optim/sgd.js';
+import { fromArray } from '../tensor/creation.js';
+import { noGrad } from '../tensor/dispatch.js';
+import { Generator, manualSeed } from '../tensor/random.js';
+import { softmax } from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+import {
+  EarlyStopping,
+  EvaluateEachEpoch,
+  LRSchedulerCallback,
+  ProgressBar,
+  ReduceLROnPlateau,
+} from '../train/callbacks.js';
+import { ModelCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { type Callback, Trainer } from '../train/fit.js';
+import { CSVLogger, JSONLinesLogger } from '../train/loggers.js';
+import { evaluate } from '../train/metrics.js';
+import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
+import { augmentedDataset, AUGMENTATIONS } from './augment.js';
+import { DATASETS, channelStats, loadDataset } from './data.js';
+
+type Net = Module & { forward(x: Tensor): Tensor };
+
+const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
+  dataset: {
+    type: 'string',
+    help: `${DATASETS.join(', ')}, or a folder of PNGs with a sub-folder per class`,
+    default: 'mnist',
+  },
+  'data-dir': { type: 'string', help: 'where the fashion-mnist / cifar10 files are' },
+  epochs: { type: 'integer', help: 'passes over the training data', default: 10, min: 1 },
+  'batch-size': { type: 'integer', help: 'samples per step', default: 64, min: 1 },
+  optimizer: { type: 'string', help: 'optimizer', default: 'adam', choices: ['adam', 'adamw', 'sgd'] },
+  lr: { type: 'number', help: 'learning rate (peak, with a schedule)', default: 0.002, min: 0 },
+  momentum: { type: 'number', help: 'SGD momentum', default: 0.9, min: 0 },
+  'weight-decay': { type: 'number', help: 'L2 weight decay (decoupled for adamw)', default: 0, min: 0 },
+  schedule: {
+    type: 'string',
+    help: 'learning-rate schedule',
+    default: 'cosine',
+    choices: ['none', 'step', 'cosine', 'plateau'],
+  },
+  'warmup-epochs': {
+    type: 'number',
+    help: 'linear learning-rate warm-up before the cosine decay',
+    default: 0.5,
+    min: 0,
+  },
+  augment: { type: 'string', help: 'training-time augmentation', default: 'auto', choices: AUGMENTATIONS },
+  'early-stopping': {
+    type: 'integer',
+    help: 'stop after N epochs without val_loss improvement (0: off)',
+    default: 0,
+    min: 0,
+  },
+  'val-split': { type: 'number', help: 'fraction of the training set held out for validation', min: 0 },
+  'clip-grad-norm': { type: 'number', help: 'rescale gradients to this global L2 norm', min: 0 },
+  out: { type: 'string', help: 'run directory for checkpoints and logs (default runs/<model>-<dataset>-<time>)' },
+  seed: { type: 'integer', help: 'random seed (initialization, order, augmentation)', default: 0, min: 0 },
+  'eval-test': { type: 'flag', help: 'also report test-set accuracy after every epoch (learning curves)' },
+  json: { type: 'flag', help: 'print one JSON object with the final metrics as the last line' },
+  help: { type: 'flag', help: 'show this help' },
+};
+
+interface RunConfig {
+  format: 'tsgrad-run';
+  version: 1;
+  model: string;
+  dataset: string;
+  dataDir: string | null;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: string;
+  warmupEpochs: number;
+  augment: string;
+  earlyStopping: number;
+  valSplit: number;
+  clipGradNorm: number | null;
+  seed: number;
+  evalTest: boolean;
+  input: { channels: number; size: number };
+  classes: string[];
+  normalization: { mean: number[]; std: number[] };
+}
+
+let jsonMode = false;
+const say = (s: string): void => {
+  if (!jsonMode) console.log(s);
+};
+
+function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConfig {
+  if (train.height !== train.width) throw new UsageError(`images must be square, got ${train.height}x${train.width}`);
+  const early = o['early-stopping'] as number;
+  return {
+    format: 'tsgrad-run',
+    version: 1,
+    model: o['model'] as string,
+    dataset: o['dataset'] as string,
+    dataDir: (o['data-dir'] as string | undefined) ?? null,
+    epochs: o['epochs'] as number,
+    batchSize: o['batch-size'] as number,
+    optimizer: o['optimizer'] as string,
+    lr: o['lr'] as number,
+    momentum: o['momentum'] as number,
+    weightDecay: o['weight-decay'] as number,
+    schedule: o['schedule'] as string,
+    warmupEpochs: o['warmup-epochs'] as number,
+    augment: o['augment'] as string,
+    earlyStopping: early,
+    valSplit: (o['val-split'] as number | undefined) ?? (early > 0 || o['schedule'] === 'plateau' ? 0.1 : 0),
+    clipGradNorm: (o['clip-grad-norm'] as number | undefined) ?? null,
+    seed: o['seed'] as number,
+    evalTest: Boolean(o['eval-test']),
+    input: { channels: train.channels, size: train.height },
+    classes: train.classes,
+    normalization: channelStats(train),
+  };
+}
+
+function makeOptimizer(cfg: RunConfig, params: Tensor[]): Optimizer<{ lr: number }> {
+  switch (cfg.optimizer) {
+    case 'sgd':
+      return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+    case 'adamw':
+      return new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    default:
+      return new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  }
+}
+
+function plainDataset(set: ImageSet, cfg: RunConfig): ArrayDataset {
+  return new ArrayDataset(set.images, set.labels, [set.channels, set.height, set.width], {
+    scale: 1 / 255,
+    mean: cfg.normalization.mean,
+    std: cfg.normalization.std,
+  });
+}
+
+/** Builds model, data, optimizer and callbacks for a run; shared by train and resume. */
+function prepareRun(cfg: RunConfig, dir: string) {
+  const data = loadDataset(cfg.dataset, cfg.dataDir ?? undefined, cfg.input.channels as 1 | 3, cfg.input.size);
+  manualSeed(cfg.seed);
+  const model = createModel(cfg.model, {
+    numClasses: cfg.classes.length,
+    inChannels: cfg.input.channels,
+    inputSize: cfg.input.size,
+  });
+  const optimizer = makeOptimizer(cfg, model.parameters());
+  const plain = plainDataset(data.train, cfg);
+  const augmented = augmentedDataset(cfg.augment, cfg.dataset, data.train, cfg.normalization);
+  const order = Array.from({ length: data.train.count }, (_, i) => i);
+  new Generator(cfg.seed + 2).shuffle(order);
+  const nVal = Math.round(cfg.valSplit * data.train.count);
+  const trainSet: Dataset = new Subset(augmented ?? plain, order.slice(nVal));
+  const valSet = nVal > 0 ? new Subset(plain, order.slice(0, nVal)) : undefined;
+  const testSet = plainDataset(data.test, cfg);
+  const callbacks: Callback[] = [];
+  if (cfg.evalTest) callbacks.push(new EvaluateEachEpoch(testSet, 'test'));
+  if (!jsonMode) callbacks.push(new ProgressBar());
+  const batches = Math.ceil(trainSet.length / cfg.batchSize);
+  if (cfg.schedule === 'cosine')
+    callbacks.push(
+      new LRSchedulerCallback(
+        new CosineAnnealingLR(optimizer, {
+          totalSteps: cfg.epochs * batches,
+          warmupSteps: Math.min(Math.round((cfg.warmupEpochs ?? 0) * batches), cfg.epochs * batches - 1),
+        }),
+        'batch',
+      ),
+    );
+  if (cfg.schedule === 'step')
+    callbacks.push(
+      new LRSchedulerCallback(new StepLR(optimizer, { stepSize: Math.max(1, Math.round(cfg.epochs / 3)), gamma: 0.1 })),
+    );
+  if (cfg.schedule === 'plateau')
+    callbacks.push(new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 1 }));
+  let early: EarlyStopping | null = null;
+  if (cfg.earlyStopping > 0) {
+    early = new EarlyStopping({ monitor: 'val_loss', patience: cfg.earlyStopping, restoreBestWeights: true });
+    callbacks.push(early);
+  }
+  callbacks.push(new ModelCheckpoint(dir, valSet ? { monitor: 'val_accuracy' } : {}));
+  callbacks.push(new CSVLogger(join(dir, 'log.csv')), new JSONLinesLogger(join(dir, 'log.jsonl')));
+  const trainer = new Trainer(model, {
+    train: trainSet,
+    ...(valSet ? { val: valSet } : {}),
+    epochs: cfg.epochs,
+    batchSize: cfg.batchSize,
+    optimizer,
+    callbacks,
+    generator: new Generator(cfg.seed + 3),
+    ...(cfg.clipGradNorm !== null ? { clipGradNorm: cfg.clipGradNorm } : {}),
+  });
+  return { data, model, trainer, testSet, early };
+}
+
+async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promise<number> {
+  const run = prepareRun(cfg, dir);
+  if (resume) {
+    const state = restoreCheckpoint(dir, run.model, run.trainer);
+    say(`resuming ${dir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''}`);
+  } else {
+    say(
+      `${cfg.model} on ${cfg.dataset}: ${run.data.train.count} training / ${run.data.test.count} test images, ${run.model.numParameters().toLocaleString('en-US')} parameters; run directory ${dir}`,
+    );
+  }
+  const onSignal = (): void => {
+    if (run.trainer.stopTraining) process.exit(130);
+    run.trainer.stopTraining = true;
+    process.stderr.write('\nstopping after this batch and saving a checkpoint (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const start = performance.now();
+  try {
+    await run.trainer.fit();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (run.trainer.interrupted) {
+    saveCheckpoint(dir, run.model, run.trainer.getState());
+    console.error(
+      `interrupted at epoch ${run.trainer.epoch + 1}, batch ${run.trainer.batchInEpoch}; checkpoint saved. Continue with: tsgrad resume ${dir}`,
+    );
+    return 130;
+  }
+  saveSafetensors(join(dir, 'model.safetensors'), run.model.stateDict(), { model: cfg.model, dataset: cfg.dataset });
+  const r = evaluate(run.model, run.testSet, crossEntropy);
+  const last = run.trainer.history[run.trainer.history.length - 1] ?? {};
+  say(
+    `test accuracy: ${(r.accuracy * 100).toFixed(2)}%  (test loss ${r.loss.toFixed(4)}, top-5 ${(r.top5 * 100).toFixed(2)}%, ${seconds.toFixed(1)} s)`,
+  );
+  if (run.early?.stoppedEpoch)
+    say(`early stopping at epoch ${run.early.stoppedEpoch}; weights of epoch ${run.early.bestEpoch} restored`);
+  const result = {
+    test_accuracy: r.accuracy,
+    test_loss: r.loss,
+    test_top5: r.top5,
+    epochs: run.trainer.epoch,
+    train_loss: last['loss'] ?? null,
+    train_accuracy: last['accuracy'] ?? null,
+    ...(last['val_accuracy'] !== undefined ? { val_accuracy: last['val_accuracy'], val_loss: last['val_loss'] } : {}),
+    seconds,
+    run_dir: dir,
+  };
+  writeJsonAtomic(join(dir, 'result.json'), result);
+  if (jsonMode) console.log(JSON.stringify(result));
+  return 0;
+}
+
+function readConfig(dir: string): RunConfig {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new UsageError(`${dir} is not a tsgrad run directory (no config.json)`);
+  let cfg: RunConfig;
+  try {
+    cfg = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (cfg.format !== 'tsgrad-run') throw new UsageError(`${path}: not a tsgrad run configuration`);
+  return cfg;
+}
+
+/** The best available weights of a run: final, then best, then the last checkpoint's. */
+function loadRunModel(dir: string, cfg: RunConfig): Net {
+  const model = createModel(cfg.model, {
+    numClasses: cfg.classes.length,
+    inChannels: cfg.input.channels,
+    inputSize: cfg.input.size,
+  });
+  const candidates = ['model.safetensors', 'best.safetensors'].map((f) => join(dir, f));
+  let path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    const cp = join(dir, 'checkpoint.json');
+    if (!existsSync(cp))
+      throw new UsageError(`${dir} has no weights (model.safetensors, best.safetensors or checkpoint.json)`);
+    path = join(dir, (JSON.parse(readFileSync(cp, 'utf8')) as { weights: string }).weights);
+  }
+  model.loadStateDict(loadSafetensors(path).tensors);
+  model.eval();
+  return model;
+}
+
+function help(command: string, usage: string, spec: Record<string, OptionSpec>): string {
+  return `usage: tsgrad ${command} ${usage}\n\n${formatOptions(spec)}`;
+}
+
+async function commandTrain(argv: string[]): Promise<number> {
+  const { options, positional } = parseOptions(argv, TRAIN_OPTIONS, 'train');
+  if (options['help']) return (say(help('train', '[options]', TRAIN_OPTIONS)), 0);
+  if (positional.length) throw new UsageError(`train: unexpected argument '${positional[0]}'`);
+  jsonMode = Boolean(options['json']);
+  // Folders of images are resized to the model's input size.
+  const inputSize = MODELS[options['model'] as string]!.defaultInput.size;
+  const data = loadDataset(
+    options['dataset'] as string,
+    options['data-dir'] as string | undefined,
+    undefined,
+    inputSize,
+  );
+  const cfg = configFromOptions(options, data.train);
+  // Validate model and input size before anything is written.
+  createModel(cfg.model, { numClasses: cfg.classes.length, inChannels: cfg.input.channels, inputSize: cfg.input.size });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const dir = resolve(
+    (options['out'] as string | undefined) ??
+      join('runs', `${cfg.model}-${cfg.dataset.replace(/[^\w-]+/g, '_')}-${stamp}`),
+  );
+  if (existsSync(join(dir, 'checkpoint.json'))) {
+    throw new UsageError(`${dir} already holds a run; continue it with 'tsgrad resume ${dir}' or choose another --out`);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(join(dir, 'config.json'), cfg);
+  return runTraining(cfg, dir, false);
+}
+
+const RESUME_OPTIONS: Record<string, OptionSpec> = {
+  epochs: { type: 'integer', help: 'new total number of epochs (default: the original)', min: 1 },
+  json: TRAIN_OPTIONS['json']!,
+  help: TRAIN_OPTIONS['help']!,
+};
+
+async function commandResume(argv: string[]): Promise<number> {
+  const { options, positional } = parseOptions(argv, RESUME_OPTIONS, 'resume');
+  if (options['help']) return (say(help('resume', 'DIR [options]', RESUME_OPTIONS)), 0);
+  if (positional.length !== 1)
+    throw new UsageError('resume: give the run directory, e.g. tsgrad resume runs/lenet5-mnist-...');
+  jsonMode = Boolean(options['json']);
+  const dir = resolve(positional[0]!);
+  const cfg = readConfig(dir);
+  if (options['epochs'] !== undefined && options['epochs'] !== cfg.epochs) {
+    cfg.epochs = options['epochs'] as number;
+    writeJsonAtomic(join(dir, 'config.json'), cfg);
+  }
+  return runTraining(cfg, dir, true);
+}
+
+const EVAL_OPTIONS: Record<string, OptionSpec> = {
+  checkpoint: { type: 'string', help: 'run directory written by tsgrad train' },
+  dataset: { type: 'string', help: "dataset to evaluate on (default: the run's)" },
+  'data-dir': TRAIN_OPTIONS['data-dir']!,
+  json: TRAIN_OPTIONS['json']!,
+  help: TRAIN_OPTIONS['help']!,
+};
+
+async function commandEval(argv: string[]): Promise<number> {
+  const { options } = parseOptions(argv, EVAL_OPTIONS, 'eval');
+  if (options['help']) return (say(help('eval', '--checkpoint DIR [options]', EVAL_OPTIONS)), 0);
+  jsonMode = Boolean(options['json']);
+  const dir = options['checkpoint'] as string | undefined;
+  if (!dir) throw new UsageError('eval: --checkpoint DIR is required');
+  const cfg = readConfig(resolve(dir));
+  const model = loadRunModel(resolve(dir), cfg);
+  const name = (options['dataset'] as string | undefined) ?? cfg.dataset;
+  const data = loadDataset(
+    name,
+    (options['data-dir'] as string | undefined) ?? cfg.dataDir ?? undefined,
+    cfg.input.channels as 1 | 3,
+    cfg.input.size,
+  );
+  if (data.test.channels !== cfg.input.channels || data.test.height !== cfg.input.size) {
+    throw new UsageError(
+      `eval: ${name} has ${data.test.channels}x${data.test.height}x${data.test.width} images, the model takes ${cfg.input.channels}x${cfg.input.size}x${cfg.input.size}`,
+    );
+  }
+  const r = evaluate(model, plainDataset(data.test, cfg), crossEntropy);
+  say(
+    `${name} test set: accuracy ${(r.accuracy * 100).toFixed(2)}%, top-5 ${(r.top5 * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)} (${r.count} images)`,
+  );
+  say('per-class accuracy:');
+  r.perClassAccuracy.forEach((a, i) => say(`  ${(cfg.classes[i] ?? String(i)).padEnd(14)} ${(a * 100).toFixed(2)}%`));
+  say('confusion matrix (rows: true class, columns: predicted):');
+  for (const row of r.confusion.matrix) say(`  ${row.map((v) => String(v).padStart(5)).join('')}`);
+  if (jsonMode) {
+    console.log(
+      JSON.stringify({
+        test_accuracy: r.accuracy,
+        test_loss: r.loss,
+        test_top5: r.top5,
+        per_class_accuracy: r.perClassAccuracy,
+        confusion_matrix: r.confusion.matrix,
+        count: r.count,
+      }),
+    );
+  }
+  return 0;
+}
+
+const PREDICT_OPTIONS: Record<string, OptionSpec> = {
+  checkpoint: EVAL_OPTIONS['checkpoint']!,
+  top: { type: 'integer', help: 'how many classes to show per image', default: 3, min: 1 },
+  json: TRAIN_OPTIONS['json']!,
+  help: TRAIN_OPTIONS['help']!,
+};
+
+async function commandPredict(argv: string[]): Promise<number> {
+  const { options, positional } = parseOptions(argv, PREDICT_OPTIONS, 'predict');
+  if (options['help']) return (say(help('predict', '--checkpoint DIR image.png...', PREDICT_OPTIONS)), 0);
+  jsonMode = Boolean(options['json']);
+  const dir = options['checkpoint'] as string | undefined;
+  if (!dir) throw new UsageError('predict: --checkpoint DIR is required');
+  if (positional.length === 0) throw new UsageError('predict: give one or more PNG images');
+  const cfg = readConfig(resolve(dir));
+  const model = loadRunModel(resolve(dir), cfg);
+  const { channels, size } = cfg.input;
+  const k = Math.min(options['top'] as number, cfg.classes.length);
+  const results = positional.map((file) => {
+    const img = readPngFile(file, { channels: channels as 1 | 3, size: [size, size] });
+    const x = new Float32Array(channels * size * size);
+    const plane = size * size;
+    for (let c = 0; c < channels; c++) {
+      for (let i = 0; i < plane; i++)
+        x[c * plane + i] = (img[c * plane + i]! / 255 - cfg.normalization.mean[c]!) / cfg.normalization.std[c]!;
+    }
+    const probs = noGrad(() => softmax(model.forward(fromArray(x, [1, channels, size, size])), 1)).dataSync();
+    const top = Array.from(probs, (p, i) => [i, p] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([i, p]) => ({ class: cfg.classes[i] ?? String(i), probability: p }));
+    say(`${file}: ${top.map((t) => `${t.class} ${(t.probability * 100).toFixed(1)}%`).join(', ')}`);
+    return { file, top };
+  });
+  if (jsonMode) console.log(JSON.stringify({ predictions: results }));
+  return 0;
+}
+
+const SUMMARY_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
+  channels: { type: 'integer', help: "input channels (default: the model's)", min: 1 },
+  size: { type: 'integer', help: "input height and width (default: the model's)", min: 1 },
+  classes: { type: 'integer', help: 'number of classes', default: 10, min: 1 },
+  help: TRAIN_OPTIONS['help']!,
+};
+
+async function commandSummary(argv: string[]): Promise<number> {
+  const { options } = parseOptions(argv, SUMMARY_OPTIONS, 'summary');
+  if (options['help']) return (say(help('summary', '--model NAME', SUMMARY_OPTIONS)), 0);
+  const name = options['model'] as string;
+  const spec = MODELS[name]!;
+  const channels = (options['channels'] as number | undefined) ?? spec.defaultInput.channels;
+  const size = (options['size'] as number | undefined) ?? spec.defaultInput.size;
+  const model = createModel(name, { numClasses: options['classes'] as number, inChannels: channels, inputSize: size });
+  say(summary(model, [1, channels, size, size]).text);
+  return 0;
+}
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  train: { run: commandTrain, help: 'train a model (no options: LeNet-5 on the bundled MNIST digits)' },
+  eval: {
+    run: commandEval,
+    help: 'evaluate a trained run on a test set: accuracy, per-class accuracy, confusion matrix',
+  },
+  predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
+  summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
+  resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(9)}${c.help}`);
+  return `usage: tsgrad <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'tsgrad <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(usage());
+    return command ? 0 : 2;
+  }
+  const c = COMMANDS[command];
+  if (!c) {
+    console.error(`error: unknown command '${command}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (e) {
+    if (e instanceof TsgradError) {
+      console.error(`error: ${e.message}`);
+      return e instanceof UsageError ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(70);
+  },
+);

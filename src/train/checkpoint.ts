@@ -1,0 +1,129 @@
+/**
+ * Checkpoints on disk. A run directory holds:
+ *   checkpoint.json                 training state (epoch, step, optimizer, RNGs, callbacks, history) and the
+ *                                   name of the weights file it belongs to
+ *   weights-<step>.safetensors      the model's state dict at that point (PyTorch can read it)
+ *   best.safetensors                weights of the best epoch (ModelCheckpoint with a monitor)
+ *   model.safetensors               final weights, written when training ends
+ *   config.json                     what the run was started with (written by the caller)
+ * Every file is written atomically (temp file + rename). The weights file is
+ * written before the checkpoint.json that names it, and the previous
+ * weights file is removed only after, so an interrupted run always leaves a
+ * consistent pair.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataFileError, TsgradError } from '../core/errors.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import type { Module } from '../nn/module.js';
+import type { Callback, Logs, Trainer, TrainingState } from './fit.js';
+import { type Mode } from './callbacks.js';
+
+const STATE_FILE = 'checkpoint.json';
+
+interface CheckpointFile {
+  format: 'tsgrad-checkpoint';
+  version: 1;
+  weights: string;
+  state: TrainingState;
+  savedAt: string;
+}
+
+/** Saves weights and training state into `dir` (see the module comment for the layout). */
+export function saveCheckpoint(dir: string, model: Module, state: TrainingState): void {
+  const weights = `weights-${String(state.step).padStart(8, '0')}.safetensors`;
+  saveSafetensors(join(dir, weights), model.stateDict(), { epoch: String(state.epoch), step: String(state.step) });
+  const file: CheckpointFile = {
+    format: 'tsgrad-checkpoint',
+    version: 1,
+    weights,
+    state,
+    savedAt: new Date().toISOString(),
+  };
+  writeJsonAtomic(join(dir, STATE_FILE), file);
+  for (const f of readdirSync(dir)) {
+    if (/^weights-\d+\.safetensors$/.test(f) && f !== weights) rmSync(join(dir, f), { force: true });
+  }
+}
+
+/** Reads a checkpoint saved by saveCheckpoint; errors name the file and the problem. */
+export function readCheckpoint(dir: string): { state: TrainingState; weightsPath: string } {
+  const path = join(dir, STATE_FILE);
+  if (!existsSync(path)) throw new DataFileError(path, 'no checkpoint here (checkpoint.json is missing)');
+  let file: CheckpointFile;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as CheckpointFile;
+  } catch (e) {
+    throw new DataFileError(path, `not valid JSON: ${(e as Error).message}`);
+  }
+  if (file.format !== 'tsgrad-checkpoint' || typeof file.weights !== 'string' || typeof file.state !== 'object') {
+    throw new DataFileError(path, 'not a tsgrad checkpoint (missing format, weights or state)');
+  }
+  const weightsPath = join(dir, file.weights);
+  if (!existsSync(weightsPath)) throw new DataFileError(weightsPath, `weights file named by ${path} is missing`);
+  return { state: file.state, weightsPath };
+}
+
+/** Loads the checkpoint's weights into `model` (strict) and its state into `trainer`. */
+export function restoreCheckpoint(dir: string, model: Module, trainer: Trainer): TrainingState {
+  const { state, weightsPath } = readCheckpoint(dir);
+  model.loadStateDict(loadSafetensors(weightsPath).tensors);
+  trainer.setState(state);
+  return state;
+}
+
+export interface ModelCheckpointOptions {
+  /** Save the last state after every epoch (for resume). Default true. */
+  saveLast?: boolean;
+  /** Metric whose best value selects best.safetensors; none: no best file. */
+  monitor?: string;
+  mode?: Mode;
+}
+
+/**
+ * Writes checkpoints into a directory during fit: the resumable last state
+ * after every epoch, and best.safetensors whenever the monitored metric improves.
+ * @example new ModelCheckpoint('runs/lenet', { monitor: 'val_accuracy' })
+ */
+export class ModelCheckpoint implements Callback {
+  private best: number;
+  private readonly mode: 'min' | 'max';
+
+  constructor(
+    readonly dir: string,
+    readonly options: ModelCheckpointOptions = {},
+  ) {
+    const monitor = options.monitor ?? '';
+    this.mode = options.mode && options.mode !== 'auto' ? options.mode : /acc|top/.test(monitor) ? 'max' : 'min';
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  onEpochEnd(t: Trainer, epoch: number, logs: Logs): void {
+    const monitor = this.options.monitor;
+    if (monitor) {
+      const v = logs[monitor];
+      if (v === undefined)
+        throw new TsgradError(
+          `ModelCheckpoint: metric '${monitor}' is not in the epoch logs (${Object.keys(logs).join(', ')})`,
+        );
+      if (this.mode === 'min' ? v < this.best : v > this.best) {
+        this.best = v;
+        saveSafetensors(join(this.dir, 'best.safetensors'), t.model.stateDict(), {
+          epoch: String(epoch + 1),
+          [monitor]: String(v),
+        });
+      }
+    }
+    if (this.options.saveLast ?? true) saveCheckpoint(this.dir, t.model, t.getState());
+  }
+
+  stateDict(): unknown {
+    return { best: this.best };
+  }
+
+  loadStateDict(s: unknown): void {
+    const b = (s as { best: number | null }).best;
+    this.best = b ?? (this.mode === 'min' ? Infinity : -Infinity);
+  }
+}

@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Adam,
+  AugmentedDataset,
+  CSVLogger,
+  Conv2d,
+  CosineAnnealingLR,
+  DataFileError,
+  Flatten,
+  JSONLinesLogger,
+  LRSchedulerCallback,
+  Linear,
+  ModelCheckpoint,
+  ReLU,
+  Sequential,
+  Trainer,
+  loadSafetensors,
+  manualSeed,
+  readCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  transforms,
+  type Callback,
+  type ImageSet,
+} from '../../src/index.js';
+
+/** 8×8 one-channel images of three classes: a bright square in one of three places, plus noise. */
+function squares(n: number): ImageSet {
+  const images = new Uint8Array(n * 64);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    labels[i] = c;
+    for (let p = 0; p < 64; p++) images[i * 64 + p] = (i * 37 + p * 11) % 50;
+    for (let y = 2; y < 5; y++) for (let x = 0; x < 3; x++) images[i * 64 + y * 8 + x + c * 2 + 1] = 220;
+  }
+  return { images, labels, count: n, channels: 1, height: 8, width: 8, classes: ['a', 'b', 'c'] };
+}
+
+function makeModel(seed: number): Sequential {
+  manualSeed(seed);
+  return new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new ReLU(), new Flatten(), new Linear(4 * 64, 3));
+}
+
+function weights(m: Sequential): number[] {
+  return m.parameters().flatMap((p) => Array.from(p.dataSync()));
+}
+
+/** A trainer over augmented data with a per-batch cosine schedule: every source of state a resume must restore. */
+function makeTrainer(model: Sequential, epochs: number, callbacks: Callback[] = []): Trainer {
+  const train = new AugmentedDataset(
+    squares(60),
+    transforms.compose([transforms.randomShift(1), transforms.randomHorizontalFlip()]),
+    { mean: 0.2, std: 0.3 },
+  );
+  const optimizer = new Adam(model.parameters(), { lr: 0.01 });
+  const schedule = new LRSchedulerCallback(
+    new CosineAnnealingLR(optimizer, { totalSteps: epochs * 8, warmupSteps: 3 }),
+    'batch',
+  );
+  return new Trainer(model, { train, epochs, batchSize: 8, optimizer, callbacks: [schedule, ...callbacks] });
+}
+
+test('N steps straight equal N/2 steps, a checkpoint on disk, a fresh process state and N/2 more', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-ckpt-'));
+  const straight = makeModel(4);
+  manualSeed(21);
+  await makeTrainer(straight, 4).fit();
+
+  const first = makeModel(4);
+  manualSeed(21);
+  const stopMidway: Callback = {
+    onBatchEnd(t, batch) {
+      if (t.epoch === 1 && batch === 4) t.stopTraining = true;
+    },
+  };
+  const t1 = makeTrainer(first, 4, [stopMidway]);
+  await t1.fit();
+  assert.equal(t1.interrupted, true);
+  saveCheckpoint(dir, first, t1.getState());
+
+  manualSeed(999); // a fresh process would start from other generator states
+  const resumed = makeModel(123);
+  const t2 = makeTrainer(resumed, 4);
+  const state = restoreCheckpoint(dir, resumed, t2);
+  assert.equal(state.epoch, 1);
+  await t2.fit();
+  assert.deepEqual(weights(resumed), weights(straight));
+});
+
+test('ModelCheckpoint keeps one weights file per checkpoint, best weights and a loadable state', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-ckpt-'));
+  const model = makeModel(1);
+  const t = makeTrainer(model, 3, [new ModelCheckpoint(dir, { monitor: 'accuracy' })]);
+  await t.fit();
+  const files = readdirSync(dir).sort();
+  assert.deepEqual(
+    files.filter((f) => f.startsWith('weights-')),
+    ['weights-00000024.safetensors'],
+    'older weights files are removed',
+  );
+  assert.ok(files.includes('best.safetensors') && files.includes('checkpoint.json'));
+  assert.equal(files.filter((f) => f.endsWith('.tmp')).length, 0);
+  const { state, weightsPath } = readCheckpoint(dir);
+  assert.equal(state.epoch, 3);
+  const saved = loadSafetensors(weightsPath);
+  assert.deepEqual(Object.keys(saved.tensors).sort(), Object.keys(model.stateDict()).sort());
+  assert.deepEqual(
+    Array.from(saved.tensors['3.bias']!.dataSync()),
+    Array.from(model.stateDict()['3.bias']!.dataSync()),
+  );
+  const best = loadSafetensors(join(dir, 'best.safetensors'));
+  const bestEpoch = Number(best.metadata['epoch']);
+  const accs = t.history.map((h) => h['accuracy']!);
+  assert.equal(bestEpoch, accs.indexOf(Math.max(...accs)) + 1);
+});
+
+test('corrupt or missing checkpoints give errors naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-ckpt-'));
+  assert.throws(
+    () => readCheckpoint(dir),
+    (e: unknown) => e instanceof DataFileError && /checkpoint\.json is missing/.test(e.message),
+  );
+  writeFileSync(join(dir, 'checkpoint.json'), '{"format": "tsgrad-checkpoint"');
+  assert.throws(() => readCheckpoint(dir), /checkpoint\.json: not valid JSON/);
+  writeFileSync(join(dir, 'checkpoint.json'), '{"format": "other"}');
+  assert.throws(() => readCheckpoint(dir), /not a tsgrad checkpoint/);
+  writeFileSync(
+    join(dir, 'checkpoint.json'),
+    '{"format": "tsgrad-checkpoint", "weights": "w.safetensors", "state": {}}',
+  );
+  assert.throws(
+    () => readCheckpoint(dir),
+    (e: unknown) => e instanceof DataFileError && e.file === join(dir, 'w.safetensors'),
+  );
+  writeFileSync(join(dir, 'w.safetensors'), new Uint8Array([1, 2, 3]));
+  const model = makeModel(0);
+  assert.throws(
+    () => restoreCheckpoint(dir, model, makeTrainer(model, 1)),
+    (e: unknown) => e instanceof DataFileError && e.file.endsWith('w.safetensors'),
+  );
+});
+
+test('CSV and JSON-lines loggers write one row per epoch, atomically, and continue after a resume', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-log-'));
+  const csv = join(dir, 'log.csv');
+  const jsonl = join(dir, 'log.jsonl');
+  const model = makeModel(2);
+  const t = makeTrainer(model, 2, [new CSVLogger(csv), new JSONLinesLogger(jsonl)]);
+  await t.fit();
+  const rows = readFileSync(csv, 'utf8').trim().split('\n');
+  assert.equal(rows[0], 'epoch,loss,accuracy,lr');
+  assert.equal(rows.length, 3);
+  assert.equal(Number(rows[2]!.split(',')[0]), 2);
+  const lines = readFileSync(jsonl, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  assert.deepEqual(
+    lines.map((l) => l['loss']),
+    t.history.map((h) => h.loss),
+  );
+  assert.ok(!existsSync(join(dir, '.log.csv.tmp')));
+});
