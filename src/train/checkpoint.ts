@@ -3,6 +3,7 @@
  *   checkpoint.json                 training state (epoch, step, optimizer, RNGs, callbacks, history) and the
  *                                   name of the weights file it belongs to
  *   weights-<step>.safetensors      the model's state dict at that point (PyTorch can read it)
+ *   optimizer-<step>.safetensors    the optimizer's per-parameter tensors (moments), named <param index>.<key>
  *   best.safetensors                weights of the best epoch (ModelCheckpoint with a monitor)
  *   model.safetensors               final weights, written when training ends
  *   config.json                     what the run was started with (written by the caller)
@@ -17,6 +18,8 @@ import { DataFileError, TsgradError } from '../core/errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
+import { fromArray } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Callback, Logs, Trainer, TrainingState } from './fit.js';
 import { type Mode } from './callbacks.js';
 
@@ -26,24 +29,72 @@ interface CheckpointFile {
   format: 'tsgrad-checkpoint';
   version: 1;
   weights: string;
+  /** Holds the optimizer's tensors; in `state.optimizer` they are replaced by `{ tensor: name }`. */
+  optimizerTensors?: string;
   state: TrainingState;
   savedAt: string;
 }
 
+type SavedEntry = { shape: number[]; data: number[] } | { tensor: string } | number;
+
+/** Moves the optimizer's tensors out of the JSON state (megabytes of numbers as text) into tensors. */
+function splitOptimizerTensors(state: TrainingState): { json: TrainingState; tensors: Record<string, Tensor> } {
+  const tensors: Record<string, Tensor> = {};
+  const optState: Record<string, Record<string, SavedEntry>> = {};
+  for (const [index, entry] of Object.entries(state.optimizer.state)) {
+    const out: Record<string, SavedEntry> = {};
+    for (const [key, v] of Object.entries(entry)) {
+      if (typeof v === 'number') out[key] = v;
+      else {
+        const name = `${index}.${key}`;
+        tensors[name] = fromArray(Float32Array.from(v.data), v.shape);
+        out[key] = { tensor: name };
+      }
+    }
+    optState[index] = out;
+  }
+  const json = { ...state, optimizer: { ...state.optimizer, state: optState as TrainingState['optimizer']['state'] } };
+  return { json, tensors };
+}
+
+function joinOptimizerTensors(state: TrainingState, tensors: Record<string, Tensor>, file: string): TrainingState {
+  const optState: TrainingState['optimizer']['state'] = {};
+  for (const [index, entry] of Object.entries(state.optimizer.state as Record<string, Record<string, SavedEntry>>)) {
+    const out: Record<string, { shape: number[]; data: number[] } | number> = {};
+    for (const [key, v] of Object.entries(entry)) {
+      if (typeof v === 'object' && 'tensor' in v) {
+        const t = tensors[v.tensor];
+        if (!t) throw new DataFileError(file, `optimizer tensor '${v.tensor}' is missing`);
+        out[key] = { shape: [...t.shape], data: Array.from(t.dataSync()) };
+      } else out[key] = v;
+    }
+    optState[Number(index)] = out;
+  }
+  return { ...state, optimizer: { ...state.optimizer, state: optState } };
+}
+
 /** Saves weights and training state into `dir` (see the module comment for the layout). */
 export function saveCheckpoint(dir: string, model: Module, state: TrainingState): void {
-  const weights = `weights-${String(state.step).padStart(8, '0')}.safetensors`;
-  saveSafetensors(join(dir, weights), model.stateDict(), { epoch: String(state.epoch), step: String(state.step) });
+  const step = String(state.step).padStart(8, '0');
+  const meta = { epoch: String(state.epoch), step: String(state.step) };
+  const weights = `weights-${step}.safetensors`;
+  const optimizerTensors = `optimizer-${step}.safetensors`;
+  saveSafetensors(join(dir, weights), model.stateDict(), meta);
+  const { json, tensors } = splitOptimizerTensors(state);
+  saveSafetensors(join(dir, optimizerTensors), tensors, meta);
   const file: CheckpointFile = {
     format: 'tsgrad-checkpoint',
     version: 1,
     weights,
-    state,
+    optimizerTensors,
+    state: json,
     savedAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(dir, STATE_FILE), file);
   for (const f of readdirSync(dir)) {
-    if (/^weights-\d+\.safetensors$/.test(f) && f !== weights) rmSync(join(dir, f), { force: true });
+    if (/^(weights|optimizer)-\d+\.safetensors$/.test(f) && f !== weights && f !== optimizerTensors) {
+      rmSync(join(dir, f), { force: true });
+    }
   }
 }
 
@@ -62,7 +113,10 @@ export function readCheckpoint(dir: string): { state: TrainingState; weightsPath
   }
   const weightsPath = join(dir, file.weights);
   if (!existsSync(weightsPath)) throw new DataFileError(weightsPath, `weights file named by ${path} is missing`);
-  return { state: file.state, weightsPath };
+  if (!file.optimizerTensors) return { state: file.state, weightsPath };
+  const optPath = join(dir, file.optimizerTensors);
+  if (!existsSync(optPath)) throw new DataFileError(optPath, `optimizer file named by ${path} is missing`);
+  return { state: joinOptimizerTensors(file.state, loadSafetensors(optPath).tensors, optPath), weightsPath };
 }
 
 /** Loads the checkpoint's weights into `model` (strict) and its state into `trainer`. */

@@ -103,7 +103,15 @@ test('ModelCheckpoint keeps one weights file per checkpoint, best weights and a 
     ['weights-00000024.safetensors'],
     'older weights files are removed',
   );
+  assert.deepEqual(
+    files.filter((f) => f.startsWith('optimizer-')),
+    ['optimizer-00000024.safetensors'],
+  );
   assert.ok(files.includes('best.safetensors') && files.includes('checkpoint.json'));
+  assert.ok(
+    readFileSync(join(dir, 'checkpoint.json')).length < 20_000,
+    'optimizer moments are not stored as JSON text',
+  );
   assert.equal(files.filter((f) => f.endsWith('.tmp')).length, 0);
   const { state, weightsPath } = readCheckpoint(dir);
   assert.equal(state.epoch, 3);
