@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ArgumentError, DataFileError } from '../core/errors.js';
+import { resizePlanes } from './transforms.js';
 
 /** A decoded image: `data` is interleaved [height, width, channels], one byte per sample. */
 export interface PngImage {
@@ -500,21 +501,6 @@ export function encodePng(width: number, height: number, channels: 1 | 3 | 4, da
 }
 
 /** Bilinear source index and weight per output position, as PyTorch's align_corners=false. */
-function bilinearAxis(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; w1: Float64Array } {
-  const i0 = new Int32Array(outSize);
-  const i1 = new Int32Array(outSize);
-  const w1 = new Float64Array(outSize);
-  const scale = inSize / outSize;
-  for (let o = 0; o < outSize; o++) {
-    const src = Math.max(0, (o + 0.5) * scale - 0.5);
-    const lo = Math.floor(src);
-    i0[o] = lo;
-    i1[o] = lo < inSize - 1 ? lo + 1 : lo;
-    w1[o] = src - lo;
-  }
-  return { i0, i1, w1 };
-}
-
 /**
  * Converts a decoded image to planar [channels, height, width] bytes.
  *
@@ -571,28 +557,10 @@ function resizeBilinear(
   outH: number,
   outW: number,
 ): Uint8Array {
-  const ys = bilinearAxis(inH, outH);
-  const xs = bilinearAxis(inW, outW);
-  const out = new Uint8Array(channels * outH * outW);
-  for (let c = 0; c < channels; c++) {
-    const base = c * inH * inW;
-    for (let oy = 0; oy < outH; oy++) {
-      const r0 = base + ys.i0[oy]! * inW;
-      const r1 = base + ys.i1[oy]! * inW;
-      const h1 = ys.w1[oy]!;
-      const h0 = 1 - h1;
-      const dst = (c * outH + oy) * outW;
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = xs.i0[ox]!;
-        const x1 = xs.i1[ox]!;
-        const w1 = xs.w1[ox]!;
-        const w0 = 1 - w1;
-        const v =
-          h0 * (w0 * planar[r0 + x0]! + w1 * planar[r0 + x1]!) + h1 * (w0 * planar[r1 + x0]! + w1 * planar[r1 + x1]!);
-        out[dst + ox] = Math.min(255, Math.max(0, Math.round(v)));
-      }
-    }
-  }
+  const values = new Float64Array(channels * outH * outW);
+  resizePlanes(planar, channels, inH, inW, outH, outW, values);
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(values[i]!)));
   return out;
 }
 

@@ -289,20 +289,21 @@ function resizeAxis(inSize: number, outSize: number): { i0: Int32Array; i1: Int3
 }
 
 /**
- * Bilinear resize with PyTorch `interpolate(mode='bilinear',
- * align_corners=False)` semantics: pixel centres at half-integers, source
- * coordinates clamped at the edges, no antialiasing (so shrinking by more
- * than 2× skips pixels, as PyTorch does with antialias=False).
- * @example resize(img, 32, 32);
+ * @internal The bilinear resampling behind `resize` and the PNG loader's
+ * resizing: planar [C, H, W] values in, [C, height, width] out, computed in
+ * float64 (the PNG loader rounds the float64 results to bytes).
  */
-export function resize(img: Image, height: number, width: number): Image {
-  checkImage(img, 'resize');
-  checkInt('resize', 'height', height, 1);
-  checkInt('resize', 'width', width, 1);
-  const { channels: C, height: H, width: W, data } = img;
+export function resizePlanes(
+  data: ArrayLike<number>,
+  C: number,
+  H: number,
+  W: number,
+  height: number,
+  width: number,
+  out: Float32Array | Float64Array,
+): void {
   const ax = resizeAxis(W, width);
   const ay = resizeAxis(H, height);
-  const out = new Float32Array(C * height * width);
   for (let c = 0; c < C; c++) {
     const p = c * H * W;
     for (let y = 0; y < height; y++) {
@@ -320,6 +321,22 @@ export function resize(img: Image, height: number, width: number): Image {
       }
     }
   }
+}
+
+/**
+ * Bilinear resize with PyTorch `interpolate(mode='bilinear',
+ * align_corners=False)` semantics: pixel centres at half-integers, source
+ * coordinates clamped at the edges, no antialiasing (so shrinking by more
+ * than 2× skips pixels, as PyTorch does with antialias=False).
+ * @example resize(img, 32, 32);
+ */
+export function resize(img: Image, height: number, width: number): Image {
+  checkImage(img, 'resize');
+  checkInt('resize', 'height', height, 1);
+  checkInt('resize', 'width', width, 1);
+  const { channels: C, height: H, width: W, data } = img;
+  const out = new Float32Array(C * height * width);
+  resizePlanes(data, C, H, W, height, width, out);
   return { data: out, channels: C, height, width };
 }
 

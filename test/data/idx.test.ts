@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataFileError } from '../../src/core/errors.js';
 import { parseIdx, readIdx, readIdxSync } from '../../src/data/idx.js';
+import { expectDataFileError } from '../helpers/assert.js';
 
 type Code = 0x08 | 0x09 | 0x0b | 0x0c | 0x0d | 0x0e;
 const SIZES: Record<Code, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
@@ -31,19 +32,6 @@ function encodeIdx(code: Code, dims: number[], values: number[]): Uint8Array {
     else view.setFloat64(at, v, false);
   });
   return new Uint8Array(buf);
-}
-
-function expectDataFileError(fn: () => unknown, file: string, ...parts: (string | RegExp)[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof DataFileError, `expected DataFileError, got ${String(err)}`);
-    assert.equal(err.file, file);
-    assert.ok(err.message.startsWith(`${file}: `), `message should start with the file: ${err.message}`);
-    for (const part of parts) {
-      if (typeof part === 'string') assert.ok(err.message.includes(part), `"${err.message}" should mention "${part}"`);
-      else assert.match(err.message, part);
-    }
-    return true;
-  });
 }
 
 async function expectDataFileErrorAsync(

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { ArgumentError, DataFileError } from '../../src/core/errors.js';
+import { ArgumentError } from '../../src/core/errors.js';
 import { decodePng, decodePngHeader, encodePng, readPngFile, toChw, type PngImage } from '../../src/data/png.js';
+import { expectDataFileError } from '../helpers/assert.js';
 
 // ---- an independent PNG writer: bitwise CRC, hand-applied filters, raw chunks ----
 
@@ -121,19 +122,6 @@ function pattern(n: number, seed: number): number[] {
 function decodeAs(bytes: Uint8Array): { width: number; height: number; channels: number; data: number[] } {
   const img = decodePng(bytes, 'test.png');
   return { width: img.width, height: img.height, channels: img.channels, data: Array.from(img.data) };
-}
-
-function expectDataFileError(fn: () => unknown, file: string, ...parts: (string | RegExp)[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof DataFileError, `expected DataFileError, got ${String(err)}`);
-    assert.equal(err.file, file);
-    assert.ok(err.message.startsWith(`${file}: `), `message should start with the file: ${err.message}`);
-    for (const part of parts) {
-      if (typeof part === 'string') assert.ok(err.message.includes(part), `"${err.message}" should mention "${part}"`);
-      else assert.match(err.message, part);
-    }
-    return true;
-  });
 }
 
 describe('encodePng / decodePng round trip', () => {

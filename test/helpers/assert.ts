@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DataFileError } from '../../src/core/errors.js';
 
 /**
  * Asserts |actual − expected| ≤ tol · max(|expected|, 1) elementwise (relative
@@ -42,4 +43,21 @@ export function assertShape(actual: readonly number[], expected: readonly number
     [...expected],
     `${label}: got [${actual.join(', ')}], expected [${expected.join(', ')}]`,
   );
+}
+
+/**
+ * Asserts fn throws a DataFileError for `file` whose message starts with the
+ * file name and mentions every part (substring or pattern).
+ */
+export function expectDataFileError(fn: () => unknown, file: string, ...parts: (string | RegExp)[]): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof DataFileError, `expected DataFileError, got ${String(err)}`);
+    assert.equal(err.file, file);
+    assert.ok(err.message.startsWith(`${file}: `), `message should start with the file: ${err.message}`);
+    for (const part of parts) {
+      if (typeof part === 'string') assert.ok(err.message.includes(part), `"${err.message}" should mention "${part}"`);
+      else assert.match(err.message, part);
+    }
+    return true;
+  });
 }

@@ -3,21 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataFileError } from '../../src/core/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
-
-function expectDataFileError(fn: () => unknown, file: string, ...parts: (string | RegExp)[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof DataFileError, `expected DataFileError, got ${String(err)}`);
-    assert.equal(err.file, file);
-    assert.ok(err.message.startsWith(`${file}: `), `message should start with the file: ${err.message}`);
-    for (const part of parts) {
-      if (typeof part === 'string') assert.ok(err.message.includes(part), `"${err.message}" should mention "${part}"`);
-      else assert.match(err.message, part);
-    }
-    return true;
-  });
-}
+import { expectDataFileError } from '../helpers/assert.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 

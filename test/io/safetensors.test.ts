@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArgumentError, DataFileError } from '../../src/core/errors.js';
+import { ArgumentError } from '../../src/core/errors.js';
 import type { DType } from '../../src/core/dtype.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../../src/io/safetensors.js';
 import { fromArray, tensor, zeros } from '../../src/tensor/creation.js';
@@ -13,6 +13,7 @@ import { Module } from '../../src/nn/module.js';
 import { Conv2d } from '../../src/nn/layers/conv.js';
 import { Linear } from '../../src/nn/layers/linear.js';
 import { BatchNorm2d } from '../../src/nn/layers/normalization.js';
+import { expectDataFileError } from '../helpers/assert.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -86,19 +87,6 @@ function build(header: string | object, data: Uint8Array = new Uint8Array(0), pa
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(h.length), true);
   return concat(len, h, data);
-}
-
-function expectDataFileError(fn: () => unknown, file: string, ...parts: (string | RegExp)[]): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof DataFileError, `expected DataFileError, got ${String(err)}`);
-    assert.equal(err.file, file);
-    assert.ok(err.message.startsWith(`${file}: `), `message should start with the file: ${err.message}`);
-    for (const part of parts) {
-      if (typeof part === 'string') assert.ok(err.message.includes(part), `"${err.message}" should mention "${part}"`);
-      else assert.match(err.message, part);
-    }
-    return true;
-  });
 }
 
 function values(t: Tensor): number[] {
