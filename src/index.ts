@@ -6,7 +6,17 @@ export { type DType, type TypedArray } from './core/dtype.js';
 export * from './core/errors.js';
 export { type Shape } from './core/shape.js';
 export { type OpName, type OpParams, opDefs } from './core/ops.js';
-export { type Backend, getBackend, setBackend, listBackends, cpuBackend } from './backend/index.js';
+export {
+  type Backend,
+  type WasmFeatures,
+  getBackend,
+  setBackend,
+  listBackends,
+  cpuBackend,
+  wasmBackend,
+  wasmFeatures,
+  wasmReady,
+} from './backend/index.js';
 export { Tensor } from './tensor/tensor.js';
 export { noGrad, withGradMode, isGradEnabled } from './tensor/dispatch.js';
 export * from './tensor/creation.js';

@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { getBackend } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
 import type { ImageSet } from '../data/mnist.js';
@@ -228,7 +229,7 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
     say(`resuming ${dir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''}`);
   } else {
     say(
-      `${cfg.model} on ${cfg.dataset}: ${run.data.train.count} training / ${run.data.test.count} test images, ${run.model.numParameters().toLocaleString('en-US')} parameters; run directory ${dir}`,
+      `${cfg.model} on ${cfg.dataset}: ${run.data.train.count} training / ${run.data.test.count} test images, ${run.model.numParameters().toLocaleString('en-US')} parameters, ${getBackend().name} backend; run directory ${dir}`,
     );
   }
   const onSignal = (): void => {
@@ -270,6 +271,7 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
     train_accuracy: last['accuracy'] ?? null,
     ...(last['val_accuracy'] !== undefined ? { val_accuracy: last['val_accuracy'], val_loss: last['val_loss'] } : {}),
     seconds,
+    backend: getBackend().name,
     run_dir: dir,
   };
   writeJsonAtomic(join(dir, 'result.json'), result);

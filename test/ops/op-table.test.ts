@@ -13,20 +13,32 @@
  *       from ties and kinks: at least 0.05 from them, step 1e-6);
  *   (c) the same op on float32 inputs (the inputs are float32-exact, so both
  *       runs see the same numbers) agrees with float64 within 1e-4 (scaled).
+ * The whole table runs once per registered backend (listBackends(): cpu, and wasm
+ * where the engine has WebAssembly SIMD). On a backend other than cpu, every row also
+ * checks
+ *   (d) its float32 forward against the cpu backend's within 1e-4 (scaled), and
+ *   (e) for rows of primitives with accelerated kernels (matmul, convolutions,
+ *       pooling), the float32 gradients of sum(y·r), r a fixed random cotangent,
+ *       against the cpu backend's within 1e-4 (scaled)
+ * (float64 work, as in (a) and (b), takes the cpu kernels inside those backends).
  * A last test fails when a key of opDefs has no row.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import * as T from '../../src/index.js';
 import {
+  type Backend,
   type DType,
   type GradcheckOptions,
   type OpName,
   type Tensor,
   Generator,
   UnsupportedError,
+  getBackend,
   gradcheck,
+  listBackends,
   opDefs,
+  setBackend,
   withGradMode,
 } from '../../src/index.js';
 import type { Conv2dParams, Pool2dParams } from '../../src/core/ops.js';
@@ -1351,7 +1363,46 @@ function floatDtypeOf(fd: FloatDType, row: Row): DType {
   return row.out ? row.out(fd) : fd;
 }
 
-rows.forEach((row, index) => {
+/** Primitives with accelerated kernels on a non-reference backend: their rows check float32 gradients against cpu. */
+const ACCELERATED: ReadonlySet<OpName> = new Set<OpName>([
+  'matmul',
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'maxPool2d',
+  'maxPool2dGrad',
+  'avgPool2d',
+  'avgPool2dGrad',
+]);
+
+/** Runs `fn` with `name` as the current backend (new tensors are created there). */
+function onBackend<R>(name: string, fn: () => R): R {
+  const previous = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    setBackend(previous);
+  }
+}
+
+/** Float32 gradients of sum(op(...) · r) w.r.t. the inputs in `wrt`, on the current backend. */
+function float32Grads(row: Row, inputs: readonly Input[], wrt: readonly number[], seed: number): Float32Array[] {
+  const xs = inputs.map((inp, i) => toTensor(inp, 'float32', wrt.includes(i)));
+  const y = row.op(...xs);
+  const g = new Generator(seed);
+  const r = Float32Array.from({ length: y.numel }, () => g.normal());
+  y.mul(T.tensor(r, { shape: y.shape, dtype: 'float32' }))
+    .sum()
+    .backward();
+  return wrt.map((i) => {
+    const grad = xs[i]!.grad;
+    assert.ok(grad, `input ${i} got no gradient`);
+    return grad.dataSync() as Float32Array;
+  });
+}
+
+function rowSuite(row: Row, index: number, backend: string): void {
   const seed = 1000 + index;
   describe(`op table: ${row.name}`, () => {
     const inputs = row.inputs(new Generator(seed));
@@ -1401,8 +1452,28 @@ rows.forEach((row, index) => {
         }
       });
     }
+
+    if (backend !== 'cpu' && inputs.some((inp) => inp.kind === 'float')) {
+      test(`(d) float32 on ${backend} agrees with the cpu backend`, () => {
+        const y = row.op(...inputs.map((inp) => toTensor(inp, 'float32')));
+        assert.equal(y.backend.name, backend, 'result backend');
+        const yc = onBackend('cpu', () => row.op(...inputs.map((inp) => toTensor(inp, 'float32'))));
+        assertShape(y.shape, yc.shape);
+        if (y.dtype === 'float32' || y.dtype === 'float64')
+          assertClose(y.dataSync(), yc.dataSync(), F32_TOL, 'wasm vs cpu');
+        else assert.deepEqual([...y.dataSync()], [...yc.dataSync()], `${backend} vs cpu (exact)`);
+      });
+    }
+
+    if (backend !== 'cpu' && gradIdx.length > 0 && row.covers.some((op) => ACCELERATED.has(op))) {
+      test(`(e) float32 gradients on ${backend} agree with the cpu backend`, () => {
+        const gs = float32Grads(row, inputs, gradIdx, seed);
+        const gc = onBackend('cpu', () => float32Grads(row, inputs, gradIdx, seed));
+        gradIdx.forEach((inputIndex, j) => assertClose(gs[j]!, gc[j]!, F32_TOL, `d/d input ${inputIndex}`));
+      });
+    }
   });
-});
+}
 
 // ---------------------------------------------------------- second order
 
@@ -1422,93 +1493,116 @@ function gradsWithGraph(loss: () => Tensor, xs: readonly Tensor[]): Tensor[] {
   });
 }
 
-describe('op table: second order (backward with createGraph)', () => {
-  const convOpts = { stride: 2, padding: [1, 0] as [number, number], dilation: [1, 2] as [number, number], groups: 2 };
-  const refP = refConvP([3, 3], convOpts);
+function secondOrderSuite(): void {
+  describe('op table: second order (backward with createGraph)', () => {
+    const convOpts = {
+      stride: 2,
+      padding: [1, 0] as [number, number],
+      dilation: [1, 2] as [number, number],
+      groups: 2,
+    };
+    const refP = refConvP([3, 3], convOpts);
 
-  test('conv2d: first-order gradients built with createGraph match the naive adjoints', () => {
-    const g = new Generator(77);
-    const xNd = N.randnNd(g, [1, 4, 6, 7]);
-    const wNd = N.randnNd(g, [4, 2, 3, 3]);
-    const x = toTensor(F(xNd), 'float64', true);
-    const w = toTensor(F(wNd), 'float64', true);
-    const [gx, gw] = gradsWithGraph(() => {
-      const y = T.conv2d(x, w, null, convOpts);
-      return y.mul(y).sum();
-    }, [x, w]);
-    assert.ok(gx!.requiresGrad && gw!.requiresGrad, 'createGraph gradients must be part of a graph');
-    const y = N.conv2dNd(xNd, wNd, refP);
-    const twoY = N.map(y, (v) => 2 * v);
-    assertClose(gx!.dataSync(), N.conv2dGradInputNd(twoY, wNd, xNd.shape, refP).data, FWD_TOL, 'd/dx sum(y²)');
-    assertClose(gw!.dataSync(), N.conv2dGradWeightNd(xNd, twoY, wNd.shape, refP).data, FWD_TOL, 'd/dw sum(y²)');
-  });
+    test('conv2d: first-order gradients built with createGraph match the naive adjoints', () => {
+      const g = new Generator(77);
+      const xNd = N.randnNd(g, [1, 4, 6, 7]);
+      const wNd = N.randnNd(g, [4, 2, 3, 3]);
+      const x = toTensor(F(xNd), 'float64', true);
+      const w = toTensor(F(wNd), 'float64', true);
+      const [gx, gw] = gradsWithGraph(() => {
+        const y = T.conv2d(x, w, null, convOpts);
+        return y.mul(y).sum();
+      }, [x, w]);
+      assert.ok(gx!.requiresGrad && gw!.requiresGrad, 'createGraph gradients must be part of a graph');
+      const y = N.conv2dNd(xNd, wNd, refP);
+      const twoY = N.map(y, (v) => 2 * v);
+      assertClose(gx!.dataSync(), N.conv2dGradInputNd(twoY, wNd, xNd.shape, refP).data, FWD_TOL, 'd/dx sum(y²)');
+      assertClose(gw!.dataSync(), N.conv2dGradWeightNd(xNd, twoY, wNd.shape, refP).data, FWD_TOL, 'd/dw sum(y²)');
+    });
 
-  test('conv2d: gradcheck of x ↦ (∂/∂x, ∂/∂w) sum(conv2d(x, w)³)', () => {
-    const g = new Generator(78);
-    const x = toTensor(F(N.randnNd(g, [1, 4, 5, 6])), 'float64');
-    const w = toTensor(F(N.randnNd(g, [4, 2, 3, 3], 0.5)), 'float64');
-    gradcheck(
-      (xx, ww) => {
-        const [gx, gw] = gradsWithGraph(() => {
-          const y = T.conv2d(xx, ww, null, convOpts);
-          return y.mul(y).mul(y).sum();
-        }, [xx, ww]);
-        return T.concat([gx!.reshape(-1), gw!.reshape(-1)]);
-      },
-      [x, w],
-    );
-  });
+    test('conv2d: gradcheck of x ↦ (∂/∂x, ∂/∂w) sum(conv2d(x, w)³)', () => {
+      const g = new Generator(78);
+      const x = toTensor(F(N.randnNd(g, [1, 4, 5, 6])), 'float64');
+      const w = toTensor(F(N.randnNd(g, [4, 2, 3, 3], 0.5)), 'float64');
+      gradcheck(
+        (xx, ww) => {
+          const [gx, gw] = gradsWithGraph(() => {
+            const y = T.conv2d(xx, ww, null, convOpts);
+            return y.mul(y).mul(y).sum();
+          }, [xx, ww]);
+          return T.concat([gx!.reshape(-1), gw!.reshape(-1)]);
+        },
+        [x, w],
+      );
+    });
 
-  test('avgPool2d: gradcheck of x ↦ ∂/∂x sum(avgPool2d(x)³)', () => {
-    const g = new Generator(79);
-    const x = toTensor(F(N.randnNd(g, [2, 2, 6, 5])), 'float64');
-    const opts = { stride: 2, padding: 1, ceilMode: true, countIncludePad: false };
-    gradcheck(
-      (xx) =>
-        gradsWithGraph(() => {
-          const y = T.avgPool2d(xx, 3, opts);
-          return y.mul(y).mul(y).sum();
-        }, [xx])[0]!,
-      [x],
-    );
-  });
+    test('avgPool2d: gradcheck of x ↦ ∂/∂x sum(avgPool2d(x)³)', () => {
+      const g = new Generator(79);
+      const x = toTensor(F(N.randnNd(g, [2, 2, 6, 5])), 'float64');
+      const opts = { stride: 2, padding: 1, ceilMode: true, countIncludePad: false };
+      gradcheck(
+        (xx) =>
+          gradsWithGraph(() => {
+            const y = T.avgPool2d(xx, 3, opts);
+            return y.mul(y).mul(y).sum();
+          }, [xx])[0]!,
+        [x],
+      );
+    });
 
-  test('avgPool2d: the createGraph gradient matches the naive adjoint', () => {
-    const g = new Generator(80);
-    const xNd = N.randnNd(g, [1, 2, 7, 6]);
-    const x = toTensor(F(xNd), 'float64', true);
-    const p = { ...refPoolP(3, { stride: 2, padding: 1 }), countIncludePad: true };
-    const [gx] = gradsWithGraph(() => {
-      const y = T.avgPool2d(x, 3, { stride: 2, padding: 1 });
-      return y.mul(y).sum();
-    }, [x]);
-    const twoY = N.map(N.avgPool2dNd(xNd, p), (v) => 2 * v);
-    assertClose(gx!.dataSync(), N.avgPool2dGradNd(twoY, xNd.shape, p).data, FWD_TOL, 'd/dx sum(y²)');
-  });
+    test('avgPool2d: the createGraph gradient matches the naive adjoint', () => {
+      const g = new Generator(80);
+      const xNd = N.randnNd(g, [1, 2, 7, 6]);
+      const x = toTensor(F(xNd), 'float64', true);
+      const p = { ...refPoolP(3, { stride: 2, padding: 1 }), countIncludePad: true };
+      const [gx] = gradsWithGraph(() => {
+        const y = T.avgPool2d(x, 3, { stride: 2, padding: 1 });
+        return y.mul(y).sum();
+      }, [x]);
+      const twoY = N.map(N.avgPool2dNd(xNd, p), (v) => 2 * v);
+      assertClose(gx!.dataSync(), N.avgPool2dGradNd(twoY, xNd.shape, p).data, FWD_TOL, 'd/dx sum(y²)');
+    });
 
-  test('createGraph alone keeps the graph usable for a second backward (retainGraph defaults to createGraph, as in PyTorch)', () => {
-    const x = T.tensor([0.5, -1.5, 2], { dtype: 'float64', requiresGrad: true });
-    x.mul(x).mul(x).sum().backward(undefined, { createGraph: true });
-    const gx = x.grad!; // 3x², part of a graph that reads the forward tensor x·x
-    x.grad = null;
-    gx.sum().backward(); // d/dx Σ 3x² = 6x
-    assertClose(x.grad!.dataSync(), [3, -9, 12], FWD_TOL, 'second derivative');
-  });
+    test('createGraph alone keeps the graph usable for a second backward (retainGraph defaults to createGraph, as in PyTorch)', () => {
+      const x = T.tensor([0.5, -1.5, 2], { dtype: 'float64', requiresGrad: true });
+      x.mul(x).mul(x).sum().backward(undefined, { createGraph: true });
+      const gx = x.grad!; // 3x², part of a graph that reads the forward tensor x·x
+      x.grad = null;
+      gx.sum().backward(); // d/dx Σ 3x² = 6x
+      assertClose(x.grad!.dataSync(), [3, -9, 12], FWD_TOL, 'second derivative');
+    });
 
-  test('maxPool2d: a second derivative is refused with an UnsupportedError naming maxPool2d', () => {
-    const g = new Generator(81);
-    const x = toTensor(F(N.distinctNd(g, [1, 1, 4, 4])), 'float64', true);
-    const y = T.maxPool2d(x, 2);
-    y.mul(y).sum().backward(undefined, { createGraph: true });
-    const gx = x.grad!;
-    assert.ok(gx.requiresGrad);
-    x.grad = null;
-    assert.throws(
-      () => gx.sum().backward(),
-      (e: unknown) => e instanceof UnsupportedError && /maxPool2d/.test((e as Error).message),
-    );
+    test('maxPool2d: a second derivative is refused with an UnsupportedError naming maxPool2d', () => {
+      const g = new Generator(81);
+      const x = toTensor(F(N.distinctNd(g, [1, 1, 4, 4])), 'float64', true);
+      const y = T.maxPool2d(x, 2);
+      y.mul(y).sum().backward(undefined, { createGraph: true });
+      const gx = x.grad!;
+      assert.ok(gx.requiresGrad);
+      x.grad = null;
+      assert.throws(
+        () => gx.sum().backward(),
+        (e: unknown) => e instanceof UnsupportedError && /maxPool2d/.test((e as Error).message),
+      );
+    });
   });
-});
+}
+
+// One copy of the whole table per registered backend.
+for (const backend of listBackends()) {
+  describe(`op table on the ${backend} backend`, () => {
+    let previous: Backend;
+    before(() => {
+      previous = getBackend();
+      setBackend(backend);
+    });
+    after(() => {
+      setBackend(previous);
+    });
+    rows.forEach((row, index) => rowSuite(row, index, backend));
+    secondOrderSuite();
+  });
+}
 
 test('op table: every primitive of opDefs has at least one row', () => {
   const covered = new Set<string>(rows.flatMap((r) => r.covers));

@@ -1,0 +1,1139 @@
+// AssemblyScript source of the wasm backend's kernels (compiled by scripts/build-wasm.mjs,
+// not by tsc). Everything here works on raw float32 data in linear memory: the TypeScript
+// side (src/backend/wasm/) copies inputs into a scratch arena, passes byte pointers, and
+// copies results out. No allocation happens in wasm (runtime "stub", no GC): every buffer,
+// including the GEMM packing workspace, is a region of the arena the caller hands in, so
+// the same code can later run on a shared memory with one workspace per worker thread.
+//
+// The same source is built twice: plain SIMD, and relaxed SIMD where `madd` becomes a fused
+// multiply-add (`f32x4.relaxed_madd`). ASC_FEATURE_RELAXED_SIMD is a compile-time constant,
+// so each build contains only one of the two paths.
+
+// ------------------------------------------------------------------ GEMM
+
+// Register blocking: a 4×8 tile of C lives in 8 f32x4 accumulators, plus two B vectors, the
+// A splat and (without FMA) a product temporary: 12 of the 15 xmm registers V8 allocates on
+// x64, so nothing spills. With FMA it reaches ~37 GFLOP/s on a Zen 3 core (peak ≈ 39), so a
+// larger tile has little to gain; unrolling the depth loop 2× or 4× measured slower.
+const MR: i32 = 4;
+const NR: i32 = 8;
+// Cache blocking: a KC×NR micro-panel of B (8 KiB) stays in L1 while the MC×KC block of
+// A (128 KiB) streams from L2; the KC×NC panel of B (2 MiB) lives in L3.
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 2048;
+
+/** Start of free linear memory: the arena begins here (rounded up by the caller). */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** Bytes of scratch gemm() needs at `work`: packed A block, packed B panel, an edge tile. */
+export function gemmWorkspaceBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+/** a·b + c, fused (one rounding) in the relaxed build where the hardware has FMA. */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+/**
+ * Packs an mc×kc block of op(A) (element (i, p) at src + (i·rs + p·cs)·4) into panels of MR
+ * rows: dst[(panel·kc + p)·MR + r]. Rows past mc are zero so the micro-kernel never branches.
+ */
+function packA(src: usize, rs: i32, cs: i32, mc: i32, kc: i32, dst: usize): void {
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const panel = dst + <usize>(i0 * kc * 4);
+    if (rs == 1 && i0 + MR <= mc) {
+      // op(A) is Aᵀ: the MR values of one depth step are adjacent in memory.
+      let s = src + <usize>(i0 * 4);
+      const step = <usize>(cs * 4);
+      for (let p = 0; p < kc; p++) {
+        v128.store(panel + <usize>(p * MR * 4), v128.load(s));
+        s += step;
+      }
+      continue;
+    }
+    for (let r = 0; r < MR; r++) {
+      const i = i0 + r;
+      let d = panel + <usize>(r * 4);
+      if (i < mc) {
+        let s = src + <usize>(i * rs * 4);
+        const step = <usize>(cs * 4);
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, load<f32>(s));
+          s += step;
+          d += MR * 4;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, 0);
+          d += MR * 4;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs a kc×nc panel of op(B) (element (p, j) at src + (p·rs + j·cs)·4) into micro-panels of
+ * NR columns: dst[(panel·kc + p)·NR + c], zero past column nc.
+ */
+function packB(src: usize, rs: i32, cs: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const panel = dst + <usize>(j0 * kc * 4);
+    if (cs == 1 && j0 + NR <= nc) {
+      // Row-major B: each depth step's NR values are adjacent.
+      let s = src + <usize>(j0 * 4);
+      const step = <usize>(rs * 4);
+      let d = panel;
+      for (let p = 0; p < kc; p++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        s += step;
+        d += NR * 4;
+      }
+      continue;
+    }
+    if (rs == 1 && j0 + NR <= nc) {
+      // Bᵀ: each column is contiguous in p. Transpose 4×4 blocks with shuffles.
+      const ld = <usize>(cs * 4);
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        for (let h = 0; h < 2; h++) {
+          const s = src + <usize>((j0 + h * 4) * cs * 4 + p * 4);
+          const r0 = v128.load(s);
+          const r1 = v128.load(s + ld);
+          const r2 = v128.load(s + 2 * ld);
+          const r3 = v128.load(s + 3 * ld);
+          // r_c holds column c at depths p..p+3; emit depth-major rows of 4 columns.
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = panel + <usize>(p * NR * 4 + h * 16);
+          v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(d + NR * 4, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+          v128.store(d + 2 * NR * 4, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+          v128.store(d + 3 * NR * 4, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+        }
+      }
+      for (; p < kc; p++) {
+        const d = panel + <usize>(p * NR * 4);
+        for (let c = 0; c < NR; c++) {
+          store<f32>(d + <usize>(c * 4), load<f32>(src + <usize>(((j0 + c) * cs + p) * 4)));
+        }
+      }
+      continue;
+    }
+    for (let c = 0; c < NR; c++) {
+      const j = j0 + c;
+      let d = panel + <usize>(c * 4);
+      if (j < nc) {
+        let s = src + <usize>(j * cs * 4);
+        const step = <usize>(rs * 4);
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, load<f32>(s));
+          s += step;
+          d += NR * 4;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          store<f32>(d, 0);
+          d += NR * 4;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C[mr×nr] = (beta ? C : 0) + Apanel·Bpanel over kc steps. Full tiles load/store C directly;
+ * edge tiles go through `tile` so only the rows and columns inside C are written.
+ */
+function micro(kc: i32, a: usize, b: usize, c: usize, ldc: usize, beta: bool, mr: i32, nr: i32, tile: usize): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += MR * 4;
+    b += NR * 4;
+  }
+  if (mr == MR && nr == NR) {
+    if (beta) {
+      c00 = f32x4.add(c00, v128.load(c));
+      c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + ldc));
+      c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * ldc));
+      c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * ldc));
+      c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+    }
+    v128.store(c, c00);
+    v128.store(c, c01, 16);
+    v128.store(c + ldc, c10);
+    v128.store(c + ldc, c11, 16);
+    v128.store(c + 2 * ldc, c20);
+    v128.store(c + 2 * ldc, c21, 16);
+    v128.store(c + 3 * ldc, c30);
+    v128.store(c + 3 * ldc, c31, 16);
+    return;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64);
+  v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96);
+  v128.store(tile, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    const row = c + <usize>r * ldc;
+    const t = tile + <usize>(r * NR * 4);
+    if (nr == NR) {
+      // Short tile (small M, e.g. 6 output channels): whole rows still go as vectors.
+      let v0 = v128.load(t);
+      let v1 = v128.load(t, 16);
+      if (beta) {
+        v0 = f32x4.add(v0, v128.load(row));
+        v1 = f32x4.add(v1, v128.load(row, 16));
+      }
+      v128.store(row, v0);
+      v128.store(row, v1, 16);
+      continue;
+    }
+    for (let j = 0; j < nr; j++) {
+      const o = row + <usize>(j * 4);
+      const v = load<f32>(t + <usize>(j * 4));
+      store<f32>(o, beta ? load<f32>(o) + v : v);
+    }
+  }
+}
+
+/**
+ * C[m×n] (+)= op(A)[m×k] · op(B)[k×n], row-major with leading dimensions in elements;
+ * op(X) is X, or Xᵀ when its trans flag is set. `work` points at gemmWorkspaceBytes() of
+ * scratch. Blocked as in BLIS/GotoBLAS: NC-wide panels of B, KC-deep slices, MC-tall
+ * blocks of A, then MR×NR register tiles.
+ */
+export function gemm(
+  transA: bool,
+  transB: bool,
+  m: i32,
+  n: i32,
+  k: i32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  c: usize,
+  ldc: i32,
+  accumulate: bool,
+  work: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) {
+      for (let i = 0; i < m; i++) memory.fill(c + <usize>(i * ldc * 4), 0, <usize>(n * 4));
+    }
+    return;
+  }
+  const ars = transA ? 1 : lda;
+  const acs = transA ? lda : 1;
+  const brs = transB ? 1 : ldb;
+  const bcs = transB ? ldb : 1;
+  const ap = work;
+  const bp = work + <usize>(MC * KC * 4);
+  const tile = bp + <usize>(KC * NC * 4);
+  const ldcBytes = <usize>(ldc * 4);
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      packB(b + <usize>((pc * brs + jc * bcs) * 4), brs, bcs, kc, nc, bp);
+      const beta = accumulate || pc > 0;
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        packA(a + <usize>((ic * ars + pc * acs) * 4), ars, acs, mc, kc, ap);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bPanel = bp + <usize>(jr * kc * 4);
+          let cRow = c + <usize>(ic * ldc * 4 + (jc + jr) * 4);
+          for (let ir = 0; ir < mc; ir += MR) {
+            micro(kc, ap + <usize>(ir * kc * 4), bPanel, cRow, ldcBytes, beta, min(MR, mc - ir), nr, tile);
+            cRow += ldcBytes * MR;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** `batch` independent products; strides between matrices in elements (0 broadcasts one operand). */
+export function gemmBatched(
+  batch: i32,
+  transA: bool,
+  transB: bool,
+  m: i32,
+  n: i32,
+  k: i32,
+  a: usize,
+  lda: i32,
+  strideA: i32,
+  b: usize,
+  ldb: i32,
+  strideB: i32,
+  c: usize,
+  ldc: i32,
+  strideC: i32,
+  work: usize,
+): void {
+  for (let i = 0; i < batch; i++) {
+    gemm(
+      transA,
+      transB,
+      m,
+      n,
+      k,
+      a + <usize>(i * strideA * 4),
+      lda,
+      b + <usize>(i * strideB * 4),
+      ldb,
+      c + <usize>(i * strideC * 4),
+      ldc,
+      false,
+      work,
+    );
+  }
+}
+
+// --------------------------------------------------------------- im2col
+
+/**
+ * Copies n floats. memory.copy is a call into the engine with a fixed cost of tens of
+ * nanoseconds, which dominated im2col, whose runs are one output row (often 10–30 floats);
+ * short runs are copied inline instead.
+ */
+// @ts-ignore: decorator
+@inline
+function copyF32(dst: usize, src: usize, n: i32): void {
+  if (n >= 64) {
+    memory.copy(dst, src, <usize>(n * 4));
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(dst, v128.load(src));
+    dst += 16;
+    src += 16;
+  }
+  for (; i < n; i++) {
+    store<f32>(dst, load<f32>(src));
+    dst += 4;
+    src += 4;
+  }
+}
+
+/** Zeroes n floats (inline for short runs, as copyF32). */
+// @ts-ignore: decorator
+@inline
+function zeroF32(dst: usize, n: i32): void {
+  if (n >= 64) {
+    memory.fill(dst, 0, <usize>(n * 4));
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(dst, f32x4.splat(0));
+    dst += 16;
+  }
+  for (; i < n; i++) {
+    store<f32>(dst, 0);
+    dst += 4;
+  }
+}
+
+/** First output index o ≥ 0 with o·s + off ≥ 0. */
+// @ts-ignore: decorator
+@inline
+function firstInside(off: i32, s: i32): i32 {
+  return off >= 0 ? 0 : (-off + s - 1) / s;
+}
+
+/** One past the last output index o < count with o·s + off < size. */
+// @ts-ignore: decorator
+@inline
+function endInside(off: i32, s: i32, size: i32, count: i32): i32 {
+  if (off >= size) return 0;
+  return min(count, (size - 1 - off) / s + 1);
+}
+
+/**
+ * Unrolls the receptive fields of `samples` samples (NCHW, `channels` channels of h×w,
+ * consecutive samples `sampleStride` elements apart) into cols, a row-major matrix of
+ * channels·kh·kw rows and `ldCols` columns: row (c·kh + ki)·kw + kj, column s·hOut·wOut + oh·wOut + ow.
+ * Batching samples side by side lets one GEMM cover the whole batch.
+ */
+export function im2col(
+  x: usize,
+  samples: i32,
+  sampleStride: i32,
+  channels: i32,
+  h: i32,
+  w: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  pt: i32,
+  pl: i32,
+  dh: i32,
+  dw: i32,
+  hOut: i32,
+  wOut: i32,
+  cols: usize,
+  ldCols: i32,
+): void {
+  const hw = hOut * wOut;
+  for (let s = 0; s < samples; s++) {
+    for (let c = 0; c < channels; c++) {
+      const xc = x + <usize>((s * sampleStride + c * h * w) * 4);
+      for (let ki = 0; ki < kh; ki++) {
+        for (let kj = 0; kj < kw; kj++) {
+          const row = (c * kh + ki) * kw + kj;
+          const base = cols + <usize>((row * ldCols + s * hw) * 4);
+          const offW = kj * dw - pl;
+          const ow0 = min(firstInside(offW, sw), wOut);
+          const ow1 = max(endInside(offW, sw, w, wOut), ow0);
+          for (let oh = 0; oh < hOut; oh++) {
+            const ih = oh * sh - pt + ki * dh;
+            const o = base + <usize>(oh * wOut * 4);
+            if (ih < 0 || ih >= h) {
+              zeroF32(o, wOut);
+              continue;
+            }
+            if (ow0 > 0) zeroF32(o, ow0);
+            if (ow1 < wOut) zeroF32(o + <usize>(ow1 * 4), wOut - ow1);
+            const xr = xc + <usize>(ih * w * 4);
+            if (sw == 1) {
+              copyF32(o + <usize>(ow0 * 4), xr + <usize>((ow0 + offW) * 4), ow1 - ow0);
+            } else {
+              for (let ow = ow0; ow < ow1; ow++) {
+                store<f32>(o + <usize>(ow * 4), load<f32>(xr + <usize>((ow * sw + offW) * 4)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col: adds each column entry back onto the input position it was read from. */
+export function col2im(
+  cols: usize,
+  ldCols: i32,
+  samples: i32,
+  sampleStride: i32,
+  channels: i32,
+  h: i32,
+  w: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  pt: i32,
+  pl: i32,
+  dh: i32,
+  dw: i32,
+  hOut: i32,
+  wOut: i32,
+  dx: usize,
+): void {
+  const hw = hOut * wOut;
+  for (let s = 0; s < samples; s++) {
+    for (let c = 0; c < channels; c++) {
+      const xc = dx + <usize>((s * sampleStride + c * h * w) * 4);
+      for (let ki = 0; ki < kh; ki++) {
+        for (let kj = 0; kj < kw; kj++) {
+          const row = (c * kh + ki) * kw + kj;
+          const base = cols + <usize>((row * ldCols + s * hw) * 4);
+          const offW = kj * dw - pl;
+          const ow0 = min(firstInside(offW, sw), wOut);
+          const ow1 = max(endInside(offW, sw, w, wOut), ow0);
+          for (let oh = 0; oh < hOut; oh++) {
+            const ih = oh * sh - pt + ki * dh;
+            if (ih < 0 || ih >= h) continue;
+            const o = base + <usize>(oh * wOut * 4);
+            const xr = xc + <usize>(ih * w * 4);
+            if (sw == 1) {
+              let src = o + <usize>(ow0 * 4);
+              let dst = xr + <usize>((ow0 + offW) * 4);
+              let left = ow1 - ow0;
+              for (; left >= 4; left -= 4) {
+                v128.store(dst, f32x4.add(v128.load(dst), v128.load(src)));
+                src += 16;
+                dst += 16;
+              }
+              for (; left > 0; left--) {
+                store<f32>(dst, load<f32>(dst) + load<f32>(src));
+                src += 4;
+                dst += 4;
+              }
+            } else {
+              for (let ow = ow0; ow < ow1; ow++) {
+                const d = xr + <usize>((ow * sw + offW) * 4);
+                store<f32>(d, load<f32>(d) + load<f32>(o + <usize>(ow * 4)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** [samples, channels, hw] → [channels, ld] with sample s at columns s·hw…: the GEMM's layout. */
+export function nchwToChannelRows(src: usize, samples: i32, channels: i32, hw: i32, dst: usize, ld: i32): void {
+  for (let s = 0; s < samples; s++) {
+    for (let c = 0; c < channels; c++) {
+      copyF32(dst + <usize>((c * ld + s * hw) * 4), src + <usize>(((s * channels + c) * hw) * 4), hw);
+    }
+  }
+}
+
+/** The inverse of nchwToChannelRows. */
+export function channelRowsToNchw(src: usize, ld: i32, samples: i32, channels: i32, hw: i32, dst: usize): void {
+  for (let s = 0; s < samples; s++) {
+    for (let c = 0; c < channels; c++) {
+      copyF32(dst + <usize>(((s * channels + c) * hw) * 4), src + <usize>((c * ld + s * hw) * 4), hw);
+    }
+  }
+}
+
+// -------------------------------------------------------------- pooling
+// Same window semantics as src/backend/cpu/pool.ts: symmetric implicit padding, windows
+// clipped to the input, the first maximum wins and NaN beats everything (PyTorch).
+
+/**
+ * The window winners of one output row: for each output column, the value and in-plane
+ * offset of its window's first maximum (NaN beats everything), or −∞ and −1 for an empty
+ * window. Taps are visited tap-major (for each (ki, kj), every column), so the columns'
+ * compare-and-select chains are independent, and four columns share one f32x4; per column
+ * the taps still come in window order, which keeps "first maximum" exact. Branch-free
+ * throughout: on real data the winner is unpredictable, and V8 turns scalar float
+ * selects (and f32.max) into branches that mispredict half the time; that made the
+ * scalar version 6× slower.
+ */
+// @ts-ignore: decorator
+@inline
+function rowWinners(
+  plane: usize,
+  h: i32,
+  w: i32,
+  wOut: i32,
+  sH: i32,
+  kh: i32,
+  kw: i32,
+  sw: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  m: usize,
+  best: usize,
+): void {
+  for (let ow = 0; ow < wOut; ow++) {
+    store<f32>(m + <usize>(ow * 4), -Infinity);
+    store<i32>(best + <usize>(ow * 4), -1);
+  }
+  for (let ki = 0; ki < kh; ki++) {
+    const ih = sH + ki * dh;
+    if (ih < 0 || ih >= h) continue;
+    for (let kj = 0; kj < kw; kj++) {
+      const offW = kj * dw - pw;
+      const ow0 = min(firstInside(offW, sw), wOut);
+      const ow1 = max(endInside(offW, sw, w, wOut), ow0);
+      let ow = ow0;
+      const rowBase = ih * w + offW;
+      const laneStep = i32x4(0, sw, 2 * sw, 3 * sw);
+      for (; ow + 4 <= ow1; ow += 4) {
+        const at0 = rowBase + ow * sw;
+        const src = plane + <usize>(at0 * 4);
+        let v: v128;
+        if (sw == 1) {
+          v = v128.load(src);
+        } else if (sw == 2 && ow * 2 + offW + 7 < w) {
+          // Both vectors stay inside the input row.
+          v = v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6);
+        } else {
+          v = f32x4.splat(load<f32>(src));
+          v = f32x4.replace_lane(v, 1, load<f32>(src + <usize>(sw * 4)));
+          v = f32x4.replace_lane(v, 2, load<f32>(src + <usize>(sw * 8)));
+          v = f32x4.replace_lane(v, 3, load<f32>(src + <usize>(sw * 12)));
+        }
+        const pm = m + <usize>(ow * 4);
+        const pb = best + <usize>(ow * 4);
+        const cur = v128.load(pm);
+        const b = v128.load(pb);
+        const take = v128.or(
+          v128.or(i32x4.lt_s(b, i32x4.splat(0)), f32x4.gt(v, cur)),
+          v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)),
+        );
+        v128.store(pm, v128.bitselect(v, cur, take));
+        v128.store(pb, v128.bitselect(i32x4.add(i32x4.splat(at0), laneStep), b, take));
+      }
+      for (; ow < ow1; ow++) {
+        const at = rowBase + ow * sw;
+        const v = load<f32>(plane + <usize>(at * 4));
+        const pm = m + <usize>(ow * 4);
+        const pb = best + <usize>(ow * 4);
+        const cur = load<f32>(pm);
+        const b = load<i32>(pb);
+        // Integer masks rather than select: V8 lowers a float select to a branch.
+        const take = -(<i32>((b < 0) | (v > cur) | ((v != v) & (cur == cur))));
+        store<i32>(pm, (reinterpret<i32>(v) & take) | (reinterpret<i32>(cur) & ~take));
+        store<i32>(pb, (at & take) | (b & ~take));
+      }
+    }
+  }
+}
+
+/** Max pooling; `scratch` holds wOut i32 (the winners' offsets). */
+export function maxPool2d(
+  x: usize,
+  y: usize,
+  planes: i32,
+  h: i32,
+  w: i32,
+  hOut: i32,
+  wOut: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  scratch: usize,
+): void {
+  let o = y;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      rowWinners(plane, h, w, wOut, oh * sh - ph, kh, kw, sw, pw, dh, dw, o, scratch);
+      o += <usize>(wOut * 4);
+    }
+  }
+}
+
+/**
+ * Routes each output gradient to the input position that won its window (dx must start
+ * zeroed); `scratch` holds wOut f32 and wOut i32.
+ */
+export function maxPool2dGrad(
+  x: usize,
+  gy: usize,
+  dx: usize,
+  planes: i32,
+  h: i32,
+  w: i32,
+  hOut: i32,
+  wOut: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  scratch: usize,
+): void {
+  const m = scratch;
+  const best = scratch + <usize>(wOut * 4);
+  let o = gy;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    const dplane = dx + <usize>(pl * h * w * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      rowWinners(plane, h, w, wOut, oh * sh - ph, kh, kw, sw, pw, dh, dw, m, best);
+      for (let ow = 0; ow < wOut; ow++) {
+        const at = load<i32>(best + <usize>(ow * 4));
+        if (at >= 0) {
+          const d = dplane + <usize>(at * 4);
+          store<f32>(d, load<f32>(d) + load<f32>(o));
+        }
+        o += 4;
+      }
+    }
+  }
+}
+
+/** First in-bounds tap of a window starting at input coordinate `start` with dilation d. */
+// @ts-ignore: decorator
+@inline
+function firstTap(start: i32, d: i32): i32 {
+  return start >= 0 ? start : start + ((-start + d - 1) / d) * d;
+}
+
+/** One past the last in-bounds input coordinate of a window (taps are start + t·d, t < k). */
+// @ts-ignore: decorator
+@inline
+function endTap(start: i32, k: i32, d: i32, size: i32): i32 {
+  return min(start + (k - 1) * d + 1, size);
+}
+
+/** Taps of a window inside [−pad, size + pad) — PyTorch's countIncludePad divisor along one axis. */
+// @ts-ignore: decorator
+@inline
+function paddedSpan(start: i32, k: i32, d: i32, size: i32, pad: i32): i32 {
+  let c = 0;
+  for (let t = 0; t < k; t++) {
+    if (start + t * d < size + pad) c++;
+  }
+  return c;
+}
+
+/** Number of taps in [first, end) with step d. */
+// @ts-ignore: decorator
+@inline
+function tapCount(first: i32, end: i32, d: i32): i32 {
+  return first >= end ? 0 : (end - first + d - 1) / d;
+}
+
+/**
+ * Average pooling; sums and divides in f64 like the reference kernel, so results agree to
+ * the last bit in practice. An empty window without countIncludePad gives 0/0 = NaN, as there.
+ */
+export function avgPool2d(
+  x: usize,
+  y: usize,
+  planes: i32,
+  h: i32,
+  w: i32,
+  hOut: i32,
+  wOut: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  countIncludePad: bool,
+): void {
+  let o = y;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      const sH = oh * sh - ph;
+      const ih0 = firstTap(sH, dh);
+      const ih1 = endTap(sH, kh, dh, h);
+      const rows = countIncludePad ? paddedSpan(sH, kh, dh, h, ph) : tapCount(ih0, ih1, dh);
+      for (let ow = 0; ow < wOut; ow++) {
+        const sW = ow * sw - pw;
+        const iw0 = firstTap(sW, dw);
+        const iw1 = endTap(sW, kw, dw, w);
+        let s: f64 = 0;
+        for (let ih = ih0; ih < ih1; ih += dh) {
+          const r = plane + <usize>(ih * w * 4);
+          for (let iw = iw0; iw < iw1; iw += dw) s += <f64>load<f32>(r + <usize>(iw * 4));
+        }
+        const cols = countIncludePad ? paddedSpan(sW, kw, dw, w, pw) : tapCount(iw0, iw1, dw);
+        store<f32>(o, <f32>(s / <f64>(rows * cols)));
+        o += 4;
+      }
+    }
+  }
+}
+
+/** Spreads each output gradient evenly over its window (dx must start zeroed). */
+export function avgPool2dGrad(
+  gy: usize,
+  dx: usize,
+  planes: i32,
+  h: i32,
+  w: i32,
+  hOut: i32,
+  wOut: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  sw: i32,
+  ph: i32,
+  pw: i32,
+  dh: i32,
+  dw: i32,
+  countIncludePad: bool,
+): void {
+  let o = gy;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = dx + <usize>(pl * h * w * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      const sH = oh * sh - ph;
+      const ih0 = firstTap(sH, dh);
+      const ih1 = endTap(sH, kh, dh, h);
+      const rows = countIncludePad ? paddedSpan(sH, kh, dh, h, ph) : tapCount(ih0, ih1, dh);
+      for (let ow = 0; ow < wOut; ow++) {
+        const sW = ow * sw - pw;
+        const iw0 = firstTap(sW, dw);
+        const iw1 = endTap(sW, kw, dw, w);
+        const cols = countIncludePad ? paddedSpan(sW, kw, dw, w, pw) : tapCount(iw0, iw1, dw);
+        const v = <f64>load<f32>(o) / <f64>(rows * cols);
+        for (let ih = ih0; ih < ih1; ih += dh) {
+          const r = plane + <usize>(ih * w * 4);
+          for (let iw = iw0; iw < iw1; iw += dw) {
+            const d = r + <usize>(iw * 4);
+            store<f32>(d, <f32>(<f64>load<f32>(d) + v));
+          }
+        }
+        o += 4;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------- elementwise and reductions
+// Memory-bound ops: worth it because the reference kernels branch per element (relu and
+// comparisons on random signs mispredict half the time) or call a closure per element,
+// while these run branch-free on four lanes; the copies in and out are memcpy-speed.
+
+const OP_ADD = 0;
+const OP_SUB = 1;
+const OP_MUL = 2;
+const OP_DIV = 3;
+const OP_MAX = 4;
+const OP_MIN = 5;
+const CMP_EQ = 0;
+const CMP_NE = 1;
+const CMP_LT = 2;
+const CMP_LE = 3;
+const CMP_GT = 4;
+const CMP_GE = 5;
+
+/**
+ * One binary op on four lanes. f32 +, −, ×, ÷ round exactly like the reference, which
+ * computes in f64 and rounds once to f32 (double rounding is innocuous for these). max/min
+ * keep the reference's rule lane for lane: a when a > b or a is NaN, else b.
+ */
+// @ts-ignore: decorator
+@inline
+function binaryVec(op: i32, a: v128, b: v128): v128 {
+  if (op == OP_ADD) return f32x4.add(a, b);
+  if (op == OP_SUB) return f32x4.sub(a, b);
+  if (op == OP_MUL) return f32x4.mul(a, b);
+  if (op == OP_DIV) return f32x4.div(a, b);
+  if (op == OP_MAX) return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
+  return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
+}
+
+/** Lane masks (all ones where true) of a comparison; NaN compares unequal to everything. */
+// @ts-ignore: decorator
+@inline
+function compareVec(op: i32, a: v128, b: v128): v128 {
+  if (op == CMP_EQ) return f32x4.eq(a, b);
+  if (op == CMP_NE) return f32x4.ne(a, b);
+  if (op == CMP_LT) return f32x4.lt(a, b);
+  if (op == CMP_LE) return f32x4.le(a, b);
+  if (op == CMP_GT) return f32x4.gt(a, b);
+  return f32x4.ge(a, b);
+}
+
+/**
+ * One row of n outputs; each operand either advances (stride 1) or repeats one value
+ * (stride 0, a broadcast). `op` is a constant at every call site, so each instance of this
+ * inlined loop keeps only its own operation.
+ */
+// @ts-ignore: decorator
+@inline
+function binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, o: usize, n: i32): void {
+  let i = 0;
+  if (sa != 0 && sb != 0) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(o, binaryVec(op, v128.load(a), v128.load(b)));
+      a += 16;
+      b += 16;
+      o += 16;
+    }
+  } else if (sa != 0) {
+    const bv = v128.load32_splat(b);
+    for (; i + 4 <= n; i += 4) {
+      v128.store(o, binaryVec(op, v128.load(a), bv));
+      a += 16;
+      o += 16;
+    }
+  } else if (sb != 0) {
+    const av = v128.load32_splat(a);
+    for (; i + 4 <= n; i += 4) {
+      v128.store(o, binaryVec(op, av, v128.load(b)));
+      b += 16;
+      o += 16;
+    }
+  } else {
+    const v = binaryVec(op, v128.load32_splat(a), v128.load32_splat(b));
+    for (; i + 4 <= n; i += 4) {
+      v128.store(o, v);
+      o += 16;
+    }
+  }
+  for (; i < n; i++) {
+    store<f32>(o, f32x4.extract_lane(binaryVec(op, v128.load32_splat(a), v128.load32_splat(b)), 0));
+    a += <usize>(sa * 4);
+    b += <usize>(sb * 4);
+    o += 4;
+  }
+}
+
+/**
+ * out[d0, d1, d2] = a[...] op b[...] over a 3-d iteration (the caller merges the broadcast
+ * pattern into at most three dimensions); strides in elements, inner strides 0 or 1.
+ */
+export function binary(
+  op: i32,
+  d0: i32,
+  d1: i32,
+  d2: i32,
+  a: usize,
+  as0: i32,
+  as1: i32,
+  as2: i32,
+  b: usize,
+  bs0: i32,
+  bs1: i32,
+  bs2: i32,
+  out: usize,
+): void {
+  let o = out;
+  for (let i0 = 0; i0 < d0; i0++) {
+    for (let i1 = 0; i1 < d1; i1++) {
+      const pa = a + <usize>((i0 * as0 + i1 * as1) * 4);
+      const pb = b + <usize>((i0 * bs0 + i1 * bs1) * 4);
+      if (op == OP_ADD) binaryRow(OP_ADD, pa, as2, pb, bs2, o, d2);
+      else if (op == OP_SUB) binaryRow(OP_SUB, pa, as2, pb, bs2, o, d2);
+      else if (op == OP_MUL) binaryRow(OP_MUL, pa, as2, pb, bs2, o, d2);
+      else if (op == OP_DIV) binaryRow(OP_DIV, pa, as2, pb, bs2, o, d2);
+      else if (op == OP_MAX) binaryRow(OP_MAX, pa, as2, pb, bs2, o, d2);
+      else binaryRow(OP_MIN, pa, as2, pb, bs2, o, d2);
+      o += <usize>(d2 * 4);
+    }
+  }
+}
+
+/** Sixteen lane masks (four vectors of i32 0/−1) to sixteen bytes of 0/1. */
+// @ts-ignore: decorator
+@inline
+function masksToBytes(m0: v128, m1: v128, m2: v128, m3: v128): v128 {
+  const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3));
+  return v128.and(bytes, i8x16.splat(1));
+}
+
+// @ts-ignore: decorator
+@inline
+function compareRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, o: usize, n: i32): void {
+  let i = 0;
+  const stepA = <usize>(sa * 16);
+  const stepB = <usize>(sb * 16);
+  for (; i + 16 <= n; i += 16) {
+    // A broadcast operand (stride 0) re-reads its single value: load32_splat covers both cases.
+    const a0 = sa != 0 ? v128.load(a) : v128.load32_splat(a);
+    const b0 = sb != 0 ? v128.load(b) : v128.load32_splat(b);
+    const a1 = sa != 0 ? v128.load(a + stepA) : a0;
+    const b1 = sb != 0 ? v128.load(b + stepB) : b0;
+    const a2 = sa != 0 ? v128.load(a + 2 * stepA) : a0;
+    const b2 = sb != 0 ? v128.load(b + 2 * stepB) : b0;
+    const a3 = sa != 0 ? v128.load(a + 3 * stepA) : a0;
+    const b3 = sb != 0 ? v128.load(b + 3 * stepB) : b0;
+    v128.store(
+      o,
+      masksToBytes(compareVec(op, a0, b0), compareVec(op, a1, b1), compareVec(op, a2, b2), compareVec(op, a3, b3)),
+    );
+    a += 4 * stepA;
+    b += 4 * stepB;
+    o += 16;
+  }
+  for (; i < n; i++) {
+    const m = compareVec(op, v128.load32_splat(a), v128.load32_splat(b));
+    store<u8>(o, <u8>(i32x4.extract_lane(m, 0) & 1));
+    a += <usize>(sa * 4);
+    b += <usize>(sb * 4);
+    o += 1;
+  }
+}
+
+/** Like binary(), with a comparison writing one byte (0 or 1) per output: the bool dtype. */
+export function compare(
+  op: i32,
+  d0: i32,
+  d1: i32,
+  d2: i32,
+  a: usize,
+  as0: i32,
+  as1: i32,
+  as2: i32,
+  b: usize,
+  bs0: i32,
+  bs1: i32,
+  bs2: i32,
+  out: usize,
+): void {
+  let o = out;
+  for (let i0 = 0; i0 < d0; i0++) {
+    for (let i1 = 0; i1 < d1; i1++) {
+      const pa = a + <usize>((i0 * as0 + i1 * as1) * 4);
+      const pb = b + <usize>((i0 * bs0 + i1 * bs1) * 4);
+      if (op == CMP_EQ) compareRow(CMP_EQ, pa, as2, pb, bs2, o, d2);
+      else if (op == CMP_NE) compareRow(CMP_NE, pa, as2, pb, bs2, o, d2);
+      else if (op == CMP_LT) compareRow(CMP_LT, pa, as2, pb, bs2, o, d2);
+      else if (op == CMP_LE) compareRow(CMP_LE, pa, as2, pb, bs2, o, d2);
+      else if (op == CMP_GT) compareRow(CMP_GT, pa, as2, pb, bs2, o, d2);
+      else compareRow(CMP_GE, pa, as2, pb, bs2, o, d2);
+      o += <usize>d2;
+    }
+  }
+}
+
+const UN_RELU = 0;
+const UN_NEG = 1;
+const UN_ABS = 2;
+const UN_SQRT = 3;
+
+/** relu keeps NaN (max propagates it) and maps −0 to +0, like `x <= 0 ? 0 : x`. sqrt is correctly rounded in f32 and f64 alike. */
+// @ts-ignore: decorator
+@inline
+function unaryVec(op: i32, x: v128): v128 {
+  if (op == UN_RELU) return f32x4.max(x, f32x4.splat(0));
+  if (op == UN_NEG) return f32x4.neg(x);
+  if (op == UN_ABS) return f32x4.abs(x);
+  return f32x4.sqrt(x);
+}
+
+// @ts-ignore: decorator
+@inline
+function unaryLoop(op: i32, x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(out, unaryVec(op, v128.load(x)));
+    x += 16;
+    out += 16;
+  }
+  for (; i < n; i++) {
+    store<f32>(out, f32x4.extract_lane(unaryVec(op, v128.load32_splat(x)), 0));
+    x += 4;
+    out += 4;
+  }
+}
+
+/** out = op(x) over n dense floats. */
+export function unary(op: i32, x: usize, out: usize, n: i32): void {
+  if (op == UN_RELU) unaryLoop(UN_RELU, x, out, n);
+  else if (op == UN_NEG) unaryLoop(UN_NEG, x, out, n);
+  else if (op == UN_ABS) unaryLoop(UN_ABS, x, out, n);
+  else unaryLoop(UN_SQRT, x, out, n);
+}
+
+/** bool (bytes 0/1) to float32. */
+export function boolToF32(x: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const b = v128.load(x);
+    const lo = i16x8.extend_low_i8x16_u(b);
+    const hi = i16x8.extend_high_i8x16_u(b);
+    v128.store(out, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)));
+    v128.store(out, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), 16);
+    v128.store(out, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), 32);
+    v128.store(out, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), 48);
+    x += 16;
+    out += 64;
+  }
+  for (; i < n; i++) {
+    store<f32>(out, <f32>load<u8>(x));
+    x += 1;
+    out += 4;
+  }
+}
+
+/** Σ of n dense floats in f64 (two f64x2 accumulators), as the reference accumulates. */
+// @ts-ignore: decorator
+@inline
+function sumRowF64(x: usize, n: i32): f64 {
+  let acc0 = f64x2.splat(0);
+  let acc1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x);
+    acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(v));
+    acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
+    x += 16;
+  }
+  const acc = f64x2.add(acc0, acc1);
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; i < n; i++) {
+    s += <f64>load<f32>(x);
+    x += 4;
+  }
+  return s;
+}
+
+/**
+ * Sum of a dense [k0, r1, k2, r3] array over its r axes: out[i0, i2] = Σ x[i0, j1, i2, j3].
+ * The caller folds any reduction whose kept and reduced axes form at most K R K R runs
+ * into this shape (a leading R run gets k0 = 1). Accumulates in f64 like the reference;
+ * `acc` is k2 f64 of scratch, used when r3 = 1 (rows summed column-wise).
+ */
+export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize, acc: usize): void {
+  for (let i0 = 0; i0 < k0; i0++) {
+    const xb = x + <usize>(i0 * r1 * k2 * r3 * 4);
+    const ob = out + <usize>(i0 * k2 * 4);
+    if (r3 == 1) {
+      memory.fill(acc, 0, <usize>(k2 * 8));
+      for (let j1 = 0; j1 < r1; j1++) {
+        const row = xb + <usize>(j1 * k2 * 4);
+        let i2 = 0;
+        for (; i2 + 2 <= k2; i2 += 2) {
+          const pa = acc + <usize>(i2 * 8);
+          v128.store(pa, f64x2.add(v128.load(pa), f64x2.promote_low_f32x4(v128.load64_zero(row + <usize>(i2 * 4)))));
+        }
+        for (; i2 < k2; i2++) {
+          const pa = acc + <usize>(i2 * 8);
+          store<f64>(pa, load<f64>(pa) + <f64>load<f32>(row + <usize>(i2 * 4)));
+        }
+      }
+      for (let i2 = 0; i2 < k2; i2++) store<f32>(ob + <usize>(i2 * 4), <f32>load<f64>(acc + <usize>(i2 * 8)));
+    } else {
+      for (let i2 = 0; i2 < k2; i2++) {
+        let s: f64 = 0;
+        for (let j1 = 0; j1 < r1; j1++) s += sumRowF64(xb + <usize>(((j1 * k2 + i2) * r3) * 4), r3);
+        store<f32>(ob + <usize>(i2 * 4), <f32>s);
+      }
+    }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The compiled kernels and their scratch arena in linear memory.
+ *
+ * Tensors of the wasm backend keep the cpu backend's JS typed arrays as storage, so the
+ * garbage collector frees them as before (nobody calls dispose()) and cpu and wasm
+ * tensors share one storage format. A kernel copies its float32 inputs into the arena,
+ * runs, and copies its output back: O(inputs + output) copies against O(M·N·K) work,
+ * a few percent for the GEMM-based kernels this backend accelerates.
+ *
+ * The arena is linear memory from the end of the module's static data upwards. It grows
+ * when a call needs more than any call before (memory.grow, page granularity) and is
+ * reused otherwise; wasm memory cannot shrink, so the high-water mark stays allocated for
+ * the life of the process. A fixed GEMM workspace (packed panels) sits at its start.
+ *
+ * Threads (follow-up): the module already imports its memory, so the same bytes can be
+ * instantiated once per worker on a `new WebAssembly.Memory({ shared: true, maximum })`
+ * (built with --enable threads). The arena then becomes: inputs/outputs placed by the
+ * main thread (as now), followed by one GEMM workspace and one im2col buffer per worker;
+ * workers receive pointers and split the GEMM's jc/ic loops or the conv's sample chunks.
+ * Growing a shared memory does not detach its buffer, so views stay valid across workers.
+ */
+import { KERNELS_RELAXED_SIMD_BASE64, KERNELS_SIMD_BASE64 } from './kernels-wasm.js';
+
+/** The functions kernels.ts exports (pointers are byte offsets, booleans are 0/1). */
+export interface KernelExports {
+  heapBase(): number;
+  gemmWorkspaceBytes(): number;
+  gemm(
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    accumulate: number,
+    work: number,
+  ): void;
+  gemmBatched(
+    batch: number,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    strideA: number,
+    b: number,
+    ldb: number,
+    strideB: number,
+    c: number,
+    ldc: number,
+    strideC: number,
+    work: number,
+  ): void;
+  im2col(
+    x: number,
+    samples: number,
+    sampleStride: number,
+    channels: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    hOut: number,
+    wOut: number,
+    cols: number,
+    ldCols: number,
+  ): void;
+  col2im(
+    cols: number,
+    ldCols: number,
+    samples: number,
+    sampleStride: number,
+    channels: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    hOut: number,
+    wOut: number,
+    dx: number,
+  ): void;
+  binary(op: number, ...dimsAndOperands: number[]): void;
+  compare(op: number, ...dimsAndOperands: number[]): void;
+  unary(op: number, x: number, out: number, n: number): void;
+  boolToF32(x: number, out: number, n: number): void;
+  sumKRKR(x: number, k0: number, r1: number, k2: number, r3: number, out: number, acc: number): void;
+  nchwToChannelRows(src: number, samples: number, channels: number, hw: number, dst: number, ld: number): void;
+  channelRowsToNchw(src: number, ld: number, samples: number, channels: number, hw: number, dst: number): void;
+  maxPool2d(x: number, y: number, ...geometry: number[]): void;
+  maxPool2dGrad(x: number, gy: number, dx: number, ...geometry: number[]): void;
+  avgPool2d(x: number, y: number, ...geometryAndCountIncludePad: number[]): void;
+  avgPool2dGrad(gy: number, dx: number, ...geometryAndCountIncludePad: number[]): void;
+}
+
+/** Which build of the kernels to run. */
+export type KernelVariant = 'simd' | 'relaxed-simd';
+
+const PAGE = 65536;
+/** Alignment of every arena region: a cache line, so SIMD loads never straddle two regions' lines. */
+const ALIGN = 64;
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** The module bytes of a build. */
+export function kernelBytes(variant: KernelVariant): Uint8Array<ArrayBuffer> {
+  return decodeBase64(variant === 'relaxed-simd' ? KERNELS_RELAXED_SIMD_BASE64 : KERNELS_SIMD_BASE64);
+}
+
+/** The arena cannot grow to a kernel's needs; the kernel falls back to the cpu backend. */
+export class ArenaFullError extends Error {
+  constructor(bytes: number, cause: unknown) {
+    super(`wasm backend: cannot grow linear memory to ${bytes} bytes`, { cause });
+    this.name = 'ArenaFullError';
+  }
+}
+
+const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+/** An instantiated build of the kernels plus its arena. */
+export class WasmRuntime {
+  readonly exports: KernelExports;
+  /** Byte offset of the GEMM workspace (the arena's fixed first region). */
+  readonly gemmWork: number;
+  private readonly memory: WebAssembly.Memory;
+  private readonly arenaStart: number;
+  private view: Float32Array;
+  private bytes: Uint8Array;
+
+  constructor(
+    readonly variant: KernelVariant,
+    instance: WebAssembly.Instance,
+    memory: WebAssembly.Memory,
+  ) {
+    this.exports = instance.exports as unknown as KernelExports;
+    this.memory = memory;
+    this.gemmWork = align(this.exports.heapBase());
+    this.arenaStart = align(this.gemmWork + this.exports.gemmWorkspaceBytes());
+    this.view = new Float32Array(memory.buffer);
+    this.bytes = new Uint8Array(memory.buffer);
+    this.ensure(this.arenaStart);
+  }
+
+  /**
+   * Lays out regions of the given byte sizes after the GEMM workspace and returns their
+   * byte offsets (ALIGN-aligned), growing the memory first if they do not fit. Regions are
+   * only valid until the next reserve(): kernels reserve once per call. Throws an ArenaFullError
+   * when the memory cannot grow that far (4 GiB for wasm32, or the engine's limit).
+   */
+  reserve(sizes: readonly number[]): number[] {
+    let at = this.arenaStart;
+    const ptrs = sizes.map((s) => {
+      const p = at;
+      at = align(at + s);
+      return p;
+    });
+    this.ensure(at);
+    return ptrs;
+  }
+
+  /** The whole memory as float32 (re-created after growth, which detaches the old buffer). */
+  f32(): Float32Array {
+    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /** The whole memory as bytes (for bool data). */
+  u8(): Uint8Array {
+    if (this.bytes.buffer !== this.memory.buffer) this.bytes = new Uint8Array(this.memory.buffer);
+    return this.bytes;
+  }
+
+  /** Copies `data` to byte offset `ptr`. */
+  put(ptr: number, data: Float32Array | Uint8Array): void {
+    if (data instanceof Uint8Array) this.u8().set(data, ptr);
+    else this.f32().set(data, ptr >> 2);
+  }
+
+  /** Copies `length` elements from byte offset `ptr` into `out`. */
+  get(ptr: number, out: Float32Array | Uint8Array, length = out.length): void {
+    if (out instanceof Uint8Array) {
+      out.set(this.u8().subarray(ptr, ptr + length));
+      return;
+    }
+    const start = ptr >> 2;
+    out.set(this.f32().subarray(start, start + length));
+  }
+
+  /** Zeroes `length` floats from byte offset `ptr` (for kernels that accumulate into their output). */
+  zero(ptr: number, length: number): void {
+    const start = ptr >> 2;
+    this.f32().fill(0, start, start + length);
+  }
+
+  private ensure(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    try {
+      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    } catch (e) {
+      throw new ArenaFullError(bytes, e);
+    }
+  }
+}
+
+function memoryFor(): WebAssembly.Memory {
+  // Start small; the arena grows to the first kernel's needs.
+  return new WebAssembly.Memory({ initial: 64 });
+}
+
+/** Instantiates a build synchronously; throws where the engine forbids it (large modules on a browser's main thread). */
+export function instantiateSync(variant: KernelVariant): WasmRuntime {
+  const memory = memoryFor();
+  const module = new WebAssembly.Module(kernelBytes(variant));
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return new WasmRuntime(variant, instance, memory);
+}
+
+/** Instantiates a build asynchronously (always allowed). */
+export async function instantiateAsync(variant: KernelVariant): Promise<WasmRuntime> {
+  const memory = memoryFor();
+  const module = await WebAssembly.compile(kernelBytes(variant));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return new WasmRuntime(variant, instance, memory);
+}
