@@ -130,19 +130,32 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
       return part;
     });
   },
-  matmul: (g, [a, b]) => [run('matmul', [g, ops.transpose(b!)], {}), run('matmul', [ops.transpose(a!), g], {})],
+  // The products below skip the gradient of an input that needs none (the images into a
+  // first convolution, frozen weights): each is as costly as the forward pass.
+  matmul: (g, [a, b]) => [
+    a!.requiresGrad ? run('matmul', [g, ops.transpose(b!)], {}) : null,
+    b!.requiresGrad ? run('matmul', [ops.transpose(a!), g], {}) : null,
+  ],
   conv2d: (g, [x, w], _y, p) => [
-    run('conv2dGradInput', [g, w!], { ...p, inputShape: x!.shape as [number, number, number, number] }),
-    run('conv2dGradWeight', [x!, g], { ...p, weightShape: w!.shape as [number, number, number, number] }),
+    x!.requiresGrad
+      ? run('conv2dGradInput', [g, w!], { ...p, inputShape: x!.shape as [number, number, number, number] })
+      : null,
+    w!.requiresGrad
+      ? run('conv2dGradWeight', [x!, g], { ...p, weightShape: w!.shape as [number, number, number, number] })
+      : null,
   ],
   // conv2dGradInput(dy, w) is bilinear: its adjoints are a convolution and a weight gradient.
   conv2dGradInput: (g, [dy, w], _y, p) => [
-    run('conv2d', [g, w!], convOnly(p)),
-    run('conv2dGradWeight', [g, dy!], { ...convOnly(p), weightShape: w!.shape as [number, number, number, number] }),
+    dy!.requiresGrad ? run('conv2d', [g, w!], convOnly(p)) : null,
+    w!.requiresGrad
+      ? run('conv2dGradWeight', [g, dy!], { ...convOnly(p), weightShape: w!.shape as [number, number, number, number] })
+      : null,
   ],
   conv2dGradWeight: (g, [x, dy], _y, p) => [
-    run('conv2dGradInput', [dy!, g], { ...convOnly(p), inputShape: x!.shape as [number, number, number, number] }),
-    run('conv2d', [x!, g], convOnly(p)),
+    x!.requiresGrad
+      ? run('conv2dGradInput', [dy!, g], { ...convOnly(p), inputShape: x!.shape as [number, number, number, number] })
+      : null,
+    dy!.requiresGrad ? run('conv2d', [x!, g], convOnly(p)) : null,
   ],
   maxPool2d: (g, [x], _y, p) => [run('maxPool2dGrad', [x!, g], p)],
   maxPool2dGrad: (_g, _inputs, _y, p: Pool2dParams) => {

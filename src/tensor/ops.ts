@@ -414,7 +414,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** Folds leading batch axes into one; an operand broadcast over every batch axis stays a stride-0 view. */
 function collapseBatch(x: Tensor, bsize: number): Tensor {
   if (x.rank === 3) return x;
-  if (x.rank === 2) return unsqueeze(x, 0);
+  // A view with a size-1 batch axis, so a transposed weight (Linear's W.T) is not copied.
+  if (x.rank === 2) return expand(x, [1, ...x.shape]);
   if (x.strides.slice(0, -2).every((s) => s === 0)) {
     let m = x;
     while (m.rank > 2) m = select(m, 0, 0);
