@@ -105,6 +105,7 @@ import {
 import * as tsgradApi from '../src/index.js';
 
 const load = createRequire(import.meta.url);
+const TSGRAD_THREADS = process.env['TSGRAD_NUM_THREADS'] ?? '1';
 const SCRIPT = fileURLToPath(import.meta.url);
 const PYTHON = '/usr/bin/python3';
 const RESULT_TAG = '@@result ';
@@ -841,7 +842,9 @@ function runJob(peer: string, workload: string, cfg: Config, nodeFlags: string[]
   } else {
     r = spawnSync(process.execPath, [...nodeFlags, SCRIPT, '--worker', peer, workload], {
       encoding: 'utf8',
-      env: { ...process.env, BENCH_CONFIG: JSON.stringify(cfg) },
+      // tsgrad's wasm backend uses every core by default; the table compares one thread unless
+      // TSGRAD_NUM_THREADS says otherwise (the thread count is recorded in the JSON).
+      env: { ...process.env, TSGRAD_NUM_THREADS: TSGRAD_THREADS, BENCH_CONFIG: JSON.stringify(cfg) },
       stdio: ['ignore', 'pipe', 'inherit'],
       timeout: cfg.jobTimeoutS * 1000,
       maxBuffer: 1 << 26,
@@ -882,11 +885,7 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
   const backends = listBackends();
   const threadsOf: Record<string, number> = {};
-  for (const b of backends) {
-    const be = setBackend(b) as unknown as { threads?: unknown; numThreads?: unknown };
-    const t = be.threads ?? be.numThreads;
-    threadsOf[b] = typeof t === 'number' && t > 0 ? t : 1;
-  }
+  for (const b of backends) threadsOf[b] = b === 'wasm' ? Number(TSGRAD_THREADS) : 1;
   setBackend(backends[0]!);
   const allPeers = [...backends.map((b) => `tsgrad-${b}`), 'tfjs-cpu', 'tfjs-wasm', 'convnetjs', 'torch1', 'torch2'];
   const peers = allPeers.filter((p) => !cfg.peers || cfg.peers.includes(p));

@@ -16,6 +16,8 @@ export {
   wasmBackend,
   wasmFeatures,
   wasmReady,
+  getNumThreads,
+  setNumThreads,
 } from './backend/index.js';
 export { Tensor } from './tensor/tensor.js';
 export { noGrad, withGradMode, isGradEnabled } from './tensor/dispatch.js';

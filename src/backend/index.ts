@@ -5,7 +5,15 @@ import { wasmBackend, wasmFeatures } from './wasm/index.js';
 
 export type { Backend, Kernel, KernelTable, View } from './backend.js';
 export { cpuBackend } from './cpu/index.js';
-export { type KernelVariant, type WasmFeatures, wasmBackend, wasmFeatures, wasmReady } from './wasm/index.js';
+export {
+  type KernelVariant,
+  type WasmFeatures,
+  getNumThreads,
+  setNumThreads,
+  wasmBackend,
+  wasmFeatures,
+  wasmReady,
+} from './wasm/index.js';
 
 /**
  * Backends known to this build, by name. The wasm backend registers only where the engine

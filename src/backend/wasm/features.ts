@@ -16,7 +16,7 @@ export interface WasmFeatures {
    * turned on at import with v8.setFlagsFromString), or 'none'.
    */
   readonly relaxedSimdVia: 'native' | 'v8-flag' | 'none';
-  /** Shared memory + a worker pool: not implemented yet, always false. */
+  /** Whether kernels split across a worker pool on a shared memory (setNumThreads(n > 1) where supported). */
   readonly threads: boolean;
 }
 

@@ -39,12 +39,14 @@ import type { Backend, Kernel, KernelTable } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { type CpuView, denseData } from '../cpu/storage.js';
 import { type WasmFeatures, probeWasmFeatures } from './features.js';
+import { type Program, threadSupport } from './pool.js';
 import {
   ArenaFullError,
   type KernelVariant,
   type WasmRuntime,
   instantiateAsync,
   instantiateSync,
+  instantiateThreaded,
   kernelBytes,
 } from './runtime.js';
 
@@ -101,8 +103,133 @@ function override<K extends KernelOpName>(
   };
 }
 
+const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 const dense = (v: CpuView): Float32Array => denseData(v) as Float32Array;
 const bytes = (floats: number): number => floats * 4;
+
+// ----------------------------------------------------------------- threads
+
+/**
+ * Multiply-adds below which a kernel stays on one thread: waking the workers and waiting
+ * for them costs tens of microseconds, about what 2e6 multiply-adds take on one core.
+ */
+const PARALLEL_WORK = 2e6;
+
+/** Lanes worth using for `work` multiply-adds (or comparable element visits). */
+const lanesFor = (rt: WasmRuntime, work: number): number => (work >= PARALLEL_WORK ? rt.lanes : 1);
+
+/**
+ * Splits [0, n) into at most `parts` contiguous non-empty ranges whose inner boundaries are
+ * multiples of `step` (register-tile edges for GEMM splits).
+ */
+function splitRange(n: number, parts: number, step = 1): [number, number][] {
+  const size = Math.max(step, Math.ceil(n / parts / step) * step);
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += size) out.push([s, Math.min(n, s + size)]);
+  return out;
+}
+
+/** One GEMM's arguments (pointers are byte offsets). */
+interface GemmCall {
+  transA: number;
+  transB: number;
+  m: number;
+  n: number;
+  k: number;
+  a: number;
+  lda: number;
+  b: number;
+  ldb: number;
+  c: number;
+  ldc: number;
+  accumulate: number;
+}
+
+/**
+ * One GEMM as per-lane programs, split over output columns (n ≥ m) or rows, never over the
+ * depth: every output element is summed in the same order for any number of lanes.
+ */
+function gemmPrograms(rt: WasmRuntime, g: GemmCall, lanes: number): Program[] {
+  const byColumns = g.n >= g.m;
+  const ranges = splitRange(byColumns ? g.n : g.m, lanes, byColumns ? 8 : 4);
+  return ranges.map(([s, e], lane) => {
+    const work = rt.gemmWorkFor(lane);
+    if (byColumns) {
+      const bcs = g.transB ? g.ldb : 1;
+      return [
+        {
+          fn: 'gemm',
+          args: [
+            g.transA,
+            g.transB,
+            g.m,
+            e - s,
+            g.k,
+            g.a,
+            g.lda,
+            g.b + bytes(s * bcs),
+            g.ldb,
+            g.c + bytes(s),
+            g.ldc,
+            g.accumulate,
+            work,
+          ],
+        },
+      ];
+    }
+    const ars = g.transA ? 1 : g.lda;
+    return [
+      {
+        fn: 'gemm',
+        args: [
+          g.transA,
+          g.transB,
+          e - s,
+          g.n,
+          g.k,
+          g.a + bytes(s * ars),
+          g.lda,
+          g.b,
+          g.ldb,
+          g.c + bytes(s * g.ldc),
+          g.ldc,
+          g.accumulate,
+          work,
+        ],
+      },
+    ];
+  });
+}
+
+/** Concatenates per-lane programs lane by lane. */
+function mergePrograms(parts: readonly Program[][]): Program[] {
+  const out: Program[] = [];
+  for (const programs of parts) programs.forEach((p, lane) => (out[lane] ??= []).push(...p));
+  return out;
+}
+
+/**
+ * im2col or col2im of one sample (the single-sample chunks of large images) split over
+ * input channels: channel c owns rows c·kh·kw… of the columns and plane c of the image.
+ */
+function channelSplit(
+  rt: WasmRuntime,
+  fn: 'im2col' | 'col2im',
+  g: ConvGeometry,
+  win: WindowArgs,
+  image: number,
+  cols: number,
+  ld: number,
+): Program[] {
+  const lanes = lanesFor(rt, g.cIn * g.kh * g.kw * ld);
+  const plane = g.h * g.w;
+  const rows = g.kh * g.kw;
+  return splitRange(g.cIn, lanes).map(([c0, c1]) => [
+    fn === 'im2col'
+      ? { fn, args: [image + bytes(c0 * plane), 1, g.cIn * plane, c1 - c0, ...win, cols + bytes(c0 * rows * ld), ld] }
+      : { fn, args: [cols + bytes(c0 * rows * ld), ld, 1, g.cIn * plane, c1 - c0, ...win, image + bytes(c0 * plane)] },
+  ]);
+}
 
 // ------------------------------------------------------------------ matmul
 
@@ -147,24 +274,18 @@ const matmulFast: FastKernel<'matmul'> = (rt, inputs, out) => {
   const [pa, pb, pc] = rt.reserve([bytes(A.data.length), bytes(B.data.length), bytes(batch * m * n)]);
   rt.put(pa!, A.data);
   rt.put(pb!, B.data);
-  rt.exports.gemmBatched(
-    batch,
-    +A.trans,
-    +B.trans,
-    m,
-    n,
-    k,
-    pa!,
-    A.ld,
-    A.batchStride,
-    pb!,
-    B.ld,
-    B.batchStride,
-    pc!,
-    n,
-    m * n,
-    rt.gemmWork,
-  );
+  // Split over output columns or rows (as gemmPrograms does), each lane running the whole batch.
+  const lanes = lanesFor(rt, batch * m * n * k);
+  const byColumns = n >= m;
+  const programs: Program[] = splitRange(byColumns ? n : m, lanes, byColumns ? 8 : 4).map(([s, e], lane) => {
+    const [aOff, bOff, cOff] = byColumns
+      ? [0, bytes(s * (B.trans ? B.ld : 1)), bytes(s)]
+      : [bytes(s * (A.trans ? 1 : A.ld)), 0, bytes(s * n)];
+    const [mm, nn] = byColumns ? [m, e - s] : [e - s, n];
+    const args = [batch, +A.trans, +B.trans, mm, nn, k, pa! + aOff, A.ld, A.batchStride, pb! + bOff, B.ld];
+    return [{ fn: 'gemmBatched', args: [...args, B.batchStride, pc! + cOff, n, m * n, rt.gemmWorkFor(lane)] }];
+  });
+  rt.run(programs);
   rt.get(pc!, out.storage as Float32Array, batch * m * n);
 };
 
@@ -204,7 +325,6 @@ function windowArgs(g: ConvGeometry, p: Conv2dParams): WindowArgs {
 const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
   const [xv, wv] = inputs as [CpuView, CpuView];
   const g = convGeometry(xv.shape, wv.shape, p);
-  const e = rt.exports;
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
@@ -220,31 +340,59 @@ const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
   rt.put(px!, dense(xv));
   rt.put(pw!, dense(wv));
   const win = windowArgs(g, p);
+  const plane = g.cIn * g.h * g.w;
   for (let s0 = 0; s0 < g.n; s0 += chunk) {
     const ns = Math.min(chunk, g.n - s0);
     const ld = ns * hw;
-    const xs = px! + bytes(s0 * g.cIn * g.h * g.w);
+    const xs = px! + bytes(s0 * plane);
     const ys = py! + bytes(s0 * g.cOut * hw);
-    const dst = ns === 1 ? ys : ptmp!;
-    e.im2col(xs, ns, g.cIn * g.h * g.w, g.cIn, ...win, pcols!, ld);
+    const lanes = lanesFor(rt, g.cOut * ld * ckk);
+    if (ns > 1) {
+      // Each lane: its samples' columns, their GEMMs (columns a·hw… of each row), back to NCHW.
+      rt.run(
+        splitRange(ns, lanes).map(([a, b], lane) => {
+          const program: Program = [
+            { fn: 'im2col', args: [xs + bytes(a * plane), b - a, plane, g.cIn, ...win, pcols! + bytes(a * hw), ld] },
+          ];
+          for (let gr = 0; gr < g.groups; gr++) {
+            const args = [0, 0, g.cOutPerGroup, (b - a) * hw, ckk, pw! + bytes(gr * g.cOutPerGroup * ckk), ckk];
+            const cols = pcols! + bytes(gr * ckk * ld + a * hw);
+            const dst = ptmp! + bytes(gr * g.cOutPerGroup * ld + a * hw);
+            program.push({ fn: 'gemm', args: [...args, cols, ld, dst, ld, 0, rt.gemmWorkFor(lane)] });
+          }
+          program.push({
+            fn: 'channelRowsToNchw',
+            args: [ptmp! + bytes(a * hw), ld, b - a, g.cOut, hw, ys + bytes(a * g.cOut * hw)],
+          });
+          return program;
+        }),
+      );
+      continue;
+    }
+    rt.run(channelSplit(rt, 'im2col', g, win, xs, pcols!, ld));
+    const gemms = [];
     for (let gr = 0; gr < g.groups; gr++) {
-      e.gemm(
-        0,
-        0,
-        g.cOutPerGroup,
-        ld,
-        ckk,
-        pw! + bytes(gr * g.cOutPerGroup * ckk),
-        ckk,
-        pcols! + bytes(gr * ckk * ld),
-        ld,
-        dst + bytes(gr * g.cOutPerGroup * ld),
-        ld,
-        0,
-        rt.gemmWork,
+      const call = {
+        transA: 0,
+        transB: 0,
+        m: g.cOutPerGroup,
+        n: ld,
+        k: ckk,
+        lda: ckk,
+        ldb: ld,
+        ldc: ld,
+        accumulate: 0,
+      };
+      const a = pw! + bytes(gr * g.cOutPerGroup * ckk);
+      gemms.push(
+        gemmPrograms(
+          rt,
+          { ...call, a, b: pcols! + bytes(gr * ckk * ld), c: ys + bytes(gr * g.cOutPerGroup * ld) },
+          lanes,
+        ),
       );
     }
-    if (ns > 1) e.channelRowsToNchw(ptmp!, ld, ns, g.cOut, hw, ys);
+    rt.run(mergePrograms(gemms));
   }
   rt.get(py!, out.storage as Float32Array, ySize);
 };
@@ -256,7 +404,6 @@ const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
 const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, out, p) => {
   const [dyv, wv] = inputs as [CpuView, CpuView];
   const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInput');
-  const e = rt.exports;
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
@@ -272,33 +419,57 @@ const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, out, p) 
   rt.put(pw!, dense(wv));
   rt.zero(pdx!, dxSize);
   const win = windowArgs(g, p);
+  const plane = g.cIn * g.h * g.w;
   for (let s0 = 0; s0 < g.n; s0 += chunk) {
     const ns = Math.min(chunk, g.n - s0);
     const ld = ns * hw;
     const dys = pdy! + bytes(s0 * g.cOut * hw);
-    let rows = dys;
+    const dxs = pdx! + bytes(s0 * plane);
+    const lanes = lanesFor(rt, g.cOut * ld * ckk);
     if (ns > 1) {
-      e.nchwToChannelRows(dys, ns, g.cOut, hw, pdyRows!, ld);
-      rows = pdyRows!;
-    }
-    for (let gr = 0; gr < g.groups; gr++) {
-      e.gemm(
-        1,
-        0,
-        ckk,
-        ld,
-        g.cOutPerGroup,
-        pw! + bytes(gr * g.cOutPerGroup * ckk),
-        ckk,
-        rows + bytes(gr * g.cOutPerGroup * ld),
-        ld,
-        pcols! + bytes(gr * ckk * ld),
-        ld,
-        0,
-        rt.gemmWork,
+      // Each lane: its samples' dy rows, their GEMMs (columns a·hw…), col2im onto their dX.
+      rt.run(
+        splitRange(ns, lanes).map(([a, b], lane) => {
+          const rows = pdyRows! + bytes(a * hw);
+          const program: Program = [
+            { fn: 'nchwToChannelRows', args: [dys + bytes(a * g.cOut * hw), b - a, g.cOut, hw, rows, ld] },
+          ];
+          for (let gr = 0; gr < g.groups; gr++) {
+            const args = [1, 0, ckk, (b - a) * hw, g.cOutPerGroup, pw! + bytes(gr * g.cOutPerGroup * ckk), ckk];
+            const cols = pcols! + bytes(gr * ckk * ld + a * hw);
+            program.push({
+              fn: 'gemm',
+              args: [...args, rows + bytes(gr * g.cOutPerGroup * ld), ld, cols, ld, 0, rt.gemmWorkFor(lane)],
+            });
+          }
+          program.push({
+            fn: 'col2im',
+            args: [pcols! + bytes(a * hw), ld, b - a, plane, g.cIn, ...win, dxs + bytes(a * plane)],
+          });
+          return program;
+        }),
       );
+      continue;
     }
-    e.col2im(pcols!, ld, ns, g.cIn * g.h * g.w, g.cIn, ...win, pdx! + bytes(s0 * g.cIn * g.h * g.w));
+    const gemms = [];
+    for (let gr = 0; gr < g.groups; gr++) {
+      const call = {
+        transA: 1,
+        transB: 0,
+        m: ckk,
+        n: ld,
+        k: g.cOutPerGroup,
+        lda: ckk,
+        ldb: ld,
+        ldc: ld,
+        accumulate: 0,
+      };
+      const a = pw! + bytes(gr * g.cOutPerGroup * ckk);
+      const c = pcols! + bytes(gr * ckk * ld);
+      gemms.push(gemmPrograms(rt, { ...call, a, b: dys + bytes(gr * g.cOutPerGroup * ld), c }, lanes));
+    }
+    rt.run(mergePrograms(gemms));
+    rt.run(channelSplit(rt, 'col2im', g, win, dxs, pcols!, ld));
   }
   rt.get(pdx!, out.storage as Float32Array, dxSize);
 };
@@ -310,7 +481,6 @@ const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, out, p) 
 const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs, out, p) => {
   const [xv, dyv] = inputs as [CpuView, CpuView];
   const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeight');
-  const e = rt.exports;
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
@@ -325,33 +495,39 @@ const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs, out, p
   rt.put(px!, dense(xv));
   rt.put(pdy!, dense(dyv));
   const win = windowArgs(g, p);
+  const plane = g.cIn * g.h * g.w;
   for (let s0 = 0; s0 < g.n; s0 += chunk) {
     const ns = Math.min(chunk, g.n - s0);
     const ld = ns * hw;
-    e.im2col(px! + bytes(s0 * g.cIn * g.h * g.w), ns, g.cIn * g.h * g.w, g.cIn, ...win, pcols!, ld);
+    const xs = px! + bytes(s0 * plane);
     const dys = pdy! + bytes(s0 * g.cOut * hw);
+    const lanes = lanesFor(rt, g.cOut * ld * ckk);
     let rows = dys;
     if (ns > 1) {
-      e.nchwToChannelRows(dys, ns, g.cOut, hw, pdyRows!, ld);
-      rows = pdyRows!;
-    }
-    for (let gr = 0; gr < g.groups; gr++) {
-      e.gemm(
-        0,
-        1,
-        g.cOutPerGroup,
-        ckk,
-        ld,
-        rows + bytes(gr * g.cOutPerGroup * ld),
-        ld,
-        pcols! + bytes(gr * ckk * ld),
-        ld,
-        pdw! + bytes(gr * g.cOutPerGroup * ckk),
-        ckk,
-        s0 > 0 ? 1 : 0,
-        rt.gemmWork,
+      // Each lane lays out its samples' columns of both GEMM operands.
+      rt.run(
+        splitRange(ns, lanes).map(([a, b]) => [
+          { fn: 'im2col', args: [xs + bytes(a * plane), b - a, plane, g.cIn, ...win, pcols! + bytes(a * hw), ld] },
+          {
+            fn: 'nchwToChannelRows',
+            args: [dys + bytes(a * g.cOut * hw), b - a, g.cOut, hw, pdyRows! + bytes(a * hw), ld],
+          },
+        ]),
       );
+      rows = pdyRows!;
+    } else {
+      rt.run(channelSplit(rt, 'im2col', g, win, xs, pcols!, ld));
     }
+    // The GEMMs' depth is the samples: split over dW's rows or columns instead.
+    const gemms = [];
+    for (let gr = 0; gr < g.groups; gr++) {
+      const call = { transA: 0, transB: 1, m: g.cOutPerGroup, n: ckk, k: ld, lda: ld, ldb: ld, ldc: ckk };
+      const a = rows + bytes(gr * g.cOutPerGroup * ld);
+      const b = pcols! + bytes(gr * ckk * ld);
+      const c = pdw! + bytes(gr * g.cOutPerGroup * ckk);
+      gemms.push(gemmPrograms(rt, { ...call, a, b, c, accumulate: s0 > 0 ? 1 : 0 }, lanes));
+    }
+    rt.run(mergePrograms(gemms));
   }
   rt.get(pdw!, out.storage as Float32Array, dwSize);
 };
@@ -377,13 +553,38 @@ function poolArgs(g: PoolGeometry, p: Pool2dParams): number[] {
   ];
 }
 
+/**
+ * A pooling kernel as per-lane programs over ranges of planes (n·c): `x` and `y` advance by
+ * a plane of input and of output per plane; `scratch` is per lane, `scratchBytes` apart.
+ */
+function poolPrograms(
+  rt: WasmRuntime,
+  fn: 'maxPool2d' | 'maxPool2dGrad' | 'avgPool2d' | 'avgPool2dGrad',
+  g: PoolGeometry,
+  p: Pool2dParams,
+  operands: { ptr: number; perPlane: number }[],
+  tail: (lane: number) => number[],
+): Program[] {
+  const [, ...geometry] = poolArgs(g, p);
+  const lanes = lanesFor(rt, g.n * g.c * g.hOut * g.wOut * p.kernel[0] * p.kernel[1]);
+  return splitRange(g.n * g.c, lanes).map(([a, b], lane) => {
+    const ptrs = operands.map((o) => o.ptr + bytes(a * o.perPlane));
+    return [{ fn, args: [...ptrs, b - a, ...geometry, ...tail(lane)] }];
+  });
+}
+
 const maxPool2dFast: FastKernel<'maxPool2d'> = (rt, inputs, out, p) => {
   const xv = inputs[0]!;
   const g = poolGeometry(xv.shape, p, 'maxPool2d');
   const ySize = g.n * g.c * g.hOut * g.wOut;
-  const [px, py, pscratch] = rt.reserve([bytes(g.n * g.c * g.h * g.w), bytes(ySize), bytes(g.wOut)]);
+  const scratch = align64(bytes(g.wOut));
+  const [px, py, pscratch] = rt.reserve([bytes(g.n * g.c * g.h * g.w), bytes(ySize), scratch * rt.lanes]);
   rt.put(px!, dense(xv));
-  rt.exports.maxPool2d(px!, py!, ...poolArgs(g, p), pscratch!);
+  const planes = [
+    { ptr: px!, perPlane: g.h * g.w },
+    { ptr: py!, perPlane: g.hOut * g.wOut },
+  ];
+  rt.run(poolPrograms(rt, 'maxPool2d', g, p, planes, (lane) => [pscratch! + lane * scratch]));
   rt.get(py!, out.storage as Float32Array, ySize);
 };
 
@@ -391,16 +592,22 @@ const maxPool2dGradFast: FastKernel<'maxPool2dGrad'> = (rt, inputs, out, p) => {
   const [xv, gyv] = inputs as [CpuView, CpuView];
   const g = poolGeometry(xv.shape, p, 'maxPool2dGrad');
   const xSize = g.n * g.c * g.h * g.w;
+  const scratch = align64(bytes(2 * g.wOut));
   const [px, pgy, pdx, pscratch] = rt.reserve([
     bytes(xSize),
     bytes(g.n * g.c * g.hOut * g.wOut),
     bytes(xSize),
-    bytes(2 * g.wOut),
+    scratch * rt.lanes,
   ]);
   rt.put(px!, dense(xv));
   rt.put(pgy!, dense(gyv));
   rt.zero(pdx!, xSize);
-  rt.exports.maxPool2dGrad(px!, pgy!, pdx!, ...poolArgs(g, p), pscratch!);
+  const planes = [
+    { ptr: px!, perPlane: g.h * g.w },
+    { ptr: pgy!, perPlane: g.hOut * g.wOut },
+    { ptr: pdx!, perPlane: g.h * g.w },
+  ];
+  rt.run(poolPrograms(rt, 'maxPool2dGrad', g, p, planes, (lane) => [pscratch! + lane * scratch]));
   rt.get(pdx!, out.storage as Float32Array, xSize);
 };
 
@@ -410,7 +617,11 @@ const avgPool2dFast: FastKernel<'avgPool2d'> = (rt, inputs, out, p: AvgPool2dPar
   const ySize = g.n * g.c * g.hOut * g.wOut;
   const [px, py] = rt.reserve([bytes(g.n * g.c * g.h * g.w), bytes(ySize)]);
   rt.put(px!, dense(xv));
-  rt.exports.avgPool2d(px!, py!, ...poolArgs(g, p), +p.countIncludePad);
+  const planes = [
+    { ptr: px!, perPlane: g.h * g.w },
+    { ptr: py!, perPlane: g.hOut * g.wOut },
+  ];
+  rt.run(poolPrograms(rt, 'avgPool2d', g, p, planes, () => [+p.countIncludePad]));
   rt.get(py!, out.storage as Float32Array, ySize);
 };
 
@@ -420,7 +631,11 @@ const avgPool2dGradFast: FastKernel<'avgPool2dGrad'> = (rt, inputs, out, p) => {
   const [pgy, pdx] = rt.reserve([bytes(g.n * g.c * g.hOut * g.wOut), bytes(xSize)]);
   rt.put(pgy!, dense(inputs[0]!));
   rt.zero(pdx!, xSize);
-  rt.exports.avgPool2dGrad(pgy!, pdx!, ...poolArgs(g, p), +p.countIncludePad);
+  const planes = [
+    { ptr: pgy!, perPlane: g.hOut * g.wOut },
+    { ptr: pdx!, perPlane: g.h * g.w },
+  ];
+  rt.run(poolPrograms(rt, 'avgPool2dGrad', g, p, planes, () => [+p.countIncludePad]));
   rt.get(pdx!, out.storage as Float32Array, xSize);
 };
 
@@ -598,6 +813,7 @@ function chooseVariant(f: WasmFeatures): KernelVariant | null {
 
 const features = probeWasmFeatures();
 const variant = chooseVariant(features);
+const threadPlatform = variant ? threadSupport() : null;
 let sharedRuntime: WasmRuntime | null = null;
 let ready: Promise<boolean>;
 if (!variant) {
@@ -616,9 +832,80 @@ if (!variant) {
   }
 }
 
+/** Most threads setNumThreads accepts. */
+const MAX_THREADS = 64;
+
+function initialThreads(): number {
+  if (!threadPlatform) return 1;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const requested = Number.parseInt(env?.['TSGRAD_NUM_THREADS'] ?? '', 10);
+  const n = Number.isFinite(requested) && requested >= 1 ? requested : threadPlatform.cores;
+  return Math.min(n, MAX_THREADS);
+}
+
+let numThreads = initialThreads();
+/** The shared-memory runtime with its worker pool, created on the first kernel call that can use it. */
+let threadedRuntime: WasmRuntime | null = null;
+
+/** The runtime kernels run on now: the threaded one when more than one thread is set. */
+function activeRuntime(): WasmRuntime | null {
+  if (numThreads > 1 && sharedRuntime && threadPlatform && variant) {
+    if (!threadedRuntime) {
+      try {
+        threadedRuntime = instantiateThreaded(variant, numThreads, threadPlatform.spawn);
+      } catch {
+        numThreads = 1; // no shared memory here after all
+        return sharedRuntime;
+      }
+    }
+    return threadedRuntime;
+  }
+  return sharedRuntime;
+}
+
+/**
+ * Sets how many threads the wasm backend splits large kernels (GEMMs, convolutions, pooling)
+ * across, the calling thread included; 1 turns the worker pool off. The default is the
+ * number of logical cores (os.availableParallelism()), or TSGRAD_NUM_THREADS. Where worker
+ * threads are not supported (browsers, for now) it stays 1. Results do not depend on it:
+ * work is split along outputs, never along a sum. Returns the count now in effect.
+ * @example setNumThreads(1); // single-threaded, no worker threads
+ */
+export function setNumThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected an integer ≥ 1, got ${n}`);
+  const next = threadPlatform ? Math.min(n, MAX_THREADS) : 1;
+  if (next !== numThreads) {
+    threadedRuntime?.close();
+    threadedRuntime = null;
+    numThreads = next;
+  }
+  return numThreads;
+}
+
+/** The number of threads the wasm backend's kernels run on (1: no worker pool). */
+export function getNumThreads(): number {
+  return numThreads;
+}
+
+/**
+ * @internal Resolves once the worker pool's threads are up (starting it if needed), or
+ * false after `timeoutMs` or when there is no pool; until then their shares run on the
+ * calling thread, so this only matters for tests and measurements.
+ */
+export async function wasmThreadsReady(timeoutMs = 10000): Promise<boolean> {
+  const rt = activeRuntime();
+  if (!rt || rt.lanes < 2) return false;
+  const until = Date.now() + timeoutMs;
+  while (rt.readyWorkers() < rt.lanes - 1) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
 /** Feature-probe results for this engine (SIMD, relaxed SIMD and how it was enabled, threads). */
 export function wasmFeatures(): WasmFeatures & { kernels: KernelVariant | null } {
-  return { ...features, kernels: variant };
+  return { ...features, threads: variant !== null && numThreads > 1, kernels: variant };
 }
 
 /**
@@ -636,7 +923,7 @@ export function wasmReady(): Promise<boolean> {
  * missing (every kernel then falls back to cpu), but only registered when it is present.
  * @example setBackend('wasm'); // or setBackend('auto')
  */
-export const wasmBackend: Backend<TypedArray> = makeBackend(() => sharedRuntime);
+export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime);
 
 /**
  * @internal A wasm backend on its own instance of one specific build, so tests can check

@@ -12,14 +12,21 @@
  * reused otherwise; wasm memory cannot shrink, so the high-water mark stays allocated for
  * the life of the process. A fixed GEMM workspace (packed panels) sits at its start.
  *
- * Threads (follow-up): the module already imports its memory, so the same bytes can be
- * instantiated once per worker on a `new WebAssembly.Memory({ shared: true, maximum })`
- * (built with --enable threads). The arena then becomes: inputs/outputs placed by the
- * main thread (as now), followed by one GEMM workspace and one im2col buffer per worker;
- * workers receive pointers and split the GEMM's jc/ic loops or the conv's sample chunks.
- * Growing a shared memory does not detach its buffer, so views stay valid across workers.
+ * Threads: the module imports its memory, so a second build declaring a shared memory
+ * (--sharedMemory, maximum 4 GiB) is instantiated on a `WebAssembly.Memory({ shared: true })`
+ * by the calling thread and by every worker of a WorkerPool (pool.ts). Such a runtime has
+ * `lanes` > 1: one GEMM workspace per lane at the arena's start, then the regions reserve()
+ * lays out as before (placed by the calling thread); kernels hand each lane pointers into
+ * them through run(). Growing a shared memory never detaches its buffer, but views made
+ * before keep their old length, so f32()/u8() re-create them when the buffer changes.
  */
-import { KERNELS_RELAXED_SIMD_BASE64, KERNELS_SIMD_BASE64 } from './kernels-wasm.js';
+import {
+  KERNELS_RELAXED_SIMD_BASE64,
+  KERNELS_RELAXED_SIMD_SHARED_BASE64,
+  KERNELS_SIMD_BASE64,
+  KERNELS_SIMD_SHARED_BASE64,
+} from './kernels-wasm.js';
+import { type Program, type SpawnWorker, WorkerPool } from './pool.js';
 
 /** The functions kernels.ts exports (pointers are byte offsets, booleans are 0/1). */
 export interface KernelExports {
@@ -125,10 +132,16 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** The module bytes of a build. */
-export function kernelBytes(variant: KernelVariant): Uint8Array<ArrayBuffer> {
+/** The module bytes of a build (`shared`: the build importing a shared memory, for threads). */
+export function kernelBytes(variant: KernelVariant, shared = false): Uint8Array<ArrayBuffer> {
+  if (shared) {
+    return decodeBase64(variant === 'relaxed-simd' ? KERNELS_RELAXED_SIMD_SHARED_BASE64 : KERNELS_SIMD_SHARED_BASE64);
+  }
   return decodeBase64(variant === 'relaxed-simd' ? KERNELS_RELAXED_SIMD_BASE64 : KERNELS_SIMD_BASE64);
 }
+
+/** Pages of the shared memory's maximum (as the shared builds declare): all of wasm32's 4 GiB. */
+const SHARED_MAXIMUM_PAGES = 65536;
 
 /** The arena cannot grow to a kernel's needs; the kernel falls back to the cpu backend. */
 export class ArenaFullError extends Error {
@@ -143,8 +156,12 @@ const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 /** An instantiated build of the kernels plus its arena. */
 export class WasmRuntime {
   readonly exports: KernelExports;
-  /** Byte offset of the GEMM workspace (the arena's fixed first region). */
+  /** Byte offset of lane 0's GEMM workspace (the arena's fixed first region). */
   readonly gemmWork: number;
+  /** Threads kernels may split work across (1: no pool). */
+  readonly lanes: number;
+  private readonly workStride: number;
+  private readonly pool: WorkerPool | null;
   private readonly memory: WebAssembly.Memory;
   private readonly arenaStart: number;
   private view: Float32Array;
@@ -154,14 +171,45 @@ export class WasmRuntime {
     readonly variant: KernelVariant,
     instance: WebAssembly.Instance,
     memory: WebAssembly.Memory,
+    pool: WorkerPool | null = null,
   ) {
     this.exports = instance.exports as unknown as KernelExports;
     this.memory = memory;
+    this.pool = pool;
+    this.lanes = pool ? pool.lanes : 1;
     this.gemmWork = align(this.exports.heapBase());
-    this.arenaStart = align(this.gemmWork + this.exports.gemmWorkspaceBytes());
+    this.workStride = align(this.exports.gemmWorkspaceBytes());
+    this.arenaStart = this.gemmWork + this.lanes * this.workStride;
     this.view = new Float32Array(memory.buffer);
     this.bytes = new Uint8Array(memory.buffer);
     this.ensure(this.arenaStart);
+  }
+
+  /** Byte offset of a lane's GEMM workspace. */
+  gemmWorkFor(lane: number): number {
+    return this.gemmWork + lane * this.workStride;
+  }
+
+  /** Worker threads that are up and take work (0 without a pool, or while they start). */
+  readyWorkers(): number {
+    return this.pool ? this.pool.readyWorkers() : 0;
+  }
+
+  /**
+   * Runs one program per lane (programs[0] on this thread, the others on the workers) and
+   * returns when all are done; without a pool, runs them one after another here.
+   */
+  run(programs: readonly Program[]): void {
+    if (this.pool && programs.length > 1) {
+      this.pool.dispatch(programs);
+      return;
+    }
+    for (const p of programs) for (const c of p) (this.exports[c.fn] as (...a: number[]) => void)(...c.args);
+  }
+
+  /** Stops the worker threads, if any (later run() calls stay on this thread). */
+  close(): void {
+    this.pool?.close();
   }
 
   /**
@@ -229,6 +277,20 @@ export class WasmRuntime {
 function memoryFor(): WebAssembly.Memory {
   // Start small; the arena grows to the first kernel's needs.
   return new WebAssembly.Memory({ initial: 64 });
+}
+
+/**
+ * Instantiates the shared-memory build of `variant` on a new shared memory with a pool of
+ * `lanes` − 1 workers (started asynchronously by `spawn`; until each is up, its share runs
+ * on the calling thread). Throws where shared memories or synchronous compilation are not
+ * available.
+ */
+export function instantiateThreaded(variant: KernelVariant, lanes: number, spawn: SpawnWorker): WasmRuntime {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: SHARED_MAXIMUM_PAGES, shared: true });
+  const module = new WebAssembly.Module(kernelBytes(variant, true));
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const pool = new WorkerPool(lanes, module, memory, instance.exports as unknown as KernelExports, spawn);
+  return new WasmRuntime(variant, instance, memory, pool);
 }
 
 /** Instantiates a build synchronously; throws where the engine forbids it (large modules on a browser's main thread). */

@@ -1,0 +1,271 @@
+/**
+ * The wasm backend's worker pool: worker threads that instantiate the same compiled kernels
+ * on one shared WebAssembly.Memory and run "programs" (short lists of kernel calls on
+ * pointers into that memory) handed to them through a shared control block.
+ *
+ * A kernel of index.ts splits its work into one program per lane (lane 0 is the calling
+ * thread), along a dimension that does not change any summation order (GEMM output rows or
+ * columns, batch samples, pooling planes), so results are bit-identical for any number of
+ * threads. dispatch() writes each worker's program into its slot of the control block
+ * (op code + int args, no postMessage per call), bumps the slot's generation and wakes it,
+ * runs lane 0 itself, then waits for a shared counter to reach zero: a short spin, then
+ * Atomics.wait. Workers likewise spin briefly before sleeping in Atomics.wait.
+ *
+ * Only the spawning of workers is platform-specific (spawnNodeWorker below, a
+ * node:worker_threads adapter); serveWorker() is the whole worker body and uses nothing but
+ * WebAssembly and Atomics, so a browser port needs a Web Worker adapter that calls it. Main
+ * thread Atomics.wait is not allowed in browsers, so there the pool is not created (see
+ * threadSupport()) and everything runs on one thread.
+ */
+import type { KernelExports } from './runtime.js';
+
+/** Kernel exports a program may call, by op code (their index). */
+export const POOL_FUNCTIONS = [
+  'gemm',
+  'gemmBatched',
+  'im2col',
+  'col2im',
+  'nchwToChannelRows',
+  'channelRowsToNchw',
+  'maxPool2d',
+  'maxPool2dGrad',
+  'avgPool2d',
+  'avgPool2dGrad',
+] as const satisfies readonly (keyof KernelExports)[];
+
+export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
+
+/** One kernel call: its name and integer arguments (pointers are byte offsets). */
+export interface Call {
+  fn: PoolFunction;
+  args: number[];
+}
+
+/** A lane's work: calls run in order. */
+export type Program = Call[];
+
+const FN_CODE: Record<string, number> = Object.fromEntries(POOL_FUNCTIONS.map((f, i) => [f, i]));
+
+// Control block layout (Int32Array over a SharedArrayBuffer).
+const PENDING = 0; // workers still running the current dispatch
+const ERROR = 1; // set by a worker whose program threw
+const HEADER = 16; // ints; keeps the slots off the header's cache line
+/** Ints per worker slot: generation, ready flag, program length, then the program. */
+const SLOT = 2048;
+const GEN = 0;
+const READY = 1;
+const LENGTH = 2;
+const PROGRAM = 16;
+/** Program length that tells a worker to return. */
+const SHUTDOWN = -1;
+
+/** Busy-wait iterations (Atomics.load) before sleeping in Atomics.wait: tens of microseconds. */
+const SPIN = 20000;
+
+const slotBase = (worker: number): number => HEADER + (worker - 1) * SLOT;
+
+/** Bytes of the control block for a pool of `lanes` lanes (lanes − 1 workers). */
+export function controlBytes(lanes: number): number {
+  return (HEADER + Math.max(lanes - 1, 0) * SLOT) * 4;
+}
+
+/** Runs one call on an instance's exports. */
+function invoke(exports: KernelExports, call: Call): void {
+  (exports[call.fn] as (...a: number[]) => void)(...call.args);
+}
+
+/** Writes a program into a worker slot; false when it does not fit. */
+function encode(control: Int32Array, base: number, program: Program): boolean {
+  let at = base + PROGRAM;
+  const end = base + SLOT;
+  for (const call of program) {
+    if (at + 2 + call.args.length > end) return false;
+    control[at++] = FN_CODE[call.fn]!;
+    control[at++] = call.args.length;
+    for (const a of call.args) control[at++] = a;
+  }
+  control[base + LENGTH] = at - (base + PROGRAM);
+  return true;
+}
+
+/** Runs the program encoded in a worker slot. */
+function runEncoded(exports: KernelExports, control: Int32Array, base: number, length: number): void {
+  let at = base + PROGRAM;
+  const end = at + length;
+  while (at < end) {
+    const fn = exports[POOL_FUNCTIONS[control[at]!]!] as (...a: number[]) => void;
+    const argc = control[at + 1]!;
+    const args = Array.from(control.subarray(at + 2, at + 2 + argc));
+    fn(...args);
+    at += 2 + argc;
+  }
+}
+
+/**
+ * The body of a worker (any platform): marks its slot ready, then runs each program the
+ * main thread posts until told to shut down. Never returns otherwise.
+ */
+export function serveWorker(exports: KernelExports, control: Int32Array, worker: number): void {
+  const base = slotBase(worker);
+  let seen = Atomics.load(control, base + GEN);
+  Atomics.store(control, base + READY, 1);
+  for (;;) {
+    let spins = 0;
+    while (Atomics.load(control, base + GEN) === seen) {
+      if (++spins > SPIN) {
+        Atomics.wait(control, base + GEN, seen);
+        spins = 0;
+      }
+    }
+    seen = Atomics.load(control, base + GEN);
+    const length = control[base + LENGTH]!;
+    if (length === SHUTDOWN) return;
+    try {
+      runEncoded(exports, control, base, length);
+    } catch {
+      Atomics.store(control, ERROR, 1);
+    }
+    if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+  }
+}
+
+/** What a worker needs to start: the compiled kernels, the memory, the control block and its index. */
+export interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  worker: number;
+}
+
+/** A started worker, as far as the pool cares. */
+export interface WorkerHandle {
+  terminate(): void;
+}
+
+/** Starts one worker running serveWorker() on `init`: the platform adapter. */
+export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
+
+interface NodeWorkerThreads {
+  Worker: new (
+    url: URL,
+    options: { workerData: unknown },
+  ) => {
+    unref(): void;
+    terminate(): Promise<number>;
+    on(event: string, listener: (...a: unknown[]) => void): void;
+  };
+  isMainThread: boolean;
+}
+
+interface NodeProcessLike {
+  getBuiltinModule?: (id: string) => unknown;
+}
+
+function nodeWorkerThreads(): NodeWorkerThreads | undefined {
+  const proc = (globalThis as { process?: NodeProcessLike }).process;
+  return proc?.getBuiltinModule?.('node:worker_threads') as NodeWorkerThreads | undefined;
+}
+
+/**
+ * Node adapter: a node:worker_threads Worker running ./worker.js, unref'ed so that it never
+ * keeps the process alive. Errors (a worker that fails to start) only leave its slot
+ * not ready: dispatch() then runs that lane's programs on the calling thread.
+ */
+const spawnNodeWorker: SpawnWorker = (init) => {
+  const wt = nodeWorkerThreads()!;
+  const w = new wt.Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  w.on('error', () => {});
+  w.unref();
+  return { terminate: () => void w.terminate() };
+};
+
+/**
+ * How this platform can run the pool: a spawn adapter and the logical core count, or null
+ * where it cannot (browsers for now: Web Workers need an adapter, and the main thread may
+ * not Atomics.wait).
+ */
+export function threadSupport(): { spawn: SpawnWorker; cores: number } | null {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return null;
+  const wt = nodeWorkerThreads();
+  if (!wt?.Worker) return null;
+  const proc = (globalThis as { process?: NodeProcessLike }).process;
+  const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  return { spawn: spawnNodeWorker, cores: Math.max(1, os?.availableParallelism?.() ?? 1) };
+}
+
+/** Worker threads serving one shared memory; lane 0 is the thread calling dispatch(). */
+export class WorkerPool {
+  private readonly control: Int32Array;
+  private readonly workers: WorkerHandle[] = [];
+  private closed = false;
+
+  constructor(
+    readonly lanes: number,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    private readonly exports: KernelExports,
+    spawn: SpawnWorker,
+  ) {
+    const sab = new SharedArrayBuffer(controlBytes(lanes));
+    this.control = new Int32Array(sab);
+    for (let w = 1; w < lanes; w++) this.workers.push(spawn({ module, memory, control: sab, worker: w }));
+  }
+
+  /** Workers that have instantiated the kernels and wait for work. */
+  readyWorkers(): number {
+    let n = 0;
+    for (let w = 1; w < this.lanes; w++) n += Atomics.load(this.control, slotBase(w) + READY);
+    return n;
+  }
+
+  /**
+   * Runs programs[0] on this thread and programs[i] on worker i, and returns when all are
+   * done. A program whose worker is not ready yet (still starting) or that does not fit its
+   * slot runs on this thread too; results do not depend on which thread runs a program.
+   */
+  dispatch(programs: readonly Program[]): void {
+    const c = this.control;
+    const mine: Program[] = [programs[0] ?? []];
+    const sent: number[] = [];
+    for (let i = 1; i < programs.length; i++) {
+      const p = programs[i]!;
+      if (p.length === 0) continue;
+      const base = slotBase(i);
+      if (!this.closed && i < this.lanes && Atomics.load(c, base + READY) === 1 && encode(c, base, p)) sent.push(i);
+      else mine.push(p);
+    }
+    Atomics.store(c, PENDING, sent.length);
+    for (const i of sent) {
+      Atomics.add(c, slotBase(i) + GEN, 1);
+      Atomics.notify(c, slotBase(i) + GEN, 1);
+    }
+    let failure: unknown = null;
+    try {
+      for (const p of mine) for (const call of p) invoke(this.exports, call);
+    } catch (e) {
+      failure = e;
+    }
+    let spins = 0;
+    for (let left = Atomics.load(c, PENDING); left !== 0; left = Atomics.load(c, PENDING)) {
+      if (++spins > SPIN) {
+        Atomics.wait(c, PENDING, left);
+        spins = 0;
+      }
+    }
+    if (failure) throw failure;
+    if (Atomics.exchange(c, ERROR, 0)) throw new Error('wasm backend: a kernel failed in a worker thread');
+  }
+
+  /** Stops the workers (they finish nothing further); later dispatches run on this thread. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (let w = 1; w < this.lanes; w++) {
+      const base = slotBase(w);
+      this.control[base + LENGTH] = SHUTDOWN;
+      Atomics.add(this.control, base + GEN, 1);
+      Atomics.notify(this.control, base + GEN);
+    }
+    for (const w of this.workers) w.terminate();
+  }
+}
