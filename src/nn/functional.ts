@@ -3,10 +3,11 @@
  * and call these. All are composites of tensor ops, so autograd derives
  * their gradients.
  */
+import { isFloat } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
-import { fmt, sameShape } from '../core/shape.js';
-import { rand } from '../tensor/creation.js';
-import { noGrad } from '../tensor/dispatch.js';
+import { fmt, normalizeAxis, sameShape } from '../core/shape.js';
+import { rand, uniform } from '../tensor/creation.js';
+import { noGrad, run } from '../tensor/dispatch.js';
 import { type Generator } from '../tensor/random.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -227,4 +228,541 @@ export function l1Penalty(params: readonly Tensor[]): Tensor {
 export function l2Penalty(params: readonly Tensor[]): Tensor {
   if (params.length === 0) throw new ArgumentError('l2Penalty: no parameters given');
   return params.map((p) => ops.sum(ops.square(p))).reduce((a, b) => ops.add(a, b));
+}
+
+// ---------------------------------------------------------------- more normalization layers
+
+/** The reshape target that lines a per-channel vector [C] up with axis 1 of a tensor of rank `rank`. */
+function channelShape(c: number, rank: number): number[] {
+  return Array.from({ length: rank }, (_, i) => (i === 1 ? c : 1));
+}
+
+/** Checks that an affine parameter has shape `want`. */
+function checkParam(t: Tensor | null | undefined, want: readonly number[], name: string, op: string): void {
+  if (t && !sameShape(t.shape, want))
+    throw new ShapeError(`${op}: ${name} ${fmt(t.shape)} must have shape ${fmt(want)}`);
+}
+
+/** (x − mean)/√(var + eps) over `axes`, with the biased variance (as every normalization layer uses). */
+function standardize(x: Tensor, axes: readonly number[], eps: number): Tensor {
+  const centered = ops.sub(x, ops.mean(x, axes, true));
+  const v = ops.mean(ops.square(centered), axes, true);
+  return ops.div(centered, ops.unary('sqrt', ops.add(v, eps)));
+}
+
+/**
+ * Layer normalization (Ba et al. 2016): normalizes over the trailing axes
+ * given by `normalizedShape` (biased variance), then scales by `weight` and
+ * shifts by `bias`, both of shape `normalizedShape`, as PyTorch's layer_norm.
+ * @example layerNorm(x, [C, H, W], w, b)
+ */
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
+  const ns = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  const k = ns.length;
+  if (k === 0 || x.rank < k || !ns.every((d, i) => x.shape[x.rank - k + i] === d)) {
+    throw new ShapeError(
+      `layerNorm: expected input [..., ${ns.join(', ')}] (normalized shape ${fmt(ns)}), got ${fmt(x.shape)}`,
+    );
+  }
+  checkParam(weight, ns, 'weight', 'layerNorm');
+  checkParam(bias, ns, 'bias', 'layerNorm');
+  let y = standardize(
+    x,
+    ns.map((_, i) => x.rank - k + i),
+    eps,
+  );
+  if (weight) y = ops.mul(y, weight);
+  if (bias) y = ops.add(y, bias);
+  return y;
+}
+
+export interface InstanceNormOptions {
+  runningMean?: Tensor | null;
+  runningVar?: Tensor | null;
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  /** Normalize with each instance's own statistics (training, or no running statistics); else with the running ones. */
+  useInputStats: boolean;
+  /** Weight of the new batch in the running averages. Default 0.1. */
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * Instance normalization (Ulyanov et al. 2016) of [N, C, ...] input: every
+ * (sample, channel) plane is normalized with its own mean and biased
+ * variance. With `useInputStats` and running statistics given, it also
+ * returns them updated as PyTorch does: the batch average of the per-instance
+ * means and unbiased variances, blended in with `momentum`. Without
+ * `useInputStats` it normalizes with the running statistics.
+ * @example instanceNorm(x, { useInputStats: true }).y
+ */
+export function instanceNorm(
+  x: Tensor,
+  o: InstanceNormOptions,
+): { y: Tensor; runningMean?: Tensor; runningVar?: Tensor } {
+  if (x.rank < 3) throw new ShapeError(`instanceNorm: expected input [N, C, ...spatial], got ${fmt(x.shape)}`);
+  const c = x.shape[1]!;
+  const bshape = channelShape(c, x.rank);
+  const spatial = x.shape.map((_, i) => i).filter((i) => i >= 2);
+  const eps = o.eps ?? 1e-5;
+  for (const [t, name] of [
+    [o.weight, 'weight'],
+    [o.bias, 'bias'],
+    [o.runningMean, 'running mean'],
+    [o.runningVar, 'running var'],
+  ] as const)
+    checkParam(t, [c], name, 'instanceNorm');
+  let y: Tensor;
+  let result: { runningMean?: Tensor; runningVar?: Tensor } = {};
+  if (o.useInputStats) {
+    const n = x.numel / (x.shape[0]! * c);
+    if (n <= 1) {
+      throw new ShapeError(
+        `instanceNorm: normalizing with instance statistics needs more than one spatial element, got input ${fmt(x.shape)}`,
+      );
+    }
+    const mean = ops.mean(x, spatial, true);
+    const centered = ops.sub(x, mean);
+    const v = ops.mean(ops.square(centered), spatial, true);
+    y = ops.div(centered, ops.unary('sqrt', ops.add(v, eps)));
+    if (o.runningMean && o.runningVar) {
+      const m = o.momentum ?? 0.1;
+      const rm = o.runningMean;
+      const rv = o.runningVar;
+      result = noGrad(() => {
+        const batchMean = ops.mean(ops.reshape(mean, [x.shape[0]!, c]), 0);
+        const batchVar = ops.mul(ops.mean(ops.reshape(v, [x.shape[0]!, c]), 0), n / (n - 1));
+        return {
+          runningMean: ops.cast(ops.add(ops.mul(rm, 1 - m), ops.mul(batchMean, m)), rm.dtype),
+          runningVar: ops.cast(ops.add(ops.mul(rv, 1 - m), ops.mul(batchVar, m)), rv.dtype),
+        };
+      });
+    }
+  } else {
+    if (!o.runningMean || !o.runningVar)
+      throw new ArgumentError('instanceNorm: normalizing without instance statistics needs running statistics');
+    const mean = ops.reshape(o.runningMean, bshape);
+    const v = ops.reshape(o.runningVar, bshape);
+    y = ops.div(ops.sub(x, mean), ops.unary('sqrt', ops.add(v, eps)));
+  }
+  if (o.weight) y = ops.mul(y, ops.reshape(o.weight, bshape));
+  if (o.bias) y = ops.add(y, ops.reshape(o.bias, bshape));
+  return { y, ...result };
+}
+
+/**
+ * Group normalization (Wu & He 2018) of [N, C, ...] input: the channels are
+ * split into `numGroups` groups of C/numGroups consecutive channels, each
+ * group of each sample normalized with its own mean and biased variance, then
+ * the per-channel `weight` and `bias` [C] applied, as PyTorch's group_norm.
+ * @example groupNorm(x, 32, w, b)
+ */
+export function groupNorm(
+  x: Tensor,
+  numGroups: number,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
+  if (x.rank < 2) throw new ShapeError(`groupNorm: expected input [N, C, ...], got ${fmt(x.shape)}`);
+  const c = x.shape[1]!;
+  if (!(Number.isInteger(numGroups) && numGroups >= 1) || c % numGroups !== 0) {
+    throw new ShapeError(
+      `groupNorm: input ${fmt(x.shape)} has ${c} channels, which do not split into ${numGroups} groups`,
+    );
+  }
+  checkParam(weight, [c], 'weight', 'groupNorm');
+  checkParam(bias, [c], 'bias', 'groupNorm');
+  const grouped = ops.reshape(x, [x.shape[0]!, numGroups, -1]);
+  let y = ops.reshape(standardize(grouped, [2], eps), x.shape);
+  const bshape = channelShape(c, x.rank);
+  if (weight) y = ops.mul(y, ops.reshape(weight, bshape));
+  if (bias) y = ops.add(y, ops.reshape(bias, bshape));
+  return y;
+}
+
+/**
+ * Local response normalization across channels (Krizhevsky et al. 2012),
+ * PyTorch's formula: b_c = a_c / (k + alpha/n · Σ a_{c'}²)^beta, the sum over
+ * a window of n = `size` channels around c (size//2 before, (size−1)//2
+ * after), zero-padded at the ends. Built from pad and avgPool2d over the
+ * channel axis, so it works on every backend and autograd derives its gradient.
+ * @example localResponseNorm(x, 5, 1e-4, 0.75, 2)
+ */
+export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1): Tensor {
+  if (x.rank < 3) throw new ShapeError(`localResponseNorm: expected input [N, C, ...spatial], got ${fmt(x.shape)}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new ArgumentError(`localResponseNorm: size must be a positive integer, got ${size}`);
+  const [n, c] = x.shape as [number, number];
+  const sq = ops.reshape(ops.square(x), [n, 1, c, -1]);
+  const padded = ops.pad(sq, [
+    [Math.floor(size / 2), Math.floor((size - 1) / 2)],
+    [0, 0],
+  ]);
+  const avg = ops.reshape(ops.avgPool2d(padded, [size, 1], { stride: 1 }), x.shape);
+  return ops.div(x, ops.pow(ops.add(ops.mul(avg, alpha), k), beta));
+}
+
+// ---------------------------------------------------------------- more activations
+
+/**
+ * Parametric ReLU (He et al. 2015): x for x > 0, a·x otherwise, with the
+ * learned slope `weight` of shape [1] (shared) or [C] (one per channel, axis 1).
+ * @example prelu(x, weight)
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  if (weight.rank !== 1) throw new ShapeError(`prelu: weight must have shape [1] or [C], got ${fmt(weight.shape)}`);
+  const p = weight.shape[0]!;
+  let slope: Tensor;
+  if (p === 1) slope = ops.reshape(weight, []);
+  else {
+    if (x.rank < 2 || x.shape[1] !== p) {
+      throw new ShapeError(
+        `prelu: weight ${fmt(weight.shape)} has ${p} slopes, so the input needs ${p} channels on axis 1, got ${fmt(x.shape)}`,
+      );
+    }
+    slope = ops.reshape(weight, channelShape(p, x.rank));
+  }
+  return ops.where(ops.compare('gt', x, 0), x, ops.mul(x, slope));
+}
+
+/**
+ * Randomized leaky ReLU (Xu et al. 2015): in training, every element below
+ * zero gets its own slope drawn from U(lower, upper) (from `generator`, or
+ * the default generator); in evaluation the fixed slope (lower + upper)/2.
+ * @example rrelu(x, 1 / 8, 1 / 3, model.training)
+ */
+export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false, generator?: Generator): Tensor {
+  if (!(lower <= upper)) throw new ArgumentError(`rrelu: lower ${lower} must not exceed upper ${upper}`);
+  if (!isFloat(x.dtype)) throw new DTypeError(`rrelu: expected a float tensor, got ${x.dtype}`);
+  if (!training) return ops.leakyRelu(x, (lower + upper) / 2);
+  const slopes = uniform(x.shape, lower, upper, {
+    backend: x.backend,
+    dtype: x.dtype,
+    ...(generator ? { generator } : {}),
+  });
+  return ops.where(ops.compare('gt', x, 0), x, ops.mul(x, slopes));
+}
+
+/**
+ * Maxout (Goodfellow et al. 2013): splits `axis` (size C) into `pieces`
+ * consecutive blocks of C/pieces entries and takes the elementwise maximum
+ * over the blocks, so output entry j is max_k x[k·C/pieces + j]. Ties share
+ * the gradient evenly.
+ * @example maxout(x, 2) // [N, 8, H, W] -> [N, 4, H, W]
+ */
+export function maxout(x: Tensor, pieces: number, axis = 1): Tensor {
+  if (!(Number.isInteger(pieces) && pieces >= 1))
+    throw new ArgumentError(`maxout: pieces must be a positive integer, got ${pieces}`);
+  const a = normalizeAxis(axis, x.rank, 'maxout');
+  const c = x.shape[a]!;
+  if (c % pieces !== 0) {
+    throw new ShapeError(
+      `maxout: axis ${a} of input ${fmt(x.shape)} has size ${c}, which does not split into ${pieces} pieces`,
+    );
+  }
+  const split = [...x.shape.slice(0, a), pieces, c / pieces, ...x.shape.slice(a + 1)];
+  return ops.max(ops.reshape(x, split), a);
+}
+
+// ---------------------------------------------------------------- transposed convolution
+
+export interface ConvTranspose2dOptions {
+  stride?: ops.Pair;
+  /** Rows/columns cropped from each side of the full output (dilation·(k−1) − padding of implicit zero padding). */
+  padding?: ops.Pair;
+  /** Extra rows/columns added to one side (bottom/right) of the output; smaller than stride or dilation. */
+  outputPadding?: ops.Pair;
+  dilation?: ops.Pair;
+  groups?: number;
+}
+
+/** H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1, per axis. */
+export function convTranspose2dOutputSize(
+  inputSize: readonly [number, number],
+  kernel: readonly [number, number],
+  o: ConvTranspose2dOptions = {},
+): [number, number] {
+  const s = ops.pair(o.stride ?? 1, 'stride', 'convTranspose2d');
+  const p = ops.pair(o.padding ?? 0, 'padding', 'convTranspose2d');
+  const op = ops.pair(o.outputPadding ?? 0, 'outputPadding', 'convTranspose2d');
+  const d = ops.pair(o.dilation ?? 1, 'dilation', 'convTranspose2d');
+  return [0, 1].map((i) => (inputSize[i]! - 1) * s[i]! - 2 * p[i]! + d[i]! * (kernel[i]! - 1) + op[i]! + 1) as [
+    number,
+    number,
+  ];
+}
+
+/**
+ * 2-D transposed convolution (the adjoint of conv2d, sometimes called
+ * deconvolution) of NCHW `x` with weight [Cin, Cout/groups, kH, kW], as
+ * PyTorch's conv_transpose2d. The output has
+ * H_out = (H − 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1 rows.
+ * It runs the conv2dGradInput primitive, so it works on every backend and
+ * autograd covers its gradients.
+ * @example convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 })
+ */
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: ConvTranspose2dOptions = {},
+): Tensor {
+  const op = 'convTranspose2d';
+  if (weight.rank !== 4)
+    throw new ShapeError(`${op}: weight must have rank 4 [Cin, Cout/groups, kH, kW], got ${fmt(weight.shape)}`);
+  if (x.rank !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmt(x.shape)}`);
+  if (x.dtype !== weight.dtype || !isFloat(x.dtype))
+    throw new DTypeError(`${op}: input (${x.dtype}) and weight (${weight.dtype}) must have the same float dtype`);
+  const groups = opts.groups ?? 1;
+  if (!(Number.isInteger(groups) && groups >= 1))
+    throw new ArgumentError(`${op}: groups must be a positive integer, got ${groups}`);
+  const [n, cIn, h, w] = x.shape as [number, number, number, number];
+  const [wIn, wOutPerGroup, kh, kw] = weight.shape as [number, number, number, number];
+  if (wIn !== cIn) {
+    throw new ShapeError(
+      `${op}: input ${fmt(x.shape)} has ${cIn} channels but weight ${fmt(weight.shape)} expects ${wIn} (weight is [Cin, Cout/groups, kH, kW])`,
+    );
+  }
+  if (cIn % groups !== 0)
+    throw new ShapeError(`${op}: input channels ${cIn} (input ${fmt(x.shape)}) are not divisible by groups=${groups}`);
+  const stride = ops.pair(opts.stride ?? 1, 'stride', op);
+  const padding = ops.pair(opts.padding ?? 0, 'padding', op);
+  const outPad = ops.pair(opts.outputPadding ?? 0, 'outputPadding', op);
+  const dilation = ops.pair(opts.dilation ?? 1, 'dilation', op);
+  if (![...stride, ...dilation].every((v) => v >= 1))
+    throw new ArgumentError(
+      `${op}: stride [${stride.join(', ')}] and dilation [${dilation.join(', ')}] must be positive`,
+    );
+  if (![...padding, ...outPad].every((v) => v >= 0))
+    throw new ArgumentError(
+      `${op}: padding [${padding.join(', ')}] and outputPadding [${outPad.join(', ')}] must be non-negative`,
+    );
+  for (let i = 0; i < 2; i++) {
+    if (!(outPad[i]! < stride[i]! || outPad[i]! < dilation[i]!)) {
+      throw new ArgumentError(
+        `${op}: outputPadding [${outPad.join(', ')}] must be smaller than either stride [${stride.join(', ')}] or dilation [${dilation.join(', ')}]`,
+      );
+    }
+  }
+  const cOut = wOutPerGroup * groups;
+  const [hOut, wOut] = convTranspose2dOutputSize([h, w], [kh, kw], {
+    stride,
+    padding,
+    outputPadding: outPad,
+    dilation,
+  });
+  if (hOut < 1 || wOut < 1) {
+    throw new ShapeError(
+      `${op}: input ${fmt(x.shape)} with weight ${fmt(weight.shape)}, stride [${stride.join(', ')}] and padding [${padding.join(', ')}] gives an empty output ${hOut}x${wOut}`,
+    );
+  }
+  // The adjoint of a conv2d over a [N, Cout, H', W'] map: padding crops the top/left, and the
+  // bottom/right crop is padding − outputPadding. Where outputPadding exceeds padding, the rows
+  // past the end of the full output are zeros, added by an explicit pad.
+  const extraH = Math.max(0, outPad[0] - padding[0]);
+  const extraW = Math.max(0, outPad[1] - padding[1]);
+  let y = run('conv2dGradInput', [x, weight], {
+    stride,
+    padding: [padding[0], padding[0] - outPad[0] + extraH, padding[1], padding[1] - outPad[1] + extraW],
+    dilation,
+    groups,
+    inputShape: [n, cOut, hOut - extraH, wOut - extraW],
+  });
+  if (extraH > 0 || extraW > 0)
+    y = ops.pad(y, [
+      [0, extraH],
+      [0, extraW],
+    ]);
+  if (bias) {
+    if (bias.rank !== 1 || bias.shape[0] !== cOut)
+      throw new ShapeError(`${op}: bias ${fmt(bias.shape)} must have shape [${cOut}] (the output channels)`);
+    y = ops.add(y, ops.reshape(bias, [1, -1, 1, 1]));
+  }
+  return y;
+}
+
+// ---------------------------------------------------------------- stochastic pooling
+
+export interface StochasticPool2dOptions {
+  /** Default: the kernel size (non-overlapping windows). */
+  stride?: ops.Pair;
+  /** Sample (training) or take the probability-weighted average (evaluation). Default true. */
+  training?: boolean;
+  generator?: Generator;
+}
+
+/** The value of a scalar tensor where the backend can read synchronously. */
+function peekScalar(t: Tensor): number | undefined {
+  const c = t.contiguous();
+  const v = c.backend.readSync(c.storage, c.dtype, c.offset + 1);
+  return v ? v[c.offset] : undefined;
+}
+
+/**
+ * Stochastic pooling (Zeiler & Fergus 2013) of non-negative NCHW input (e.g.
+ * after a ReLU). In training each window picks one activation a_i with
+ * probability a_i/Σa (an all-zero window gives 0), drawing one uniform number
+ * per window from `generator`; the gradient flows to the picked element only.
+ * In evaluation the output is the probability-weighted average
+ * Σ a_i·p_i = Σa_i²/Σa_i (0 for an all-zero window). Windows may overlap
+ * (stride < kernel).
+ * @example stochasticPool2d(relu(x), 2, { training: true, generator: new Generator(1) })
+ */
+export function stochasticPool2d(x: Tensor, kernel: ops.Pair, opts: StochasticPool2dOptions = {}): Tensor {
+  const op = 'stochasticPool2d';
+  if (x.rank !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmt(x.shape)}`);
+  if (!isFloat(x.dtype)) throw new DTypeError(`${op}: expected a float tensor, got ${x.dtype}`);
+  const [kh, kw] = ops.pair(kernel, 'kernel', op);
+  const [sh, sw] = ops.pair(opts.stride ?? [kh, kw], 'stride', op);
+  if (![kh, kw, sh, sw].every((v) => v >= 1))
+    throw new ArgumentError(`${op}: kernel [${kh}, ${kw}] and stride [${sh}, ${sw}] must be positive`);
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  if (h < kh || w < kw) throw new ShapeError(`${op}: input ${fmt(x.shape)} is smaller than the ${kh}x${kw} window`);
+  const lowest = peekScalar(noGrad(() => ops.min(x)));
+  if (lowest !== undefined && lowest < 0)
+    throw new ArgumentError(`${op}: input must be non-negative (apply it after a ReLU), got a value ${lowest}`);
+  const ho = Math.floor((h - kh) / sh) + 1;
+  const wo = Math.floor((w - kw) / sw) + 1;
+  // One strided view per kernel tap: taps[t][n, c, i, j] is entry t of window (i, j).
+  const taps: Tensor[] = [];
+  for (let di = 0; di < kh; di++) {
+    for (let dj = 0; dj < kw; dj++) {
+      taps.push(ops.slice(x, [null, null, [di, di + sh * (ho - 1) + 1, sh], [dj, dj + sw * (wo - 1) + 1, sw]]));
+    }
+  }
+  const add = (a: Tensor, b: Tensor): Tensor => ops.add(a, b);
+  if (!(opts.training ?? true)) {
+    const total = taps.reduce(add);
+    const squares = taps.map((t) => ops.square(t)).reduce(add);
+    const positive = ops.compare('gt', total, 0);
+    return ops.where(positive, ops.div(squares, ops.where(positive, total, 1)), 0);
+  }
+  // Inverse-CDF sampling: tap t is picked when cum_{t−1} <= u·Σa < cum_t (an empty window picks none).
+  const mask = noGrad(() => {
+    const u = rand([n, c, ho, wo], {
+      backend: x.backend,
+      dtype: x.dtype,
+      ...(opts.generator ? { generator: opts.generator } : {}),
+    });
+    const values = taps.map((t) => t.detach());
+    const cums: Tensor[] = [];
+    values.forEach((v, i) => cums.push(i === 0 ? v : ops.add(cums[i - 1]!, v)));
+    const threshold = ops.mul(u, cums[cums.length - 1]!);
+    return cums.map((cum, i) => {
+      const above = ops.cast(ops.compare('gt', cum, threshold), x.dtype);
+      return i === 0 ? above : ops.mul(above, ops.cast(ops.compare('le', cums[i - 1]!, threshold), x.dtype));
+    });
+  });
+  return taps.map((t, i) => ops.mul(t, mask[i]!)).reduce(add);
+}
+
+// ---------------------------------------------------------------- large-margin softmax
+
+/** Binomial coefficient C(n, k). */
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+
+/** x^e for a small non-negative integer e, by repeated products (well-defined for negative x). */
+function intPower(x: Tensor, e: number): Tensor | null {
+  let r: Tensor | null = null;
+  for (let i = 0; i < e; i++) r = r ? ops.mul(r, x) : x;
+  return r;
+}
+
+/**
+ * The L-Softmax angular margin function ψ(θ) = (−1)^k·cos(mθ) − 2k for
+ * θ ∈ [kπ/m, (k+1)π/m], taken as a function of c = cos θ: cos(mθ) is the
+ * binomial (Chebyshev) expansion Σ_n (−1)^n·C(m, 2n)·c^(m−2n)·(1 − c²)^n, and
+ * k counts the thresholds cos(jπ/m), j = 1..m−1, that c does not exceed. It
+ * is continuous, decreasing in θ, and differentiable in c (k is piecewise
+ * constant). m = 1 gives ψ = cos θ.
+ * @example lSoftmaxPsi(cosTheta, 2)
+ */
+export function lSoftmaxPsi(cosTheta: Tensor, margin: number): Tensor {
+  if (!(Number.isInteger(margin) && margin >= 1))
+    throw new ArgumentError(`lSoftmaxPsi: margin must be an integer >= 1, got ${margin}`);
+  if (margin === 1) return cosTheta;
+  const c = cosTheta;
+  const s2 = ops.sub(1, ops.square(c));
+  let cosM: Tensor | null = null;
+  for (let k = 0; 2 * k <= margin; k++) {
+    const cp = intPower(c, margin - 2 * k);
+    const sp = intPower(s2, k);
+    const prod = cp && sp ? ops.mul(cp, sp) : (cp ?? sp)!;
+    const term = ops.mul(prod, (k % 2 === 0 ? 1 : -1) * binomial(margin, 2 * k));
+    cosM = cosM ? ops.add(cosM, term) : term;
+  }
+  // (−1)^k as a product of sign flips, one per threshold passed, and k as their count.
+  let sign: Tensor | null = null;
+  let k: Tensor | null = null;
+  for (let j = 1; j < margin; j++) {
+    const passed = ops.cast(ops.compare('le', c, Math.cos((j * Math.PI) / margin)), c.dtype);
+    const flip = ops.sub(1, ops.mul(passed, 2));
+    sign = sign ? ops.mul(sign, flip) : flip;
+    k = k ? ops.add(k, passed) : passed;
+  }
+  return ops.sub(ops.mul(cosM!, sign!), ops.mul(k!, 2));
+}
+
+export interface LSoftmaxLossOptions {
+  /** The integer margin m >= 1 (1: plain softmax). */
+  margin: number;
+  /**
+   * Annealing weight λ >= 0: the target logit is
+   * (λ·‖W_y‖‖x‖cos θ + ‖W_y‖‖x‖ψ(θ))/(1 + λ). Default 0 (the full margin).
+   */
+  lambda?: number;
+  reduction?: Reduction;
+}
+
+/**
+ * Large-margin softmax loss (Liu et al. 2016, "Large-Margin Softmax Loss for
+ * Convolutional Neural Networks") of features [N, D] against class weights
+ * [C, D] (no bias) and int32 targets [N]. The logit of each sample's target
+ * class, ‖W_y‖‖x‖cos θ, becomes ‖W_y‖‖x‖ψ(θ) (see lSoftmaxPsi), blended with
+ * the plain logit by the annealing weight λ; the other logits stay W_j·x;
+ * then softmax cross-entropy. With margin 1 it is crossEntropy(x·Wᵀ, targets).
+ * A zero feature or weight row has no angle: its norm product is clamped to
+ * 1e-12.
+ * @example const loss = lSoftmaxLoss(features, weight, labels, { margin: 4, lambda: 5 });
+ */
+export function lSoftmaxLoss(features: Tensor, weight: Tensor, targets: Tensor, opts: LSoftmaxLossOptions): Tensor {
+  const op = 'lSoftmaxLoss';
+  if (features.rank !== 2 || weight.rank !== 2 || features.shape[1] !== weight.shape[1]) {
+    throw new ShapeError(
+      `${op}: expected features [N, D] and weight [C, D], got features ${fmt(features.shape)} and weight ${fmt(weight.shape)}`,
+    );
+  }
+  const m = opts.margin;
+  if (!(Number.isInteger(m) && m >= 1)) throw new ArgumentError(`${op}: margin must be an integer >= 1, got ${m}`);
+  const lambda = opts.lambda ?? 0;
+  if (!(lambda >= 0 && Number.isFinite(lambda)))
+    throw new ArgumentError(`${op}: lambda must be a finite number >= 0, got ${lambda}`);
+  const [n] = features.shape as [number, number];
+  const classes = weight.shape[0]!;
+  checkLabels(targets, n, classes, op);
+  const logits = linear(features, weight);
+  const onehot = ops.oneHot(targets, classes, logits.dtype);
+  const plain = ops.sum(ops.mul(logits, onehot), 1);
+  const wy = ops.matmul(onehot, weight);
+  const norms = ops.mul(
+    ops.unary('sqrt', ops.sum(ops.square(wy), 1)),
+    ops.unary('sqrt', ops.sum(ops.square(features), 1)),
+  );
+  const safeNorms = ops.maximum(norms, 1e-12);
+  const psi = lSoftmaxPsi(ops.div(plain, safeNorms), m);
+  const target = ops.div(ops.add(ops.mul(plain, lambda), ops.mul(safeNorms, psi)), 1 + lambda);
+  const adjusted = ops.add(logits, ops.mul(onehot, ops.unsqueeze(ops.sub(target, plain), 1)));
+  return crossEntropy(adjusted, targets, { reduction: opts.reduction ?? 'mean' });
 }

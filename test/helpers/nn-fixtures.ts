@@ -38,6 +38,19 @@ export function fixtureSection<T>(name: string): T[] {
   return s as T[];
 }
 
+let layersCache: Record<string, unknown> | null = null;
+
+/** One section (list of cases) of test/fixtures/torch-layers.json (scripts/make-layer-fixtures.py). */
+export function layerFixtureSection<T>(name: string): T[] {
+  layersCache ??= JSON.parse(readFileSync(join(repoRoot(), 'test', 'fixtures', 'torch-layers.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const s = layersCache[name];
+  if (!Array.isArray(s) || s.length === 0) throw new Error(`torch-layers fixture section '${name}' missing or empty`);
+  return s as T[];
+}
+
 /** Builds a tensor of the given dtype from a fixture spec. */
 export function fromSpec(spec: TensorSpec, dtype: DType = 'float32', requiresGrad = false): Tensor {
   const data =

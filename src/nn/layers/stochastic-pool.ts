@@ -1,0 +1,44 @@
+import { type Pair, pair } from '../../tensor/ops.js';
+import type { Generator } from '../../tensor/random.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { stochasticPool2d } from '../functional.js';
+import { Module } from '../module.js';
+
+export interface StochasticPool2dOptions {
+  /** Default: the kernel size (non-overlapping windows). */
+  stride?: Pair;
+  /** Source of the draws in training (default: the global default generator). */
+  generator?: Generator;
+}
+
+/**
+ * Stochastic pooling (Zeiler & Fergus 2013) of non-negative input (put it
+ * after a ReLU). In training each window outputs one of its activations,
+ * picked with probability a_i/Σa; in evaluation the probability-weighted
+ * average Σa_i²/Σa_i. All-zero windows give 0.
+ * @example const pool = new StochasticPool2d(2, { generator: new Generator(7) });
+ */
+export class StochasticPool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly generator: Generator | undefined;
+
+  constructor(kernelSize: Pair, opts: StochasticPool2dOptions = {}) {
+    super();
+    this.kernelSize = pair(kernelSize, 'kernelSize', 'StochasticPool2d');
+    this.stride = pair(opts.stride ?? this.kernelSize, 'stride', 'StochasticPool2d');
+    this.generator = opts.generator;
+  }
+
+  forward(x: Tensor): Tensor {
+    return stochasticPool2d(x, this.kernelSize, {
+      stride: this.stride,
+      training: this.training,
+      ...(this.generator ? { generator: this.generator } : {}),
+    });
+  }
+
+  protected override extraRepr(): string {
+    return `kernel=${this.kernelSize.join('x')}, stride=${this.stride.join('x')}`;
+  }
+}
