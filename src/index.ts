@@ -99,6 +99,7 @@ export {
   randomSplit,
 } from './data/dataset.js';
 export { LeNet5, type LeNet5Options, MODELS, createModel, type ModelSpec } from './models/index.js';
+export * as models from './models/index.js';
 export {
   fit,
   Trainer,

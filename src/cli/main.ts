@@ -17,6 +17,7 @@ import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import { MODELS, createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';
+import { skipInit } from '../nn/init.js';
 import { summary } from '../nn/summary.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -459,7 +460,7 @@ const SUMMARY_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
   channels: { type: 'integer', help: "input channels (default: the model's)", min: 1 },
   size: { type: 'integer', help: "input height and width (default: the model's)", min: 1 },
-  classes: { type: 'integer', help: 'number of classes', default: 10, min: 1 },
+  classes: { type: 'integer', help: "number of classes (default: the model's, 1000 for ImageNet models)", min: 1 },
   help: TRAIN_OPTIONS['help']!,
 };
 
@@ -470,7 +471,9 @@ async function commandSummary(argv: string[]): Promise<number> {
   const spec = MODELS[name]!;
   const channels = (options['channels'] as number | undefined) ?? spec.defaultInput.channels;
   const size = (options['size'] as number | undefined) ?? spec.defaultInput.size;
-  const model = createModel(name, { numClasses: options['classes'] as number, inChannels: channels, inputSize: size });
+  const numClasses = (options['classes'] as number | undefined) ?? spec.defaultClasses;
+  // Only shapes and counts are shown, so the weights need no random initialization.
+  const model = skipInit(() => createModel(name, { numClasses, inChannels: channels, inputSize: size }));
   say(summary(model, [1, channels, size, size]).text);
   return 0;
 }

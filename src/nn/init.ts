@@ -43,7 +43,26 @@ export interface InitOptions {
   generator?: Generator;
 }
 
+let skipDepth = 0;
+
+/**
+ * Runs `build` with every init function here turned into a no-op, so layers keep the
+ * zeros (and ones) they are constructed with. For models whose weights are about to be
+ * loaded, or that are built only to count parameters: a 140M-parameter VGG is built in
+ * a fraction of the time.
+ * @example const net = nn.init.skipInit(() => vgg16()); net.loadStateDict(weights);
+ */
+export function skipInit<T>(build: () => T): T {
+  skipDepth++;
+  try {
+    return build();
+  } finally {
+    skipDepth--;
+  }
+}
+
 function fill(t: Tensor, make: () => Tensor): Tensor {
+  if (skipDepth > 0) return t;
   return noGrad(() => t.assign(make()));
 }
 
@@ -62,7 +81,7 @@ export function normal_(t: Tensor, mean: number, std: number, opts: InitOptions 
 }
 
 export function constant_(t: Tensor, value: number): Tensor {
-  return noGrad(() => t.assign(t.mul(0).add(value)));
+  return fill(t, () => t.mul(0).add(value));
 }
 
 /** Glorot uniform: U(−a, a) with a = gain·√(6/(fan_in + fan_out)). @example xavierUniform(layer.weight) */

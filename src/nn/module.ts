@@ -329,19 +329,50 @@ export abstract class Module {
 }
 
 /**
- * Applies modules in order; children are named '0', '1', ... as in PyTorch.
+ * Applies modules in order; children are named '0', '1', ... as in PyTorch,
+ * or by the names given to Sequential.named().
  * @example const net = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
  */
 export class Sequential extends Module {
   readonly layers: Module[];
+  private names: string[] | null = null;
 
   constructor(...layers: Module[]) {
     super();
     this.layers = layers;
   }
 
+  /**
+   * A Sequential whose children have names (PyTorch's `nn.Sequential(OrderedDict(...))`),
+   * so parameters are called e.g. `features.conv0.weight`.
+   * @example Sequential.named([['conv0', new Conv2d(3, 64, 7)], ['relu0', new ReLU()]])
+   */
+  static named(entries: readonly (readonly [string, Module])[]): Sequential {
+    const seq = new Sequential(...entries.map(([, m]) => m));
+    const names = entries.map(([n]) => n);
+    const bad = names.find((n, i) => n === '' || n.includes('.') || names.indexOf(n) !== i);
+    if (bad !== undefined) throw new ArgumentError(`Sequential.named: names must be unique and dot-free, got '${bad}'`);
+    seq.names = names;
+    return seq;
+  }
+
+  /** Appends a layer (with a name when the Sequential was built by Sequential.named()). */
+  add(layer: Module, name?: string): this {
+    if (this.names) {
+      const n = name ?? String(this.layers.length);
+      if (this.names.includes(n)) throw new ArgumentError(`Sequential.add: a child is already named '${n}'`);
+      this.names.push(n);
+    } else if (name !== undefined && name !== String(this.layers.length)) {
+      throw new ArgumentError(
+        `Sequential.add: this Sequential numbers its children; build it with Sequential.named() to use names`,
+      );
+    }
+    this.layers.push(layer);
+    return this;
+  }
+
   override namedChildren(): [string, Module][] {
-    return this.layers.map((m, i) => [String(i), m]);
+    return this.layers.map((m, i) => [this.names?.[i] ?? String(i), m]);
   }
 
   forward(x: Tensor): Tensor {
@@ -351,16 +382,23 @@ export class Sequential extends Module {
   }
 
   protected override replaceChild(name: string, module: Module): void {
-    this.layers[Number(name)] = module;
+    this.layers[this.names ? this.names.indexOf(name) : Number(name)] = module;
   }
 
   get length(): number {
     return this.layers.length;
   }
 
-  at(i: number): Module {
-    const m = this.layers.at(i);
-    if (!m) throw new ArgumentError(`Sequential.at: index ${i} out of range for ${this.layers.length} layers`);
+  /** The layer at an index (negative counts from the end) or, for a named Sequential, with a name. */
+  at(i: number | string): Module {
+    const m = typeof i === 'string' ? this.layers[this.names?.indexOf(i) ?? Number(i)] : this.layers.at(i);
+    if (!m) {
+      throw new ArgumentError(
+        typeof i === 'string'
+          ? `Sequential.at: no layer named '${i}'`
+          : `Sequential.at: index ${i} out of range for ${this.layers.length} layers`,
+      );
+    }
     return m;
   }
 }

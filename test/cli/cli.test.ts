@@ -44,7 +44,7 @@ test('help and usage errors exit with clear messages, no stack traces', () => {
   for (const c of ['train', 'eval', 'predict', 'summary', 'resume']) assert.match(h.stdout, new RegExp(c));
   const cases: [string[], RegExp][] = [
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['train', '--model', 'nope'], /--model must be one of lenet5; got 'nope'/],
+    [['train', '--model', 'nope'], /--model must be one of lenet5, lenet5-classic, alexnet, .*densenet201; got 'nope'/],
     [['train', '--epochs', 'abc'], /--epochs must be an integer; got 'abc'/],
     [['train', '--epochs', '0'], /--epochs must be >= 1/],
     [['train', '--bogus'], /unknown option --bogus/],
@@ -73,6 +73,20 @@ test('summary prints the layer table and LeNet-5 totals', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /features\.0 Conv2d\(1, 6, kernel=5x5, padding=2\)\s+\[1, 6, 28, 28\]\s+156/);
   assert.match(r.stdout, /Total params: 61,706/);
+});
+
+test("summary --model NAME prints a zoo model's torchvision parameter count at 224x224, 1000 classes", () => {
+  for (const [name, count] of [
+    ['resnet50', '25,557,032'],
+    ['densenet121', '7,978,856'],
+  ]) {
+    const r = tsgrad('summary', '--model', name!);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Total params: ${count}\\n`));
+    assert.match(r.stdout, /\[1, 1000\]/);
+  }
+  const small = tsgrad('summary', '--model', 'resnet18', '--size', '32', '--classes', '10');
+  assert.match(small.stdout, /conv1 Conv2d\(3, 64, kernel=3x3, padding=1, bias=false\)\s+\[1, 64, 32, 32\]/);
 });
 
 test('train on a folder, then eval, predict and resume the run', () => {
