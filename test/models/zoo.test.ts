@@ -16,6 +16,7 @@ import {
   type Module,
   type Tensor,
   createModel,
+  gradcheck,
   crossEntropy,
   init,
   manualSeed,
@@ -120,6 +121,28 @@ test('LeNet-5 classic has the 60,000 trainable parameters LeCun et al. count, C3
   const linear = models.lenet5({ variant: 'classic', output: 'linear', inputSize: 28 });
   assert.equal(linear.numParameters(), 60_000 + 84 * 10 + 10);
   assert.deepEqual(linear.forward(zeros([2, 1, 28, 28])).shape, [2, 10]);
+});
+
+/** The layer's forward as a function of its input and of the named parameters, which are swapped in per call. */
+function asFunction(layer: Module & { forward(x: Tensor): Tensor }, names: string[]): (...xs: Tensor[]) => Tensor {
+  const slots = layer as unknown as Record<string, Tensor>;
+  return (x, ...params) => {
+    names.forEach((n, i) => (slots[n] = params[i]!));
+    return layer.forward(x!);
+  };
+}
+
+test("gradcheck (float64): LeNet-5 classic's subsampling, partial convolution and RBF output", () => {
+  const f64 = { dtype: 'float64' } as const;
+  const g = new Generator(5);
+  const rn = (shape: number[]): Tensor => randn(shape, { ...f64, generator: g });
+  const s2 = new models.Subsampling2d(2);
+  gradcheck(asFunction(s2, ['weight', 'bias']), [rn([2, 2, 4, 4]), rn([2]), rn([2])]);
+  const c3 = new models.PartialConv2d(3, [[0], [1, 2], [0, 2]], 2);
+  assert.deepEqual(c3.weight.shape, [5, 2, 2]);
+  gradcheck(asFunction(c3, ['weight', 'bias']), [rn([1, 3, 4, 4]), rn([5, 2, 2]), rn([3])]);
+  const rbf = new models.RBFOutput(5, 3);
+  gradcheck(asFunction(rbf, []), [rn([4, 5])]);
 });
 
 test('GoogLeNet auxiliary heads: in training only, and forward() returns the main logits', () => {
