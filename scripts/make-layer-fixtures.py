@@ -20,6 +20,7 @@ The output is deterministic: running the script twice gives a byte-identical
 file. Companion of scripts/make-fixtures.py, in the same style.
 """
 
+import importlib.util
 import json
 import os
 
@@ -36,29 +37,13 @@ torch.set_default_dtype(torch.float64)
 # ---------------------------------------------------------------- helpers
 
 
-def r8(v):
-    """Round a Python number to 8 significant digits."""
-    return float("%.8g" % v)
-
-
-def rounded(x):
-    """Round a tensor to exactly the values the fixture will store."""
-    return torch.tensor([r8(v) for v in x.detach().reshape(-1).tolist()]).reshape(x.shape)
-
-
-def t(x):
-    """Serialize a tensor (float or integer) as {"shape", "data"}."""
-    if x is None:
-        return None
-    x = x.detach()
-    data = x.reshape(-1).tolist()
-    if x.is_floating_point():
-        data = [r8(v) for v in data]
-    return {"shape": list(x.shape), "data": data}
-
-
-def randn(*shape):
-    return rounded(torch.randn(*shape))
+# The fixture helpers (8-digit rounding, serialization) are make-fixtures.py's.
+_spec = importlib.util.spec_from_file_location(
+    "make_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-fixtures.py")
+)
+_base = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_base)
+r8, rounded, t, randn = _base.r8, _base.rounded, _base.t, _base.randn
 
 
 def seed(section_index):

@@ -23,26 +23,15 @@ import {
   mseLoss,
   nllLoss,
   rand,
-  randn,
   relu,
   softmax,
   tensor,
   type Reduction,
   type Tensor,
 } from '../../src/index.js';
+import { awayFromZero, rn } from '../helpers/random.js';
 
 const f64 = { dtype: 'float64' } as const;
-
-/** A float64 standard-normal tensor from its own seeded generator. */
-function rn(shape: number[], seed: number, scale = 1): Tensor {
-  return randn(shape, { ...f64, generator: new Generator(seed) }).mul(scale);
-}
-
-/** Values bounded away from zero: sign · (0.2 + |N(0,1)|), so |x| >= 0.2 (no kinks of |x| nearby). */
-function awayFromZero(shape: number[], seed: number): Tensor {
-  const x = rn(shape, seed);
-  return x.sign().mul(x.abs().add(0.2));
-}
 
 const labels = tensor([2, 0, 4, 1], { dtype: 'int32' });
 const reductions: Reduction[] = ['mean', 'sum', 'none'];

@@ -30,26 +30,15 @@ import {
   maxout,
   prelu,
   rand,
-  randn,
   rrelu,
   stochasticPool2d,
   tensor,
   type Module,
   type Tensor,
 } from '../../src/index.js';
+import { awayFromZero, rn } from '../helpers/random.js';
 
 const f64 = { dtype: 'float64' } as const;
-
-/** A float64 standard-normal tensor from its own seeded generator. */
-function rn(shape: number[], seed: number, scale = 1): Tensor {
-  return randn(shape, { ...f64, generator: new Generator(seed) }).mul(scale);
-}
-
-/** Values bounded away from zero: sign · (0.2 + |N(0,1)|), so no kink of a rectifier is nearby. */
-function awayFromZero(shape: number[], seed: number): Tensor {
-  const x = rn(shape, seed);
-  return x.sign().mul(x.abs().add(0.2));
-}
 
 /** Positive values in [0.2, 1.2) (inputs of stochastic pooling, which come after a ReLU). */
 function positive(shape: number[], seed: number): Tensor {
