@@ -13,7 +13,7 @@ import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
 import type { ImageSet } from '../data/mnist.js';
 import { readPngFile } from '../data/png.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';

@@ -5,6 +5,5 @@ export {
   type SafetensorsDType,
   encodeSafetensors,
   decodeSafetensors,
-  saveSafetensors,
-  loadSafetensors,
 } from './safetensors.js';
+export { saveSafetensors, loadSafetensors } from './safetensors-file.js';

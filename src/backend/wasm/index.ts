@@ -866,8 +866,10 @@ function activeRuntime(): WasmRuntime | null {
 /**
  * Sets how many threads the wasm backend splits large kernels (GEMMs, convolutions, pooling)
  * across, the calling thread included; 1 turns the worker pool off. The default is the
- * number of logical cores (os.availableParallelism()), or TSGRAD_NUM_THREADS. Where worker
- * threads are not supported (browsers, for now) it stays 1. Results do not depend on it:
+ * number of logical cores (os.availableParallelism(), navigator.hardwareConcurrency), or
+ * TSGRAD_NUM_THREADS. Where a worker pool cannot run it stays 1: in browsers the pool needs a
+ * cross-origin isolated page (for shared memory) and tsgrad running in a Web Worker (the
+ * page's main thread may not block). Results do not depend on it:
  * work is split along outputs, never along a sum. Returns the count now in effect.
  * @example setNumThreads(1); // single-threaded, no worker threads
  */

@@ -11,11 +11,12 @@
  * runs lane 0 itself, then waits for a shared counter to reach zero: a short spin, then
  * Atomics.wait. Workers likewise spin briefly before sleeping in Atomics.wait.
  *
- * Only the spawning of workers is platform-specific (spawnNodeWorker below, a
- * node:worker_threads adapter); serveWorker() is the whole worker body and uses nothing but
- * WebAssembly and Atomics, so a browser port needs a Web Worker adapter that calls it. Main
- * thread Atomics.wait is not allowed in browsers, so there the pool is not created (see
- * threadSupport()) and everything runs on one thread.
+ * Only the spawning of workers is platform-specific: spawnNodeWorker (node:worker_threads)
+ * and spawnWebWorker (module Web Workers) below; serveWorker() is the whole worker body and
+ * uses nothing but WebAssembly and Atomics. Browsers allow Atomics.wait only off the main
+ * thread and share memory only in cross-origin isolated pages, so there the pool runs when
+ * tsgrad itself runs in a Web Worker of such a page (see threadSupport()); elsewhere
+ * everything runs on one thread.
  */
 import type { KernelExports } from './runtime.js';
 
@@ -179,18 +180,56 @@ const spawnNodeWorker: SpawnWorker = (init) => {
   return { terminate: () => void w.terminate() };
 };
 
+interface WebPlatform {
+  Worker?: new (
+    url: URL,
+    options: { type: 'module' },
+  ) => {
+    postMessage(message: unknown): void;
+    terminate(): void;
+    addEventListener(type: string, listener: () => void): void;
+  };
+  crossOriginIsolated?: boolean;
+  WorkerGlobalScope?: abstract new () => unknown;
+  navigator?: { hardwareConcurrency?: number };
+}
+
+/**
+ * Browser adapter: a module Web Worker running ./worker.js, handed its init (the compiled
+ * module, the shared memory and the control block) by postMessage. As with Node, a worker
+ * that fails to load only leaves its slot not ready.
+ */
+const spawnWebWorker: SpawnWorker = (init) => {
+  const w = new (globalThis as WebPlatform).Worker!(new URL('./worker.js', import.meta.url), { type: 'module' });
+  w.addEventListener('error', () => {});
+  w.postMessage(init);
+  return { terminate: () => w.terminate() };
+};
+
+/** True inside a Web Worker, where Atomics.wait is allowed (a page's main thread may not block). */
+function inWebWorker(): boolean {
+  const g = globalThis as WebPlatform;
+  return typeof g.WorkerGlobalScope === 'function' && globalThis instanceof g.WorkerGlobalScope;
+}
+
 /**
  * How this platform can run the pool: a spawn adapter and the logical core count, or null
- * where it cannot (browsers for now: Web Workers need an adapter, and the main thread may
- * not Atomics.wait).
+ * where it cannot (a browser page's main thread, a page that is not cross-origin isolated,
+ * engines without shared memory).
  */
 export function threadSupport(): { spawn: SpawnWorker; cores: number } | null {
   if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return null;
   const wt = nodeWorkerThreads();
-  if (!wt?.Worker) return null;
-  const proc = (globalThis as { process?: NodeProcessLike }).process;
-  const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
-  return { spawn: spawnNodeWorker, cores: Math.max(1, os?.availableParallelism?.() ?? 1) };
+  if (wt?.Worker) {
+    const proc = (globalThis as { process?: NodeProcessLike }).process;
+    const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+    return { spawn: spawnNodeWorker, cores: Math.max(1, os?.availableParallelism?.() ?? 1) };
+  }
+  const g = globalThis as WebPlatform;
+  if (typeof g.Worker === 'function' && g.crossOriginIsolated === true && inWebWorker()) {
+    return { spawn: spawnWebWorker, cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1) };
+  }
+  return null;
 }
 
 /** Worker threads serving one shared memory; lane 0 is the thread calling dispatch(). */

@@ -1,0 +1,134 @@
+/**
+ * tsgrad for every platform: everything except what reads or writes files (the IDX, PNG,
+ * CIFAR-10 and image-folder loaders, safetensors files, checkpoints, file loggers), so it
+ * loads in browsers and Web Workers as well as Node. `import ... from 'tsgrad/browser'`;
+ * in Node, 'tsgrad' exports all of this and the file functions.
+ */
+export { type DType, type TypedArray } from './core/dtype.js';
+export * from './core/errors.js';
+export { type Shape } from './core/shape.js';
+export { type OpName, type OpParams, opDefs } from './core/ops.js';
+export {
+  type Backend,
+  type WasmFeatures,
+  getBackend,
+  setBackend,
+  listBackends,
+  cpuBackend,
+  wasmBackend,
+  wasmFeatures,
+  wasmReady,
+  getNumThreads,
+  setNumThreads,
+} from './backend/index.js';
+export { Tensor } from './tensor/tensor.js';
+export { noGrad, withGradMode, isGradEnabled } from './tensor/dispatch.js';
+export * from './tensor/creation.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  neg,
+  square,
+  clamp,
+  where,
+  cast,
+  compare,
+  relu,
+  sigmoid,
+  tanh,
+  leakyRelu,
+  elu,
+  softplus,
+  softmax,
+  logSoftmax,
+  logSumExp,
+  sum,
+  mean,
+  max,
+  min,
+  argmax,
+  argmin,
+  variance,
+  std,
+  reshape,
+  flatten,
+  squeeze,
+  unsqueeze,
+  permute,
+  transpose,
+  expand,
+  slice,
+  narrow,
+  select,
+  contiguous,
+  concat,
+  stack,
+  pad,
+  matmul,
+  conv2d,
+  maxPool2d,
+  avgPool2d,
+  adaptiveAvgPool2d,
+  globalAvgPool2d,
+  globalMaxPool2d,
+  upsample,
+  oneHot,
+  dot,
+  type TensorLike,
+  type Conv2dOptions,
+  type Pool2dOptions,
+  type UpsampleOptions,
+  type Padding,
+  type Pair,
+} from './tensor/ops.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { type BackwardOptions } from './autograd/engine.js';
+export * from './nn/index.js';
+export * from './optim/index.js';
+export {
+  type Dataset,
+  type Batch,
+  type DataLoaderOptions,
+  ArrayDataset,
+  Subset,
+  DataLoader,
+  randomSplit,
+} from './data/dataset.js';
+export { LeNet5, type LeNet5Options, MODELS, createModel, type ModelSpec } from './models/index.js';
+export * as models from './models/index.js';
+export {
+  fit,
+  Trainer,
+  clipGradNorm,
+  clipGradValue,
+  NonFiniteLossError,
+  type Callback,
+  type Logs,
+  type FitOptions,
+  type TrainingState,
+  type LossFn,
+} from './train/fit.js';
+export {
+  EarlyStopping,
+  EvaluateEachEpoch,
+  LRSchedulerCallback,
+  ReduceLROnPlateau,
+  ProgressBar,
+  type EarlyStoppingOptions,
+  type ReduceLROnPlateauOptions,
+} from './train/callbacks.js';
+export { evaluate, ConfusionMatrix, topK, type EvaluationResult } from './train/metrics.js';
+export {
+  type SafetensorsContents,
+  type SafetensorsDType,
+  encodeSafetensors,
+  decodeSafetensors,
+} from './io/safetensors.js';
+export * as transforms from './data/transforms.js';
+export { AugmentedDataset, type Image, type Transform } from './data/transforms.js';
