@@ -100,16 +100,24 @@ export class EarlyStopping implements Callback {
     }
   }
 
+  /** The counters, and the best epoch's weights when restoring them (checkpoints store those as tensors). */
   stateDict(): unknown {
-    return { best: this.tracker.best, wait: this.wait, bestEpoch: this.bestEpoch };
+    const bestWeights = this.bestWeights ? Object.fromEntries(this.bestWeights) : null;
+    return { best: this.tracker.best, wait: this.wait, bestEpoch: this.bestEpoch, bestWeights };
   }
 
   loadStateDict(s: unknown): void {
-    const st = s as { best: number | null; wait: number; bestEpoch: number };
+    const st = s as {
+      best: number | null;
+      wait: number;
+      bestEpoch: number;
+      bestWeights?: Record<string, Tensor> | null;
+    };
     // JSON writes ±Infinity as null.
     this.tracker.best = st.best ?? (this.tracker.mode === 'min' ? Infinity : -Infinity);
     this.wait = st.wait;
     this.bestEpoch = st.bestEpoch;
+    this.bestWeights = st.bestWeights ? new Map(Object.entries(st.bestWeights)) : null;
   }
 }
 

@@ -3,7 +3,8 @@
  *   checkpoint.json                 training state (epoch, step, optimizer, RNGs, callbacks, history) and the
  *                                   name of the weights file it belongs to
  *   weights-<step>.safetensors      the model's state dict at that point (PyTorch can read it)
- *   optimizer-<step>.safetensors    the optimizer's per-parameter tensors (moments), named <param index>.<key>
+ *   optimizer-<step>.safetensors    the optimizer's per-parameter tensors (moments), named <param index>.<key>,
+ *                                   and tensors of callback states (EarlyStopping's best weights), callbacks.<i>.<path>
  *   best.safetensors                weights of the best epoch (ModelCheckpoint with a monitor)
  *   model.safetensors               final weights, written when training ends
  *   config.json                     what the run was started with (written by the caller)
@@ -19,7 +20,7 @@ import { writeJsonAtomic } from '../io/atomic.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import type { Module } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { Callback, Logs, Trainer, TrainingState } from './fit.js';
 import { type Mode } from './callbacks.js';
 
@@ -73,6 +74,41 @@ function joinOptimizerTensors(state: TrainingState, tensors: Record<string, Tens
   return { ...state, optimizer: { ...state.optimizer, state: optState } };
 }
 
+/**
+ * Moves the tensors found in callback states (e.g. EarlyStopping's best weights) into
+ * `tensors` under 'callbacks.<index>.<path>', leaving `{ tensor: name }` in the JSON.
+ */
+function splitCallbackTensors(callbacks: unknown[], tensors: Record<string, Tensor>): unknown[] {
+  const walk = (v: unknown, path: string): unknown => {
+    if (v instanceof Tensor) {
+      tensors[path] = v;
+      return { tensor: path };
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}.${i}`));
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, `${path}.${k}`)]));
+    }
+    return v;
+  };
+  return callbacks.map((c, i) => walk(c, `callbacks.${i}`));
+}
+
+/** The inverse of splitCallbackTensors. */
+function joinCallbackTensors(callbacks: unknown[], tensors: Record<string, Tensor>, file: string): unknown[] {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    const entries = Object.entries(v);
+    if (entries.length === 1 && entries[0]![0] === 'tensor' && typeof entries[0]![1] === 'string') {
+      const t = tensors[entries[0]![1]];
+      if (!t) throw new DataFileError(file, `callback tensor '${entries[0]![1]}' is missing`);
+      return t;
+    }
+    return Object.fromEntries(entries.map(([k, x]) => [k, walk(x)]));
+  };
+  return callbacks.map(walk);
+}
+
 /** Saves weights and training state into `dir` (see the module comment for the layout). */
 export function saveCheckpoint(dir: string, model: Module, state: TrainingState): void {
   const step = String(state.step).padStart(8, '0');
@@ -81,13 +117,14 @@ export function saveCheckpoint(dir: string, model: Module, state: TrainingState)
   const optimizerTensors = `optimizer-${step}.safetensors`;
   saveSafetensors(join(dir, weights), model.stateDict(), meta);
   const { json, tensors } = splitOptimizerTensors(state);
+  const callbacks = splitCallbackTensors(state.callbacks, tensors);
   saveSafetensors(join(dir, optimizerTensors), tensors, meta);
   const file: CheckpointFile = {
     format: 'tsgrad-checkpoint',
     version: 1,
     weights,
     optimizerTensors,
-    state: json,
+    state: { ...json, callbacks },
     savedAt: new Date().toISOString(),
   };
   writeJsonAtomic(join(dir, STATE_FILE), file);
@@ -116,7 +153,9 @@ export function readCheckpoint(dir: string): { state: TrainingState; weightsPath
   if (!file.optimizerTensors) return { state: file.state, weightsPath };
   const optPath = join(dir, file.optimizerTensors);
   if (!existsSync(optPath)) throw new DataFileError(optPath, `optimizer file named by ${path} is missing`);
-  return { state: joinOptimizerTensors(file.state, loadSafetensors(optPath).tensors, optPath), weightsPath };
+  const tensors = loadSafetensors(optPath).tensors;
+  const state = joinOptimizerTensors(file.state, tensors, optPath);
+  return { state: { ...state, callbacks: joinCallbackTensors(state.callbacks, tensors, optPath) }, weightsPath };
 }
 
 /** Loads the checkpoint's weights into `model` (strict) and its state into `trainer`. */

@@ -9,6 +9,7 @@ import {
   CSVLogger,
   Conv2d,
   CosineAnnealingLR,
+  EarlyStopping,
   DataFileError,
   Flatten,
   JSONLinesLogger,
@@ -90,6 +91,43 @@ test('N steps straight equal N/2 steps, a checkpoint on disk, a fresh process st
   assert.equal(state.epoch, 1);
   await t2.fit();
   assert.deepEqual(weights(resumed), weights(straight));
+});
+
+test("EarlyStopping's best weights survive a checkpoint: a resumed run restores the same weights as a straight one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-ckpt-'));
+  // The 'best' epoch by the highest training loss is the first: it never improves after the checkpoint, so only
+  // weights kept through the checkpoint can be restored at the end.
+  const stopper = (): EarlyStopping =>
+    new EarlyStopping({ monitor: 'loss', mode: 'max', patience: 10, restoreBestWeights: true });
+  const straight = makeModel(6);
+  manualSeed(31);
+  const es = stopper();
+  await makeTrainer(straight, 6, [es]).fit();
+
+  const first = makeModel(6);
+  manualSeed(31);
+  const stopAfterTwo: Callback = {
+    onEpochEnd(t, epoch) {
+      if (epoch === 1) t.stopTraining = true;
+    },
+  };
+  const es1 = stopper();
+  const t1 = makeTrainer(first, 6, [es1, stopAfterTwo]);
+  await t1.fit();
+  saveCheckpoint(dir, first, t1.getState());
+
+  manualSeed(999);
+  const resumed = makeModel(123);
+  const es2 = stopper();
+  const t2 = makeTrainer(resumed, 6, [es2, { onEpochEnd() {} }]);
+  restoreCheckpoint(dir, resumed, t2);
+  assert.equal(es2.bestEpoch, es1.bestEpoch);
+  await t2.fit();
+  assert.equal(es.bestEpoch, 1);
+  assert.equal(es2.bestEpoch, 1);
+  assert.deepEqual(weights(resumed), weights(straight));
+  // The best weights are tensors in the checkpoint's tensor file, not numbers in its JSON.
+  assert.ok(readFileSync(join(dir, 'checkpoint.json'), 'utf8').length < 20_000);
 });
 
 test('ModelCheckpoint keeps one weights file per checkpoint, best weights and a loadable state', async () => {
