@@ -20,6 +20,12 @@ export {
   wasmReady,
   getNumThreads,
   setNumThreads,
+  type WebGPUStatus,
+  initWebGPU,
+  shutdownWebGPU,
+  webgpuBackend,
+  webgpuFallbacks,
+  webgpuStatus,
 } from './backend/index.js';
 export { Tensor } from './tensor/tensor.js';
 export { noGrad, withGradMode, isGradEnabled } from './tensor/dispatch.js';

@@ -2,6 +2,7 @@ import { ArgumentError } from '../core/errors.js';
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
 import { wasmBackend, wasmFeatures } from './wasm/index.js';
+import { isSoftwareAdapter, onWebGPURegistration, webgpuStatus } from './webgpu/index.js';
 
 export type { Backend, Kernel, KernelTable, View } from './backend.js';
 export { cpuBackend } from './cpu/index.js';
@@ -14,6 +15,14 @@ export {
   wasmFeatures,
   wasmReady,
 } from './wasm/index.js';
+export {
+  type WebGPUStatus,
+  initWebGPU,
+  shutdownWebGPU,
+  webgpuBackend,
+  webgpuFallbacks,
+  webgpuStatus,
+} from './webgpu/index.js';
 
 /**
  * Backends known to this build, by name. The wasm backend registers only where the engine
@@ -21,6 +30,26 @@ export {
  */
 const available: Record<string, Backend> = { cpu: cpuBackend as Backend };
 if (wasmFeatures().kernels) available['wasm'] = wasmBackend as Backend;
+
+// The webgpu backend appears once `await initWebGPU()` has found an adapter, and leaves on shutdownWebGPU().
+onWebGPURegistration((b) => {
+  if (b) available['webgpu'] = b;
+  else {
+    const gone = available['webgpu'];
+    delete available['webgpu'];
+    if (gone && current === gone) current = initialBackend();
+  }
+});
+
+/**
+ * What 'auto' selects: webgpu on a hardware adapter once registered, else wasm where
+ * WebAssembly SIMD exists, else cpu. A software adapter (lavapipe) is slower than wasm.
+ */
+function autoBackend(): Backend {
+  const gpu = available['webgpu'];
+  if (gpu && !isSoftwareAdapter(webgpuStatus().adapter ?? '')) return gpu;
+  return available['wasm'] ?? (cpuBackend as Backend);
+}
 
 /**
  * The default is the fastest registered backend (wasm where WebAssembly SIMD validates),
@@ -40,7 +69,7 @@ function initialBackend(): Backend {
     }
     return b;
   }
-  return available['wasm'] ?? (cpuBackend as Backend);
+  return autoBackend();
 }
 let current: Backend = initialBackend();
 
@@ -51,7 +80,8 @@ export function getBackend(): Backend {
 
 /**
  * Selects the backend for tensors created from now on: 'cpu', 'wasm' (where registered),
- * 'auto' (the fastest registered one: wasm where WebAssembly SIMD exists, else cpu), or a
+ * 'webgpu' (after `await initWebGPU()` succeeded), 'auto' (the fastest registered one:
+ * webgpu on a hardware adapter, else wasm where WebAssembly SIMD exists, else cpu), or a
  * Backend object. Returns the backend now current. Tensors keep the backend they were
  * created on, and ops refuse to mix backends.
  * @example const previous = getBackend(); setBackend('auto'); ...; setBackend(previous);
@@ -62,7 +92,7 @@ export function setBackend<S>(nameOrBackend: string | Backend<S>): Backend {
     return current;
   }
   const name = nameOrBackend;
-  const b = name === 'auto' ? (available['wasm'] ?? cpuBackend) : available[name];
+  const b = name === 'auto' ? autoBackend() : available[name];
   if (!b) {
     throw new ArgumentError(
       `setBackend: unknown backend '${name}'; available: ${Object.keys(available).join(', ')}, auto`,
@@ -72,7 +102,7 @@ export function setBackend<S>(nameOrBackend: string | Backend<S>): Backend {
   return current;
 }
 
-/** Names of the registered backends, e.g. ['cpu', 'wasm']. */
+/** Names of the registered backends, e.g. ['cpu', 'wasm'], plus 'webgpu' after initWebGPU(). */
 export function listBackends(): string[] {
   return Object.keys(available);
 }

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { repoRoot } from '../helpers/nn-fixtures.js';
-import { trainSteps, type BrowserRun } from './workload.js';
+import { trainSteps, type BrowserRun } from '../helpers/lenet-workload.js';
 
 function findChromium(): string | null {
   for (const name of [process.env['CHROME_BIN'], 'chromium', 'chromium-browser', 'google-chrome']) {
@@ -27,7 +27,7 @@ function findChromium(): string | null {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>tsgrad</title>
 <script type="module">
 import * as T from '/dist/src/browser.js';
-import { trainSteps } from '/dist/test/browser/workload.js';
+import { trainSteps } from '/dist/test/helpers/lenet-workload.js';
 const post = (o) => fetch('/__result', { method: 'POST', body: JSON.stringify(o) });
 try {
   await T.wasmReady();
@@ -42,7 +42,7 @@ try {
 
 const WORKER = `import * as T from '/dist/src/browser.js';
 import { wasmThreadsReady } from '/dist/src/backend/wasm/index.js';
-import { trainSteps } from '/dist/test/browser/workload.js';
+import { trainSteps } from '/dist/test/helpers/lenet-workload.js';
 try {
   await T.wasmReady();
   const threads = T.setNumThreads(2);

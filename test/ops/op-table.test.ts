@@ -21,6 +21,12 @@
  *       pooling), the float32 gradients of sum(y·r), r a fixed random cotangent,
  *       against the cpu backend's within 1e-4 (scaled)
  * (float64 work, as in (a) and (b), takes the cpu kernels inside those backends).
+ * The webgpu backend joins the list when `await initWebGPU()` finds an adapter (lavapipe in
+ * CI); otherwise its suite is skipped with the reason. Its results are read with
+ * `await t.data()` (GPU tensors cannot be read synchronously), every primitive also runs
+ * on it for (e) since all of them are WGSL kernels there, and float32 rows of reductions
+ * (sums inside sum, matmul, convolutions, average pooling) allow 1e-3: the GPU sums in f32
+ * in another order, where the cpu accumulates in float64.
  * A last test fails when a key of opDefs has no row.
  */
 import assert from 'node:assert/strict';
@@ -36,6 +42,9 @@ import {
   UnsupportedError,
   getBackend,
   gradcheck,
+  initWebGPU,
+  webgpuFallbacks,
+  webgpuStatus,
   listBackends,
   opDefs,
   setBackend,
@@ -1375,6 +1384,25 @@ const ACCELERATED: ReadonlySet<OpName> = new Set<OpName>([
   'avgPool2dGrad',
 ]);
 
+/** Float32 ops whose kernels sum many products or terms; webgpu allows 1e-3 on them. */
+const REDUCING: ReadonlySet<OpName> = new Set<OpName>([
+  'sum',
+  'matmul',
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'avgPool2d',
+  'avgPool2dGrad',
+]);
+
+/** Backends whose results are read asynchronously (GPU-resident tensors). */
+const ASYNC_BACKENDS: ReadonlySet<string> = new Set(['webgpu']);
+
+/** A tensor's values: dataSync() on the cpu backends, await data() on the GPU. */
+async function values(t: Tensor): Promise<ArrayLike<number>> {
+  return ASYNC_BACKENDS.has(t.backend.name) ? t.data() : t.dataSync();
+}
+
 /** Runs `fn` with `name` as the current backend (new tensors are created there). */
 function onBackend<R>(name: string, fn: () => R): R {
   const previous = getBackend();
@@ -1387,7 +1415,13 @@ function onBackend<R>(name: string, fn: () => R): R {
 }
 
 /** Float32 gradients of sum(op(...) · r) w.r.t. the inputs in `wrt`, on the current backend. */
-function float32Grads(row: Row, inputs: readonly Input[], wrt: readonly number[], seed: number): Float32Array[] {
+async function float32Grads(
+  row: Row,
+  inputs: readonly Input[],
+  wrt: readonly number[],
+  seed: number,
+  allowNone = false,
+): Promise<(ArrayLike<number> | null)[]> {
   const xs = inputs.map((inp, i) => toTensor(inp, 'float32', wrt.includes(i)));
   const y = row.op(...xs);
   const g = new Generator(seed);
@@ -1395,22 +1429,26 @@ function float32Grads(row: Row, inputs: readonly Input[], wrt: readonly number[]
   y.mul(T.tensor(r, { shape: y.shape, dtype: 'float32' }))
     .sum()
     .backward();
-  return wrt.map((i) => {
-    const grad = xs[i]!.grad;
-    assert.ok(grad, `input ${i} got no gradient`);
-    return grad.dataSync() as Float32Array;
-  });
+  return Promise.all(
+    wrt.map((i) => {
+      const grad = xs[i]!.grad;
+      if (!grad && allowNone) return null;
+      assert.ok(grad, `input ${i} got no gradient`);
+      return values(grad);
+    }),
+  );
 }
 
 function rowSuite(row: Row, index: number, backend: string): void {
   const seed = 1000 + index;
+  const f32Tol = backend === 'webgpu' && row.covers.some((op) => REDUCING.has(op)) ? 1e-3 : F32_TOL;
   describe(`op table: ${row.name}`, () => {
     const inputs = row.inputs(new Generator(seed));
     const floatOut = ['float32', 'float64'].includes(floatDtypeOf('float64', row));
     // Default: every float input, when the output is float (bool/int32 results have no gradient).
     const gradIdx = row.grad ?? (floatOut ? inputs.flatMap((inp, i) => (inp.kind === 'float' ? [i] : [])) : []);
 
-    test('(a) float64 forward matches the naive reference', () => {
+    test('(a) float64 forward matches the naive reference', async () => {
       const xs = inputs.map((inp, i) => toTensor(inp, 'float64', gradIdx.includes(i)));
       const [y, seen] = recordPrimitives(() => row.op(...xs));
       for (const p of row.covers) {
@@ -1420,14 +1458,15 @@ function rowSuite(row: Row, index: number, backend: string): void {
       const dtype = floatDtypeOf('float64', row);
       assert.equal(y.dtype, dtype, `output dtype`);
       assertShape(y.shape, expected.shape);
+      const got = await values(y);
       if (dtype === 'float64') {
-        assertClose(y.dataSync(), expected.data, FWD_TOL, 'forward');
+        assertClose(got, expected.data, FWD_TOL, 'forward');
       } else if (dtype === 'float32') {
-        assertClose(y.dataSync(), expected.data.map(Math.fround), FWD_TOL, 'forward (float32)');
+        assertClose(got, expected.data.map(Math.fround), FWD_TOL, 'forward (float32)');
       } else {
         // `+ 0` turns the reference's -0 (e.g. Math.trunc(-0.3)) into the 0 an integer array holds.
         const exact = expected.data.map((v) => v + 0);
-        assert.deepEqual([...y.dataSync()], exact, 'forward (exact)');
+        assert.deepEqual([...Array.from(got)], exact, 'forward (exact)');
       }
     });
 
@@ -1440,36 +1479,51 @@ function rowSuite(row: Row, index: number, backend: string): void {
     }
 
     if (inputs.some((inp) => inp.kind === 'float')) {
-      test('(c) float32 agrees with float64', () => {
+      test('(c) float32 agrees with float64', async () => {
         const y64 = row.op(...inputs.map((inp) => toTensor(inp, 'float64')));
         const y32 = row.op(...inputs.map((inp) => toTensor(inp, 'float32')));
         assert.equal(y32.dtype, floatDtypeOf('float32', row), 'float32 output dtype');
         assertShape(y32.shape, y64.shape);
         if (y64.dtype === 'float64' || y64.dtype === 'float32') {
-          assertClose(y32.dataSync(), y64.dataSync(), F32_TOL, 'float32 vs float64');
+          assertClose(await values(y32), await values(y64), f32Tol, 'float32 vs float64');
         } else {
-          assert.deepEqual([...y32.dataSync()], [...y64.dataSync()], 'float32 vs float64 (exact)');
+          assert.deepEqual(
+            [...Array.from(await values(y32))],
+            [...Array.from(await values(y64))],
+            'float32 vs float64 (exact)',
+          );
         }
       });
     }
 
     if (backend !== 'cpu' && inputs.some((inp) => inp.kind === 'float')) {
-      test(`(d) float32 on ${backend} agrees with the cpu backend`, () => {
+      test(`(d) float32 on ${backend} agrees with the cpu backend`, async () => {
         const y = row.op(...inputs.map((inp) => toTensor(inp, 'float32')));
         assert.equal(y.backend.name, backend, 'result backend');
         const yc = onBackend('cpu', () => row.op(...inputs.map((inp) => toTensor(inp, 'float32'))));
         assertShape(y.shape, yc.shape);
+        const got = await values(y);
         if (y.dtype === 'float32' || y.dtype === 'float64')
-          assertClose(y.dataSync(), yc.dataSync(), F32_TOL, 'wasm vs cpu');
-        else assert.deepEqual([...y.dataSync()], [...yc.dataSync()], `${backend} vs cpu (exact)`);
+          assertClose(got, yc.dataSync(), f32Tol, `${backend} vs cpu`);
+        else assert.deepEqual([...Array.from(got)], [...yc.dataSync()], `${backend} vs cpu (exact)`);
       });
     }
 
-    if (backend !== 'cpu' && gradIdx.length > 0 && row.covers.some((op) => ACCELERATED.has(op))) {
-      test(`(e) float32 gradients on ${backend} agree with the cpu backend`, () => {
-        const gs = float32Grads(row, inputs, gradIdx, seed);
-        const gc = onBackend('cpu', () => float32Grads(row, inputs, gradIdx, seed));
-        gradIdx.forEach((inputIndex, j) => assertClose(gs[j]!, gc[j]!, F32_TOL, `d/d input ${inputIndex}`));
+    const accelerated = backend === 'webgpu' || row.covers.some((op) => ACCELERATED.has(op));
+    if (backend !== 'cpu' && gradIdx.length > 0 && accelerated) {
+      test(`(e) float32 gradients on ${backend} agree with the cpu backend`, async () => {
+        // Every row runs here on webgpu, including ops whose gradient is identically zero (none on either backend).
+        const allowNone = backend === 'webgpu';
+        const gs = await float32Grads(row, inputs, gradIdx, seed, allowNone);
+        const gc = await onBackend('cpu', () => float32Grads(row, inputs, gradIdx, seed, allowNone));
+        // Gradients of a pass-through op still sum over the backward graph: allow the reduction tolerance.
+        const tol = backend === 'webgpu' ? Math.max(f32Tol, 1e-3) : F32_TOL;
+        gradIdx.forEach((inputIndex, j) => {
+          const a = gs[j] ?? null;
+          const c = gc[j] ?? null;
+          assert.equal(a === null, c === null, `d/d input ${inputIndex}: gradient present on one backend only`);
+          if (a && c) assertClose(a, c, tol, `d/d input ${inputIndex}`);
+        });
       });
     }
   });
@@ -1588,6 +1642,9 @@ function secondOrderSuite(): void {
   });
 }
 
+// The webgpu adapter arrives asynchronously: find it before listing the backends.
+const gpuReady = await initWebGPU();
+
 // One copy of the whole table per registered backend.
 for (const backend of listBackends()) {
   describe(`op table on the ${backend} backend`, () => {
@@ -1601,7 +1658,17 @@ for (const backend of listBackends()) {
     });
     rows.forEach((row, index) => rowSuite(row, index, backend));
     secondOrderSuite();
+    if (backend === 'webgpu') {
+      test('webgpu: only float64 work ran on the host', () => {
+        const other = webgpuFallbacks().filter((f) => f.dtype !== 'float64');
+        assert.deepEqual(other, [], `ops that fell back to the host: ${JSON.stringify(other)}`);
+      });
+    }
   });
+}
+
+if (!gpuReady) {
+  test('op table on the webgpu backend', { skip: `no WebGPU adapter: ${webgpuStatus().reason}` }, () => {});
 }
 
 test('op table: every primitive of opDefs has at least one row', () => {

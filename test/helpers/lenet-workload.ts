@@ -1,6 +1,6 @@
 /**
- * The training run test/browser/browser.test.ts performs in Chromium (page and Web Worker)
- * and in Node: LeNet-5 on a fixed batch where class k brightens quadrant k, Adam, 8 steps.
+ * A short training run that the browser and webgpu tests repeat on several platforms and
+ * backends: LeNet-5 on a fixed batch where class k brightens quadrant k, Adam, 8 steps.
  * It takes the tsgrad module as an argument so the browser can pass dist/src/browser.js.
  */
 import type * as Tsgrad from '../../src/browser.js';

@@ -1,0 +1,108 @@
+/**
+ * webgpu throughput on a real GPU: fp32 GEMM TFLOP/s (n = 1024, 2048, 4096), LeNet-5 and a
+ * CIFAR-style CNN training samples/s at batch 64 and 256. Prints one JSON line.
+ * `--tiny` shrinks every size so the script can be checked on lavapipe.
+ *
+ *   node dist/bench/webgpu.js [--tiny]
+ */
+import {
+  Conv2d,
+  Flatten,
+  LeNet5,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  SGD,
+  Sequential,
+  crossEntropy,
+  initWebGPU,
+  manualSeed,
+  randint,
+  randn,
+  setBackend,
+  shutdownWebGPU,
+  webgpuFallbacks,
+  webgpuStatus,
+} from '../src/index.js';
+
+const tiny = process.argv.includes('--tiny');
+
+/** 3×32×32 → conv3×3 32, conv3×3 32, pool, conv3×3 64, conv3×3 64, pool, fc 512, fc 10 (ReLUs between). */
+function cifarNet(): Sequential {
+  return new Sequential(
+    new Conv2d(3, 32, 3, { padding: 1 }),
+    new ReLU(),
+    new Conv2d(32, 32, 3, { padding: 1 }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(32, 64, 3, { padding: 1 }),
+    new ReLU(),
+    new Conv2d(64, 64, 3, { padding: 1 }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    new Linear(64 * 8 * 8, 512),
+    new ReLU(),
+    new Linear(512, 10),
+  );
+}
+
+async function gemm(n: number, reps: number): Promise<number> {
+  const a = randn([1, n, n]);
+  const b = randn([1, n, n]);
+  await a.matmul(b).sum().item(); // compile and warm up
+  const t0 = performance.now();
+  let c = a;
+  for (let i = 0; i < reps; i++) c = a.matmul(b);
+  await c.sum().item();
+  const s = (performance.now() - t0) / 1000;
+  return (2 * n ** 3 * reps) / s / 1e12;
+}
+
+async function train(
+  make: () => Sequential | LeNet5,
+  shape: readonly number[],
+  batch: number,
+  steps: number,
+): Promise<number> {
+  manualSeed(0);
+  const model = make();
+  const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x = randn([batch, ...shape]);
+  const y = randint(0, 10, [batch]);
+  const step = (): ReturnType<typeof crossEntropy> => {
+    opt.zeroGrad();
+    const loss = crossEntropy(model.forward(x), y);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  await step().item(); // compile pipelines
+  const t0 = performance.now();
+  let loss = step();
+  for (let i = 1; i < steps; i++) loss = step();
+  await loss.item();
+  return (batch * steps) / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  if (!(await initWebGPU())) {
+    console.error(`bench/webgpu: no WebGPU adapter: ${webgpuStatus().reason}`);
+    process.exit(2);
+  }
+  setBackend('webgpu');
+  const gemmSizes = tiny ? [64, 128] : [1024, 2048, 4096];
+  const batches = tiny ? [4, 8] : [64, 256];
+  const steps = tiny ? 2 : 20;
+  const result: Record<string, unknown> = { adapter: webgpuStatus().adapter, tiny };
+  for (const n of gemmSizes) result[`gemm_${n}_tflops`] = await gemm(n, tiny ? 1 : n >= 4096 ? 5 : 20);
+  for (const b of batches) {
+    result[`lenet5_b${b}_samples_per_s`] = await train(() => new LeNet5(), [1, 28, 28], b, steps);
+  }
+  for (const b of batches) result[`cifar_b${b}_samples_per_s`] = await train(cifarNet, [3, 32, 32], b, steps);
+  result['host_fallbacks'] = webgpuFallbacks();
+  console.log(JSON.stringify(result));
+  await shutdownWebGPU();
+}
+
+await main();

@@ -1,0 +1,80 @@
+/**
+ * The webgpu backend end to end: LeNet-5 training that matches the cpu backend's losses; a
+ * short soak (20 steps on random data, bench/webgpu-soak.ts runs 2,000) that must train
+ * without host fallbacks, keep the GPU pool bounded and the loss finite; plus registration, async-only reads and the float64 host path. Skips, naming the
+ * reason, where no WebGPU adapter exists (CI has lavapipe, so it runs there).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import * as T from '../../src/index.js';
+import { soak } from '../../bench/webgpu-soak.js';
+import { trainSteps } from '../helpers/lenet-workload.js';
+
+const ready = await T.initWebGPU();
+const skip = ready ? false : `no WebGPU adapter: ${T.webgpuStatus().reason}`;
+
+describe('webgpu backend', { skip }, () => {
+  const previous = T.getBackend();
+  after(() => {
+    T.setBackend(previous);
+  });
+
+  test('registers after initWebGPU and reads asynchronously only', async () => {
+    assert.ok(T.listBackends().includes('webgpu'));
+    T.setBackend('webgpu');
+    const a = T.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    const y = a.matmul(a).add(1);
+    assert.equal(y.backend.name, 'webgpu');
+    assert.throws(() => y.dataSync(), T.UnsupportedError);
+    // [[1,2],[3,4]]² = [[7,10],[15,22]], plus one.
+    assert.deepEqual(Array.from(await y.data()), [8, 11, 16, 23]);
+  });
+
+  test('float64 runs on the host and is listed by webgpuFallbacks()', async () => {
+    T.setBackend('webgpu');
+    const x = T.tensor([1, 2, 3], { dtype: 'float64' });
+    const y = x.mul(x).sum();
+    assert.equal(y.dtype, 'float64');
+    assert.equal(await y.item(), 14);
+    const ops = T.webgpuFallbacks().map((f) => `${f.op}:${f.dtype}`);
+    assert.ok(ops.includes('mul:float64') && ops.includes('sum:float64'), ops.join(', '));
+    assert.ok(T.webgpuFallbacks().every((f) => f.dtype === 'float64'));
+  });
+
+  test('LeNet-5 trains on webgpu as on cpu: the same losses (1e-3) over 8 Adam steps, and they fall', async () => {
+    T.setBackend('cpu');
+    const cpu = await trainSteps(T, 1);
+    T.setBackend('webgpu');
+    const gpu = await trainSteps(T, 1);
+    assert.equal(gpu.backend, 'webgpu');
+    gpu.losses.forEach((l, i) => {
+      const want = cpu.losses[i]!;
+      assert.ok(Math.abs(l - want) <= 1e-3 * Math.max(1, Math.abs(want)), `step ${i}: webgpu ${l}, cpu ${want}`);
+    });
+    assert.ok(gpu.losses.at(-1)! < gpu.losses[0]! * 0.75, `losses ${gpu.losses.join(' ')}`);
+    assert.ok(T.webgpuFallbacks().every((f) => f.dtype === 'float64'));
+  });
+
+  test('LeNet-5 soak, 20 steps: finite loss, no host fallbacks, bounded GPU pool', async () => {
+    const lines: string[] = [];
+    const r = await soak({ steps: 20, batch: 8, readEvery: 5, logEvery: 10, log: (l) => lines.push(l) });
+    const first = r.samples[0]!;
+    const last = r.samples[r.samples.length - 1]!;
+    assert.equal(last.step, 20);
+    assert.ok(
+      r.samples.every((s) => Number.isFinite(s.loss)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      r.fallbacks.every((f) => f.dtype === 'float64'),
+      JSON.stringify(r.fallbacks),
+    );
+    // Random labels: the loss stays near ln 10 ≈ 2.30 rather than falling; it must not blow up.
+    assert.ok(last.loss < 3, `loss ${last.loss}`);
+    // Dead tensors' buffers return to the pool: the pool may not grow without bound.
+    assert.ok(last.poolBytes < 512 * 2 ** 20, `pool grew to ${last.poolBytes} bytes (from ${first.poolBytes})`);
+  });
+});
