@@ -1,10 +1,16 @@
 /**
  * webgpu throughput on a real GPU: fp32 GEMM TFLOP/s (n = 1024, 2048, 4096), LeNet-5 and a
  * CIFAR-style CNN training samples/s at batch 64 and 256. Prints one JSON line.
- * `--tiny` shrinks every size so the script can be checked on lavapipe.
+ * `--tiny` shrinks every size so the script can be checked on lavapipe. In the same command it
+ * runs PyTorch on the same workloads (bench/torch_peer.py: fp32, TF32 off; on CUDA unless
+ * `--torch-device cpu`; `--no-torch` skips it) and adds each figure's ratio tsgrad / torch.
+ * `--save` also writes the JSON to bench/results/<date>-webgpu.json.
  *
- *   node dist/bench/webgpu.js [--tiny]
+ *   node dist/bench/webgpu.js [--tiny] [--torch-device cuda|cpu] [--no-torch] [--save]
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   Conv2d,
   Flatten,
@@ -23,9 +29,29 @@ import {
   shutdownWebGPU,
   webgpuFallbacks,
   webgpuStatus,
+  writeJsonAtomic,
 } from '../src/index.js';
 
 const tiny = process.argv.includes('--tiny');
+const argValue = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+/** The repository root (this file runs as dist/bench/webgpu.js). */
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+
+/** PyTorch's figures for the same workloads, or why there are none. */
+function torchPeer(): Record<string, unknown> {
+  const args = [join(ROOT, 'bench', 'torch_peer.py'), '--device', argValue('--torch-device') ?? 'cuda'];
+  if (tiny) args.push('--tiny');
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, args, { encoding: 'utf8' });
+    const last = r.stdout?.trim().split('\n').at(-1);
+    if (r.status === 0 && last) return JSON.parse(last) as Record<string, unknown>;
+    if (last?.startsWith('{')) return JSON.parse(last) as Record<string, unknown>;
+  }
+  return { error: 'no python3 with torch' };
+}
 
 /** 3×32×32 → conv3×3 32, conv3×3 32, pool, conv3×3 64, conv3×3 64, pool, fc 512, fc 10 (ReLUs between). */
 function cifarNet(): Sequential {
@@ -101,8 +127,20 @@ async function main(): Promise<void> {
   }
   for (const b of batches) result[`cifar_b${b}_samples_per_s`] = await train(cifarNet, [3, 32, 32], b, steps);
   result['host_fallbacks'] = webgpuFallbacks();
-  console.log(JSON.stringify(result));
   await shutdownWebGPU();
+  if (!process.argv.includes('--no-torch')) {
+    const torch = torchPeer();
+    result['torch'] = torch;
+    for (const [k, v] of Object.entries(result)) {
+      const t = torch[k];
+      if (typeof v === 'number' && typeof t === 'number' && t > 0) result[`ratio_${k}`] = v / t;
+    }
+  }
+  result['date'] = new Date().toISOString().slice(0, 10);
+  console.log(JSON.stringify(result));
+  if (process.argv.includes('--save')) {
+    writeJsonAtomic(join(ROOT, 'bench', 'results', `${result['date'] as string}-webgpu.json`), result);
+  }
 }
 
 await main();
