@@ -8,11 +8,9 @@
  *   npm run build && node dist/bench/memory.js [--steps 2000] [--backend wasm]
  */
 import { Adam, LeNet5, crossEntropy, getBackend, manualSeed, randint, randn, setBackend } from '../src/index.js';
+import { option } from './args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
+const arg = (name: string, fallback: string): string => option(name) ?? fallback;
 
 const steps = Number(arg('steps', '2000'));
 const backend = arg('backend', getBackend().name);

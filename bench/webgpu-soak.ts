@@ -20,6 +20,7 @@ import {
   webgpuFallbacks,
   webgpuStatus,
 } from '../src/index.js';
+import { option } from './args.js';
 
 export interface SoakOptions {
   steps?: number;
@@ -94,8 +95,8 @@ export async function soak(opts: SoakOptions = {}): Promise<SoakResult> {
 }
 
 function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  const v = option(name);
+  return v !== undefined ? Number(v) : fallback;
 }
 
 async function main(): Promise<void> {

@@ -31,18 +31,15 @@ import {
   webgpuStatus,
   writeJsonAtomic,
 } from '../src/index.js';
+import { option } from './args.js';
 
 const tiny = process.argv.includes('--tiny');
-const argValue = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 /** The repository root (this file runs as dist/bench/webgpu.js). */
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
 /** PyTorch's figures for the same workloads, or why there are none. */
 function torchPeer(): Record<string, unknown> {
-  const args = [join(ROOT, 'bench', 'torch_peer.py'), '--device', argValue('--torch-device') ?? 'cuda'];
+  const args = [join(ROOT, 'bench', 'torch_peer.py'), '--device', option('torch-device') ?? 'cuda'];
   if (tiny) args.push('--tiny');
   for (const python of ['python3', '/usr/bin/python3']) {
     const r = spawnSync(python, args, { encoding: 'utf8' });
