@@ -28,11 +28,11 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
   const axes: number[] = [];
+  // Axes of length 1 in g need no sum (a reshape drops or keeps them): summing them would copy.
   for (let i = 0; i < g.rank; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+    if (g.shape[i] !== 1 && (i < lead || shape[i - lead] === 1)) axes.push(i);
   }
-  const s = ops.sum(g, axes, true);
-  return ops.reshape(s, shape);
+  return ops.reshape(axes.length ? ops.sum(g, axes, true) : g, shape);
 }
 
 function topoOrder(root: Tensor): Tensor[] {

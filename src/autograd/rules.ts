@@ -57,6 +57,13 @@ function poolOnly(p: OpParams['avgPool2dGrad']): OpParams['avgPool2d'] {
   return rest;
 }
 
+/** True when a [batch, rows, cols] operand is laid out column by column (a transposed view). */
+function columnMajor(t: Tensor): boolean {
+  const [, r, c] = t.shape as [number, number, number];
+  const [, sr, sc] = t.strides as [number, number, number];
+  return r > 1 && c > 1 && sr === 1 && sc === r;
+}
+
 function convOnly<P extends OpParams['conv2d']>(p: P): OpParams['conv2d'] {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
 }
@@ -132,9 +139,20 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   },
   // The products below skip the gradient of an input that needs none (the images into a
   // first convolution, frozen weights): each is as costly as the forward pass.
+  // An operand that is a transposed view (a Linear layer's weight) gets its gradient as the
+  // transpose of the transposed product, so the gradient has the parameter's own layout and
+  // the optimizer's elementwise updates run on dense memory.
   matmul: (g, [a, b]) => [
-    a!.requiresGrad ? run('matmul', [g, ops.transpose(b!)], {}) : null,
-    b!.requiresGrad ? run('matmul', [ops.transpose(a!), g], {}) : null,
+    a!.requiresGrad
+      ? columnMajor(a!)
+        ? ops.transpose(run('matmul', [b!, ops.transpose(g)], {}))
+        : run('matmul', [g, ops.transpose(b!)], {})
+      : null,
+    b!.requiresGrad
+      ? columnMajor(b!)
+        ? ops.transpose(run('matmul', [ops.transpose(g), a!], {}))
+        : run('matmul', [ops.transpose(a!), g], {})
+      : null,
   ],
   conv2d: (g, [x, w], _y, p) => [
     x!.requiresGrad

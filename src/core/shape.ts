@@ -31,6 +31,45 @@ export function isContiguousLayout(shape: Shape, strides: readonly number[]): bo
   return true;
 }
 
+/**
+ * Strides that show the elements of a view (shape, strides) in `target`'s shape without a
+ * copy, or null where none exist (the view's layout cannot be regrouped so). Dimensions the
+ * view keeps dense between them can be merged or split freely; size-1 dimensions come and go.
+ */
+export function viewStrides(shape: Shape, strides: readonly number[], target: Shape): number[] | null {
+  if (shape.includes(0)) return contiguousStrides(target);
+  // Runs of dimensions laid out one inside the other, outermost first: [elements, innermost stride].
+  const runs: [number, number][] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const last = runs[runs.length - 1];
+    if (last && last[1] === strides[i]! * d) {
+      last[0] *= d;
+      last[1] = strides[i]!;
+    } else runs.push([d, strides[i]!]);
+  });
+  const out = new Array<number>(target.length);
+  let r = runs.length - 1;
+  let inRun = 1;
+  for (let j = target.length - 1; j >= 0; j--) {
+    const d = target[j]!;
+    if (d === 1) {
+      out[j] = j + 1 < target.length ? out[j + 1]! * target[j + 1]! : 1;
+      continue;
+    }
+    const run = runs[r];
+    if (!run) return null;
+    out[j] = run[1] * inRun;
+    inRun *= d;
+    if (run[0] % inRun !== 0) return null;
+    if (inRun === run[0]) {
+      r--;
+      inRun = 1;
+    }
+  }
+  return r < 0 && inRun === 1 ? out : null;
+}
+
 export function fmt(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

@@ -5,7 +5,7 @@
  */
 import { type OpName, type OpParams, type TensorMeta, opDefs } from '../core/ops.js';
 import { ArgumentError } from '../core/errors.js';
-import { broadcastShapes, contiguousStrides, sizeOf } from '../core/shape.js';
+import { broadcastShapes, contiguousStrides, sizeOf, viewStrides } from '../core/shape.js';
 import type { View } from '../backend/backend.js';
 import { isFloat } from '../core/dtype.js';
 import { Tensor } from './tensor.js';
@@ -74,8 +74,8 @@ function viewLayout<K extends OpName>(
 ): { strides: number[]; offset: number } {
   switch (op) {
     case 'reshape':
-      // The caller makes non-contiguous tensors contiguous first.
-      return { strides: contiguousStrides(shape), offset: x.offset };
+      // The caller makes a tensor contiguous first where no strides fit (viewStrides).
+      return { strides: viewStrides(x.shape, x.strides, shape) ?? contiguousStrides(shape), offset: x.offset };
     case 'permute': {
       const perm = (p as OpParams['permute']).perm;
       return { strides: perm.map((a) => x.strides[a]!), offset: x.offset };

@@ -5,7 +5,16 @@
 import { type DType, isFloat, promoteTypes } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
 import type { BinaryOpName, CompareOp, Conv2dParams, UnaryOpName } from '../core/ops.js';
-import { checkShape, fmt, normalizeAxes, normalizeAxis, resolveReshape, sameShape, sizeOf } from '../core/shape.js';
+import {
+  checkShape,
+  fmt,
+  normalizeAxes,
+  normalizeAxis,
+  resolveReshape,
+  sameShape,
+  sizeOf,
+  viewStrides,
+} from '../core/shape.js';
 import { run } from './dispatch.js';
 import { full } from './creation.js';
 import { Tensor } from './tensor.js';
@@ -205,7 +214,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = resolveReshape(x.shape, shape);
   if (sameShape(target, x.shape)) return x;
-  return run('reshape', [x.isContiguous() ? x : contiguous(x)], { shape: target });
+  const fits = x.isContiguous() || viewStrides(x.shape, x.strides, target) !== null;
+  return run('reshape', [fits ? x : contiguous(x)], { shape: target });
 }
 
 export function contiguous(x: Tensor): Tensor {
