@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError, DataFileError } from '../core/errors.js';
 import type { ImageSet } from './mnist.js';
-import { readFileBytes } from './png.js';
+import { readFileBytes } from '../io/read-file.js';
 
 /**
  * The ten CIFAR-10 class names, indexed by label.

@@ -9,10 +9,10 @@
  * browser on a fetched ArrayBuffer; `readIdx` / `readIdxSync` read a file
  * (optionally gzip-compressed) with node:fs and node:zlib.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { DataFileError } from '../core/errors.js';
+import { bytesOf, readError, readFileBytes } from '../io/read-file.js';
 
 /** The element type of an IDX array. */
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -139,20 +139,8 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function readError(path: string, err: unknown): DataFileError {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return new DataFileError(path, 'file not found');
-  if (code === 'EISDIR') return new DataFileError(path, 'is a directory, not an IDX file');
-  if (code === 'EACCES' || code === 'EPERM') return new DataFileError(path, `permission denied: ${errorMessage(err)}`);
-  return new DataFileError(path, `cannot read file: ${errorMessage(err)}`);
-}
-
 function isGzip(path: string, bytes: Uint8Array): boolean {
   return path.endsWith('.gz') || (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b);
-}
-
-function toBytes(buf: Buffer): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /**
@@ -164,16 +152,10 @@ function toBytes(buf: Buffer): Uint8Array {
  * labels.shape; // [10000]
  */
 export function readIdxSync(path: string): IdxArray {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  let bytes = toBytes(raw);
+  let bytes = readFileBytes(path, 'an IDX file');
   if (isGzip(path, bytes)) {
     try {
-      bytes = toBytes(gunzipSync(bytes));
+      bytes = bytesOf(gunzipSync(bytes));
     } catch (err) {
       throw new DataFileError(path, `not a valid gzip stream: ${errorMessage(err)}`);
     }
@@ -199,12 +181,12 @@ export async function readIdx(path: string): Promise<IdxArray> {
   try {
     raw = await readFile(path);
   } catch (err) {
-    throw readError(path, err);
+    throw readError(path, err, 'an IDX file');
   }
-  let bytes = toBytes(raw);
+  let bytes = bytesOf(raw);
   if (isGzip(path, bytes)) {
     try {
-      bytes = toBytes(await gunzipAsync(bytes));
+      bytes = bytesOf(await gunzipAsync(bytes));
     } catch (err) {
       throw new DataFileError(path, `not a valid gzip stream: ${errorMessage(err)}`);
     }

@@ -4,10 +4,11 @@
  * package `mnist`. Nothing here depends on tensors; wrap the result in an
  * `ArrayDataset` to train on it.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DataFileError } from '../core/errors.js';
+import { readFileBytes } from '../io/read-file.js';
 import { readIdxSync } from './idx.js';
 
 /**
@@ -231,16 +232,7 @@ function mnistPackageDir(): string {
 }
 
 function readMnistDigit(file: string): Uint8Array {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    throw new DataFileError(
-      file,
-      code === 'ENOENT' ? 'file not found' : `cannot read file: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
+  const text = new TextDecoder().decode(readFileBytes(file, 'a JSON file'));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

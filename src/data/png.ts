@@ -9,10 +9,10 @@
  * the tRNS color key of gray/RGB images are ignored, as PIL's
  * `convert('RGB')` ignores them.
  */
-import { readFileSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ArgumentError, DataFileError } from '../core/errors.js';
+import { readFileBytes } from '../io/read-file.js';
 import { resizePlanes } from './transforms.js';
 
 /** A decoded image: `data` is interleaved [height, width, channels], one byte per sample. */
@@ -562,21 +562,6 @@ function resizeBilinear(
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(values[i]!)));
   return out;
-}
-
-/** @internal Reads a whole file, turning fs errors into `DataFileError`s that name it. */
-export function readFileBytes(path: string): Uint8Array {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (code === 'ENOENT') throw new DataFileError(path, 'file not found');
-    if (code === 'EISDIR') throw new DataFileError(path, 'is a directory, not a file');
-    if (code === 'EACCES' || code === 'EPERM') throw new DataFileError(path, `permission denied: ${errorMessage(err)}`);
-    throw new DataFileError(path, `cannot read file: ${errorMessage(err)}`);
-  }
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /**

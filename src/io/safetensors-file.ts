@@ -2,10 +2,9 @@
  * safetensors files on disk (Node): atomic writes and synchronous reads over the
  * encoder / decoder in ./safetensors.ts, which is platform-free (browsers use it on bytes).
  */
-import { readFileSync } from 'node:fs';
-import { DataFileError } from '../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
+import { readFileBytes } from './read-file.js';
 import { type SafetensorsContents, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /**
@@ -23,15 +22,6 @@ export function saveSafetensors(
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-function readError(path: string, err: unknown): DataFileError {
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  if (code === 'ENOENT') return new DataFileError(path, 'file not found');
-  if (code === 'EISDIR') return new DataFileError(path, 'is a directory, not a safetensors file');
-  if (code === 'EACCES' || code === 'EPERM') return new DataFileError(path, `permission denied: ${message}`);
-  return new DataFileError(path, `cannot read file: ${message}`);
-}
-
 /**
  * Reads a safetensors file synchronously (e.g. one saved by PyTorch's
  * `safetensors.torch.save_file`). Errors name the file: "file not found",
@@ -41,11 +31,5 @@ function readError(path: string, err: unknown): DataFileError {
  * model.loadStateDict(tensors);
  */
 export function loadSafetensors(path: string): SafetensorsContents {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  return decodeSafetensors(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), path);
+  return decodeSafetensors(readFileBytes(path, 'a safetensors file'), path);
 }
