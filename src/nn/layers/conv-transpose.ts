@@ -6,6 +6,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { convTranspose2d, convTranspose2dOutputSize } from '../functional.js';
 import { fans, kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
+import { checkGroups } from './conv.js';
 
 export interface ConvTranspose2dLayerOptions {
   stride?: Pair;
@@ -40,14 +41,7 @@ export class ConvTranspose2d extends Module {
   ) {
     super();
     this.kernelSize = pair(kernelSize, 'kernelSize', 'ConvTranspose2d');
-    const groups = options.groups ?? 1;
-    if (!(Number.isInteger(groups) && groups >= 1))
-      throw new ArgumentError(`ConvTranspose2d: groups must be a positive integer, got ${groups}`);
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new ArgumentError(
-        `ConvTranspose2d: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups=${groups}`,
-      );
-    }
+    const groups = checkGroups('ConvTranspose2d', inChannels, outChannels, options.groups);
     const stride = pair(options.stride ?? 1, 'stride', 'ConvTranspose2d');
     const dilation = pair(options.dilation ?? 1, 'dilation', 'ConvTranspose2d');
     const outPad = pair(options.outputPadding ?? 0, 'outputPadding', 'ConvTranspose2d');

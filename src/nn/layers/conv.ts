@@ -16,6 +16,18 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
+/** The layer's `groups` option (default 1), checked: a positive integer dividing both channel counts. */
+export function checkGroups(layer: string, inChannels: number, outChannels: number, groups = 1): number {
+  if (!(Number.isInteger(groups) && groups >= 1))
+    throw new ArgumentError(`${layer}: groups must be a positive integer, got ${groups}`);
+  if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+    throw new ArgumentError(
+      `${layer}: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups=${groups}`,
+    );
+  }
+  return groups;
+}
+
 /**
  * 2-D convolution over NCHW input, weight [out, in/groups, kH, kW],
  * initialized as in PyTorch (uniform in ±1/√fan_in).
@@ -34,12 +46,7 @@ export class Conv2d extends Module {
   ) {
     super();
     this.kernelSize = pair(kernelSize, 'kernelSize', 'Conv2d');
-    const groups = options.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new ArgumentError(
-        `Conv2d: in channels ${inChannels} and out channels ${outChannels} must be divisible by groups=${groups}`,
-      );
-    }
+    const groups = checkGroups('Conv2d', inChannels, outChannels, options.groups);
     this.weight = new Parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : new Parameter(zeros([outChannels]));
     this.resetParameters();

@@ -1,9 +1,10 @@
 import { ArgumentError, ShapeError } from '../../core/errors.js';
 import { fmt } from '../../core/shape.js';
-import { full, ones, zeros } from '../../tensor/creation.js';
+import { ones, zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { groupNorm, instanceNorm, layerNorm, localResponseNorm } from '../functional.js';
 import { Module, Parameter } from '../module.js';
+import { ChannelNorm } from './normalization.js';
 
 export interface LayerNormOptions {
   eps?: number;
@@ -63,29 +64,12 @@ export interface InstanceNormOptions {
  * evaluation.
  * @example const inorm = new InstanceNorm2d(64, { affine: true });
  */
-export class InstanceNorm2d extends Module {
-  weight: Parameter | null;
-  bias: Parameter | null;
-  readonly eps: number;
+export class InstanceNorm2d extends ChannelNorm {
   readonly momentum: number;
-  readonly trackRunningStats: boolean;
 
-  constructor(
-    readonly numFeatures: number,
-    opts: InstanceNormOptions = {},
-  ) {
-    super();
-    this.eps = opts.eps ?? 1e-5;
+  constructor(numFeatures: number, opts: InstanceNormOptions = {}) {
+    super(numFeatures, opts.eps ?? 1e-5, opts.affine ?? false, opts.trackRunningStats ?? false);
     this.momentum = opts.momentum ?? 0.1;
-    const affine = opts.affine ?? false;
-    this.weight = affine ? new Parameter(ones([numFeatures])) : null;
-    this.bias = affine ? new Parameter(zeros([numFeatures])) : null;
-    this.trackRunningStats = opts.trackRunningStats ?? false;
-    if (this.trackRunningStats) {
-      this.registerBuffer('running_mean', zeros([numFeatures]));
-      this.registerBuffer('running_var', ones([numFeatures]));
-      this.registerBuffer('num_batches_tracked', full([], 0, { dtype: 'int32' }));
-    }
   }
 
   forward(x: Tensor): Tensor {

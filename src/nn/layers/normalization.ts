@@ -14,41 +14,56 @@ export interface BatchNormOptions {
 }
 
 /**
+ * What batch and instance normalization share: per-channel `weight` (ones) and `bias`
+ * (zeros) when affine, and, when tracking running statistics, the buffers running_mean,
+ * running_var and num_batches_tracked, named as in PyTorch.
+ */
+export abstract class ChannelNorm extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+
+  constructor(
+    readonly numFeatures: number,
+    readonly eps: number,
+    affine: boolean,
+    readonly trackRunningStats: boolean,
+  ) {
+    super();
+    this.weight = affine ? new Parameter(ones([numFeatures])) : null;
+    this.bias = affine ? new Parameter(zeros([numFeatures])) : null;
+    if (trackRunningStats) for (const [name, t] of this.initialStats()) this.registerBuffer(name, t);
+  }
+
+  private initialStats(): [string, Tensor][] {
+    return [
+      ['running_mean', zeros([this.numFeatures])],
+      ['running_var', ones([this.numFeatures])],
+      ['num_batches_tracked', full([], 0, { dtype: 'int32' })],
+    ];
+  }
+
+  /** Sets the running statistics (when tracked) back to their initial values. */
+  resetRunningStats(): void {
+    if (!this.trackRunningStats) return;
+    for (const [name, t] of this.initialStats()) this.setBuffer(name, t);
+  }
+}
+
+/**
  * Batch normalization with learnable scale (weight) and shift (bias) and
  * running statistics (buffers running_mean, running_var,
  * num_batches_tracked, named as in PyTorch) used in eval mode.
  */
-abstract class BatchNormBase extends Module {
-  weight: Parameter | null;
-  bias: Parameter | null;
-  readonly eps: number;
+abstract class BatchNormBase extends ChannelNorm {
   readonly momentum: number | null;
-  private readonly track: boolean;
 
   constructor(
-    readonly numFeatures: number,
+    numFeatures: number,
     opts: BatchNormOptions,
     private readonly ranks: readonly number[],
   ) {
-    super();
-    this.eps = opts.eps ?? 1e-5;
+    super(numFeatures, opts.eps ?? 1e-5, opts.affine ?? true, opts.trackRunningStats ?? true);
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
-    const affine = opts.affine ?? true;
-    this.weight = affine ? new Parameter(ones([numFeatures])) : null;
-    this.bias = affine ? new Parameter(zeros([numFeatures])) : null;
-    this.track = opts.trackRunningStats ?? true;
-    if (this.track) {
-      this.registerBuffer('running_mean', zeros([numFeatures]));
-      this.registerBuffer('running_var', ones([numFeatures]));
-      this.registerBuffer('num_batches_tracked', full([], 0, { dtype: 'int32' }));
-    }
-  }
-
-  resetRunningStats(): void {
-    if (!this.track) return;
-    this.setBuffer('running_mean', zeros([this.numFeatures]));
-    this.setBuffer('running_var', ones([this.numFeatures]));
-    this.setBuffer('num_batches_tracked', full([], 0, { dtype: 'int32' }));
   }
 
   forward(x: Tensor): Tensor {
@@ -62,20 +77,21 @@ abstract class BatchNormBase extends Module {
       );
       throw new ShapeError(`expected input ${want.join(' or ')}, got ${fmt(x.shape)}`);
     }
-    const useBatchStats = this.training || !this.track;
+    const useBatchStats = this.training || !this.trackRunningStats;
     // Only the cumulative average (momentum null) needs the count on the host.
-    const tracked = this.track && this.momentum === null ? this.buffer('num_batches_tracked').itemSync() : 0;
+    const tracked =
+      this.trackRunningStats && this.momentum === null ? this.buffer('num_batches_tracked').itemSync() : 0;
     const out = batchNorm(x, {
       training: useBatchStats,
-      runningMean: this.track ? this.buffer('running_mean') : null,
-      runningVar: this.track ? this.buffer('running_var') : null,
+      runningMean: this.trackRunningStats ? this.buffer('running_mean') : null,
+      runningVar: this.trackRunningStats ? this.buffer('running_var') : null,
       weight: this.weight,
       bias: this.bias,
       momentum: this.momentum,
       eps: this.eps,
       numBatchesTracked: tracked,
     });
-    if (this.training && this.track && out.runningMean && out.runningVar) {
+    if (this.training && this.trackRunningStats && out.runningMean && out.runningVar) {
       this.setBuffer('running_mean', out.runningMean);
       this.setBuffer('running_var', out.runningVar);
       this.setBuffer('num_batches_tracked', this.buffer('num_batches_tracked').add(1));
