@@ -118,32 +118,24 @@ function render(all: Results, allFile: string, two?: Results, twoFile?: string):
     ...notes.map((n, i) => `${'¹²³'[i]} ${n}`),
   ];
   if (two) out.push(`† The same benchmark with \`TSGRAD_NUM_THREADS=2\`, run on ${two.date.slice(0, 10)}.`);
-  const w = all.targets['wasm'] ?? {};
-  const r = all.ratios;
-  const frac = all.fraction_of_simd_peak['tsgrad-wasm'] ?? {};
+  const w = Object.entries(all.targets['wasm'] ?? {}).filter(([k]) => k !== 'all_met');
+  const targets = (met: boolean): string =>
+    w
+      .filter(([, v]) => v === met)
+      .map(([k]) => `\`${k}\``)
+      .join(', ') || 'none';
+  const x = (key: string): string => ratio(all.ratios[key] ?? NaN);
+  const frac = (key: string): string => (all.fraction_of_simd_peak['tsgrad-wasm']?.[key] ?? NaN).toFixed(2);
   out.push(
     '',
-    `Ratios (tsgrad wasm, ${threads} thread): GEMM 1024 ${ratio(r['gemm1024_wasm_vs_tfjs_wasm'] ?? NaN)} tfjs-wasm; ` +
-      `LeNet-5 training ${ratio(r['lenet_train_wasm_vs_torch1'] ?? NaN)} torch 1 and ` +
-      `${ratio(r['lenet_train_wasm_vs_torch2'] ?? NaN)} torch 2; CIFAR training ` +
-      `${ratio(r['cifar_train_wasm_vs_torch1'] ?? NaN)} torch 1; inference ` +
-      `${ratio(r['lenet_infer_wasm_vs_tfjs_wasm'] ?? NaN)} (LeNet-5) and ` +
-      `${ratio(r['cifar_infer_wasm_vs_tfjs_wasm'] ?? NaN)} (CIFAR) tfjs-wasm, LeNet-5 inference ` +
-      `${ratio(r['lenet_infer_wasm_vs_torch1'] ?? NaN)} torch 1; training ` +
-      `${ratio(r['lenet_train_wasm_vs_convnetjs'] ?? NaN)} (LeNet-5) and ` +
-      `${ratio(r['cifar_train_wasm_vs_convnetjs'] ?? NaN)} (CIFAR) ConvNetJS. Fraction of the SIMD peak: GEMM 1024 ` +
-      `${(frac['gemm1024'] ?? NaN).toFixed(2)}, LeNet-5 training ${(frac['lenet_train'] ?? NaN).toFixed(2)}, CIFAR ` +
-      `training ${(frac['cifar_train'] ?? NaN).toFixed(2)}. Targets met: ` +
-      (Object.entries(w)
-        .filter(([k, v]) => k !== 'all_met' && v === true)
-        .map(([k]) => `\`${k}\``)
-        .join(', ') || 'none') +
-      '; missed: ' +
-      (Object.entries(w)
-        .filter(([k, v]) => k !== 'all_met' && v === false)
-        .map(([k]) => `\`${k}\``)
-        .join(', ') || 'none') +
-      '.',
+    `Ratios (tsgrad wasm, ${threads} thread): GEMM 1024 ${x('gemm1024_wasm_vs_tfjs_wasm')} tfjs-wasm; ` +
+      `LeNet-5 training ${x('lenet_train_wasm_vs_torch1')} torch 1 and ${x('lenet_train_wasm_vs_torch2')} torch 2; ` +
+      `CIFAR training ${x('cifar_train_wasm_vs_torch1')} torch 1; inference ${x('lenet_infer_wasm_vs_tfjs_wasm')} ` +
+      `(LeNet-5) and ${x('cifar_infer_wasm_vs_tfjs_wasm')} (CIFAR) tfjs-wasm, LeNet-5 inference ` +
+      `${x('lenet_infer_wasm_vs_torch1')} torch 1; training ${x('lenet_train_wasm_vs_convnetjs')} (LeNet-5) and ` +
+      `${x('cifar_train_wasm_vs_convnetjs')} (CIFAR) ConvNetJS. Fraction of the SIMD peak: GEMM 1024 ` +
+      `${frac('gemm1024')}, LeNet-5 training ${frac('lenet_train')}, CIFAR training ${frac('cifar_train')}. ` +
+      `Targets met: ${targets(true)}; missed: ${targets(false)}.`,
   );
   return out.join('\n');
 }

@@ -74,8 +74,11 @@ function viewLayout<K extends OpName>(
 ): { strides: number[]; offset: number } {
   switch (op) {
     case 'reshape':
-      // The caller makes a tensor contiguous first where no strides fit (viewStrides).
-      return { strides: viewStrides(x.shape, x.strides, shape) ?? contiguousStrides(shape), offset: x.offset };
+      // ops.reshape makes a strided tensor contiguous first where no strides fit (viewStrides).
+      return {
+        strides: x.isContiguous() ? contiguousStrides(shape) : viewStrides(x.shape, x.strides, shape)!,
+        offset: x.offset,
+      };
     case 'permute': {
       const perm = (p as OpParams['permute']).perm;
       return { strides: perm.map((a) => x.strides[a]!), offset: x.offset };

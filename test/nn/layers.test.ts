@@ -65,44 +65,40 @@ interface Grads {
   gx: TensorSpec;
 }
 
-interface LayerNormCase extends Grads {
-  name: string;
-  normalizedShape: number[];
-  elementwiseAffine: boolean;
-  eps: number;
+/** A normalization case with optional affine parameters and their expected gradients. */
+interface AffineCase extends Grads {
   weight: TensorSpec | null;
   bias: TensorSpec | null;
   gweight: TensorSpec | null;
   gbias: TensorSpec | null;
 }
 
-interface InstanceNormCase extends Grads {
+interface LayerNormCase extends AffineCase {
+  name: string;
+  normalizedShape: number[];
+  elementwiseAffine: boolean;
+  eps: number;
+}
+
+interface InstanceNormCase extends AffineCase {
   name: string;
   affine: boolean;
   trackRunningStats: boolean;
   training: boolean;
   momentum: number;
   eps: number;
-  weight: TensorSpec | null;
-  bias: TensorSpec | null;
   runningMean: TensorSpec | null;
   runningVar: TensorSpec | null;
-  gweight: TensorSpec | null;
-  gbias: TensorSpec | null;
   runningMeanAfter: TensorSpec | null;
   runningVarAfter: TensorSpec | null;
   numBatchesTrackedAfter: number | null;
 }
 
-interface GroupNormCase extends Grads {
+interface GroupNormCase extends AffineCase {
   name: string;
   numGroups: number;
   affine: boolean;
   eps: number;
-  weight: TensorSpec | null;
-  bias: TensorSpec | null;
-  gweight: TensorSpec | null;
-  gbias: TensorSpec | null;
 }
 
 interface LrnCase extends Grads {
@@ -182,6 +178,21 @@ function checkParamGrad(p: Parameter | null, expected: TensorSpec | null, label:
   assertClose(p.grad, expected, RTOL, `grad ${label}`);
 }
 
+/** Gives `layer` the case's affine parameters (if any), runs the case, and checks their gradients. */
+function runAffine(
+  layer: TensorModule & { weight: Parameter | null; bias: Parameter | null },
+  c: AffineCase,
+  dtype: DType,
+): void {
+  if (c.weight && c.bias) {
+    layer.weight = param(c.weight, dtype);
+    layer.bias = param(c.bias, dtype);
+  }
+  forwardBackward(layer, c, dtype);
+  checkParamGrad(layer.weight, c.gweight, 'weight');
+  checkParamGrad(layer.bias, c.gbias, 'bias');
+}
+
 const lnCases = layerFixtureSection<LayerNormCase>('layerNorm');
 const inCases = layerFixtureSection<InstanceNormCase>('instanceNorm2d');
 const gnCases = layerFixtureSection<GroupNormCase>('groupNorm');
@@ -231,14 +242,7 @@ for (const backend of listBackends()) {
     for (const dtype of DTYPES) {
       for (const c of lnCases) {
         test(`LayerNorm ${c.name} (${dtype})`, () => {
-          const layer = new LayerNorm(c.normalizedShape, { eps: c.eps, elementwiseAffine: c.elementwiseAffine });
-          if (c.weight && c.bias) {
-            layer.weight = param(c.weight, dtype);
-            layer.bias = param(c.bias, dtype);
-          }
-          forwardBackward(layer, c, dtype);
-          checkParamGrad(layer.weight, c.gweight, 'weight');
-          checkParamGrad(layer.bias, c.gbias, 'bias');
+          runAffine(new LayerNorm(c.normalizedShape, { eps: c.eps, elementwiseAffine: c.elementwiseAffine }), c, dtype);
         });
       }
 
@@ -251,10 +255,6 @@ for (const backend of listBackends()) {
             affine: c.affine,
             trackRunningStats: c.trackRunningStats,
           });
-          if (c.weight && c.bias) {
-            layer.weight = param(c.weight, dtype);
-            layer.bias = param(c.bias, dtype);
-          }
           if (c.runningMean && c.runningVar) {
             const r = layer.loadStateDict(
               {
@@ -267,9 +267,7 @@ for (const backend of listBackends()) {
             assert.deepEqual(r.unexpectedKeys, []);
           }
           layer.train(c.training);
-          forwardBackward(layer, c, dtype);
-          checkParamGrad(layer.weight, c.gweight, 'weight');
-          checkParamGrad(layer.bias, c.gbias, 'bias');
+          runAffine(layer, c, dtype);
           if (c.runningMeanAfter && c.runningVarAfter) {
             assertClose(layer.buffer('running_mean'), c.runningMeanAfter, RTOL, 'running_mean after');
             assertClose(layer.buffer('running_var'), c.runningVarAfter, RTOL, 'running_var after');
@@ -282,14 +280,7 @@ for (const backend of listBackends()) {
 
       for (const c of gnCases) {
         test(`GroupNorm ${c.name} (${dtype})`, () => {
-          const layer = new GroupNorm(c.numGroups, c.x.shape[1]!, { eps: c.eps, affine: c.affine });
-          if (c.weight && c.bias) {
-            layer.weight = param(c.weight, dtype);
-            layer.bias = param(c.bias, dtype);
-          }
-          forwardBackward(layer, c, dtype);
-          checkParamGrad(layer.weight, c.gweight, 'weight');
-          checkParamGrad(layer.bias, c.gbias, 'bias');
+          runAffine(new GroupNorm(c.numGroups, c.x.shape[1]!, { eps: c.eps, affine: c.affine }), c, dtype);
         });
       }
 
