@@ -138,3 +138,4 @@ export {
 } from './io/safetensors.js';
 export * as transforms from './data/transforms.js';
 export { AugmentedDataset, type Image, type Transform } from './data/transforms.js';
+export * as viz from './viz/index.js';

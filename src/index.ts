@@ -27,3 +27,5 @@ export {
   loadMnistPackage,
   loadMnistPackageSplit,
 } from './data/mnist.js';
+export { BatchJSONLinesLogger, type BatchLog } from './train/loggers.js';
+export { readRunCurves } from './viz/run-log.js';
