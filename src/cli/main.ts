@@ -37,7 +37,7 @@ import {
 } from '../train/callbacks.js';
 import { ModelCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { type Callback, Trainer } from '../train/fit.js';
-import { CSVLogger, JSONLinesLogger } from '../train/loggers.js';
+import { BatchJSONLinesLogger, CSVLogger, JSONLinesLogger } from '../train/loggers.js';
 import { evaluate } from '../train/metrics.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
 import { augmentedDataset, AUGMENTATIONS } from './augment.js';
@@ -209,7 +209,11 @@ function prepareRun(cfg: RunConfig, dir: string) {
     callbacks.push(early);
   }
   callbacks.push(new ModelCheckpoint(dir, valSet ? { monitor: 'val_accuracy' } : {}));
-  callbacks.push(new CSVLogger(join(dir, 'log.csv')), new JSONLinesLogger(join(dir, 'log.jsonl')));
+  callbacks.push(
+    new CSVLogger(join(dir, 'log.csv')),
+    new JSONLinesLogger(join(dir, 'log.jsonl')),
+    new BatchJSONLinesLogger(join(dir, 'batches.jsonl')),
+  );
   const trainer = new Trainer(model, {
     train: trainSet,
     ...(valSet ? { val: valSet } : {}),

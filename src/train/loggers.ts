@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Callback, Logs, Trainer } from './fit.js';
 
@@ -26,5 +27,61 @@ export class CSVLogger extends HistoryFileLogger {
 export class JSONLinesLogger extends HistoryFileLogger {
   protected render(history: readonly Logs[]): string {
     return history.map((h) => JSON.stringify(h)).join('\n') + '\n';
+  }
+}
+
+/** One per-batch record of BatchJSONLinesLogger. */
+export interface BatchLog {
+  /** Optimizer steps so far, counting this batch (1-based). */
+  step: number;
+  /** Epoch of the batch (1-based, as in the epoch log). */
+  epoch: number;
+  /** Batch within the epoch (1-based). */
+  batch: number;
+  loss: number;
+  lr: number;
+}
+
+/**
+ * One JSON object per training batch (step, epoch, batch, loss, lr), for per-batch curves.
+ * The file is rewritten atomically at the end of each epoch and of training; a resumed run
+ * keeps the lines of the steps it had already taken and continues from there.
+ * @example new BatchJSONLinesLogger('runs/x/batches.jsonl')
+ */
+export class BatchJSONLinesLogger implements Callback {
+  private records: BatchLog[] = [];
+  constructor(readonly path: string) {}
+
+  onTrainBegin(t: Trainer): void {
+    this.records = [];
+    if (t.step === 0 || !existsSync(this.path)) return;
+    for (const line of readFileSync(this.path, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const r = JSON.parse(line) as BatchLog;
+        if (typeof r.step === 'number' && r.step <= t.step) this.records.push(r);
+      } catch {
+        // A damaged line from an older run is dropped; the epoch log stays the reference.
+      }
+    }
+  }
+
+  onBatchEnd(t: Trainer, batch: number, logs: Logs): void {
+    this.records.push({ step: t.step, epoch: t.epoch + 1, batch: batch + 1, loss: logs['loss']!, lr: logs['lr']! });
+  }
+
+  onEpochEnd(): void {
+    this.flush();
+  }
+
+  onTrainEnd(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    writeFileAtomic(
+      this.path,
+      this.records.map((r) => JSON.stringify(r)).join('\n') + (this.records.length ? '\n' : ''),
+    );
   }
 }

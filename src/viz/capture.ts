@@ -1,10 +1,9 @@
 /**
- * The one place viz looks inside a forward pass: records what chosen sub-modules return.
- * Kept as a single small function so the mechanism behind it (forward hooks) can change
- * without touching the images built on it.
+ * The one place viz looks inside a forward pass: records what chosen sub-modules return,
+ * with forward hooks (Module.registerForwardHook) removed as soon as the pass is done.
  */
 import { ArgumentError } from '../core/errors.js';
-import { type Module, observeForward } from '../nn/module.js';
+import type { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** A model that maps a batch tensor to a tensor (what every viz function takes). */
@@ -27,17 +26,23 @@ export function layerByName(model: Module, name: string): Module {
 }
 
 /**
- * Runs fn and returns its result with the tensor each layer in `layers` last returned
- * (undefined for a layer that did not run, or returned something other than a tensor).
+ * Runs fn with a forward hook on each of `layers` and returns its result with the tensor each
+ * layer last returned (undefined for a layer that did not run, or returned something other
+ * than a tensor). The hooks are removed afterwards, whatever happens.
  */
 export function captureOutputs<T>(
   layers: readonly Module[],
   fn: () => T,
 ): { result: T; outputs: (Tensor | undefined)[] } {
   const outputs: (Tensor | undefined)[] = layers.map(() => undefined);
-  const result = observeForward((m, out) => {
-    const i = layers.indexOf(m);
-    if (i >= 0 && out instanceof Tensor) outputs[i] = out;
-  }, fn);
-  return { result, outputs };
+  const handles = layers.map((layer, i) =>
+    layer.registerForwardHook((_m, _inputs, out) => {
+      if (out instanceof Tensor) outputs[i] = out;
+    }),
+  );
+  try {
+    return { result: fn(), outputs };
+  } finally {
+    for (const h of handles) h.remove();
+  }
 }
