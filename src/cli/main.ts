@@ -5,18 +5,17 @@
  * a run directory is only created once the arguments and data are valid,
  * and every file in it is written atomically.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
-import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
+import { type Dataset, Subset } from '../data/dataset.js';
 import type { ImageSet } from '../data/mnist.js';
 import { readPngFile } from '../data/png.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
+import { saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional.js';
-import type { Module } from '../nn/module.js';
 import { skipInit } from '../nn/init.js';
 import { summary } from '../nn/summary.js';
 import { Adam, AdamW } from '../optim/adam.js';
@@ -42,8 +41,11 @@ import { evaluate } from '../train/metrics.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
 import { augmentedDataset, AUGMENTATIONS } from './augment.js';
 import { DATASETS, channelStats, loadDataset } from './data.js';
+import { commandPlayground } from './playground.js';
+import { commandPlot } from './plot.js';
+import { commandViz } from './viz.js';
+import { type RunConfig, loadRunModel, plainDataset, readConfig } from './run-dir.js';
 
-type Net = Module & { forward(x: Tensor): Tensor };
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
@@ -86,31 +88,6 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'flag', help: 'print one JSON object with the final metrics as the last line' },
   help: { type: 'flag', help: 'show this help' },
 };
-
-interface RunConfig {
-  format: 'tsgrad-run';
-  version: 1;
-  model: string;
-  dataset: string;
-  dataDir: string | null;
-  epochs: number;
-  batchSize: number;
-  optimizer: string;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: string;
-  warmupEpochs: number;
-  augment: string;
-  earlyStopping: number;
-  valSplit: number;
-  clipGradNorm: number | null;
-  seed: number;
-  evalTest: boolean;
-  input: { channels: number; size: number };
-  classes: string[];
-  normalization: { mean: number[]; std: number[] };
-}
 
 let jsonMode = false;
 const say = (s: string): void => {
@@ -155,14 +132,6 @@ function makeOptimizer(cfg: RunConfig, params: Tensor[]): Optimizer<{ lr: number
     default:
       return new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   }
-}
-
-function plainDataset(set: ImageSet, cfg: RunConfig): ArrayDataset {
-  return new ArrayDataset(set.images, set.labels, [set.channels, set.height, set.width], {
-    scale: 1 / 255,
-    mean: cfg.normalization.mean,
-    std: cfg.normalization.std,
-  });
 }
 
 /** Builds model, data, optimizer and callbacks for a run; shared by train and resume. */
@@ -282,39 +251,6 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
   writeJsonAtomic(join(dir, 'result.json'), result);
   if (jsonMode) console.log(JSON.stringify(result));
   return 0;
-}
-
-function readConfig(dir: string): RunConfig {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new UsageError(`${dir} is not a tsgrad run directory (no config.json)`);
-  let cfg: RunConfig;
-  try {
-    cfg = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (cfg.format !== 'tsgrad-run') throw new UsageError(`${path}: not a tsgrad run configuration`);
-  return cfg;
-}
-
-/** The best available weights of a run: final, then best, then the last checkpoint's. */
-function loadRunModel(dir: string, cfg: RunConfig): Net {
-  const model = createModel(cfg.model, {
-    numClasses: cfg.classes.length,
-    inChannels: cfg.input.channels,
-    inputSize: cfg.input.size,
-  });
-  const candidates = ['model.safetensors', 'best.safetensors'].map((f) => join(dir, f));
-  let path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    const cp = join(dir, 'checkpoint.json');
-    if (!existsSync(cp))
-      throw new UsageError(`${dir} has no weights (model.safetensors, best.safetensors or checkpoint.json)`);
-    path = join(dir, (JSON.parse(readFileSync(cp, 'utf8')) as { weights: string }).weights);
-  }
-  model.loadStateDict(loadSafetensors(path).tensors);
-  model.eval();
-  return model;
 }
 
 function help(command: string, usage: string, spec: Record<string, OptionSpec>): string {
@@ -491,10 +427,13 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
+  viz: { run: commandViz, help: 'images of a trained run: filters, feature maps, saliency, Grad-CAM, confusion, curves' },
+  plot: { run: commandPlot, help: 'loss / accuracy / learning-rate curves of runs as SVG (several runs overlaid)' },
+  playground: { run: commandPlayground, help: 'serve the browser playground: train and watch a CNN live' },
 };
 
 function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(9)}${c.help}`);
+  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(12)}${c.help}`);
   return `usage: tsgrad <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'tsgrad <command> --help' for a command's options.`;
 }
 

@@ -1,0 +1,160 @@
+/**
+ * The playground in a real browser: playwright-core drives Debian's Chromium against
+ * `tsgrad playground`'s server. On wasm (Web Worker, thread pool) LeNet-5 trains on the
+ * bundled digits until the page shows a held-out accuracy of at least 95%; a 7 and a 2
+ * drawn with the mouse are recognized; no console error and no main-thread long task over
+ * 200 ms happen while training. Then, with --enable-unsafe-webgpu, the page trains on
+ * WebGPU (SwiftShader) and its losses match Node's cpu backend for the same seed.
+ * Screenshots of each view go to test-output/playground/ (or $TSGRAD_TEST_OUTPUT).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/nn-fixtures.js';
+import { startPlayground } from '../../src/cli/playground-server.js';
+
+const CHROMIUM = process.env['CHROME_BIN'] ?? '/usr/bin/chromium';
+const OUT = process.env['TSGRAD_TEST_OUTPUT'] ?? join(repoRoot(), 'test-output', 'playground');
+
+type Browser = import('playwright-core').Browser;
+type Page = import('playwright-core').Page;
+
+async function launch(args: string[] = []): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', ...args], headless: true });
+}
+
+interface PageState {
+  backend: string;
+  threads: number;
+  status: string;
+  accuracy: number | null;
+  step: number;
+  losses: number[];
+  errors: string[];
+  epochs: { epoch: number; step: number; testAccuracy: number; at: number }[];
+  loadedAt: number;
+  progress: { samplesPerSecond: number; trainMs: number; vizMs: number } | null;
+}
+
+const pageState = (page: Page): Promise<PageState> =>
+  page.evaluate(() => (window as unknown as { playground: PageState }).playground);
+
+/** Records console errors, page errors and long tasks (PerformanceObserver 'longtask'). */
+async function watch(page: Page): Promise<{ errors: string[] }> {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.addInitScript(() => {
+    const w = window as unknown as { longTasks: { start: number; duration: number }[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  return { errors };
+}
+
+async function waitFor(page: Page, what: string, pred: (s: PageState) => boolean, timeoutMs: number): Promise<PageState> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await pageState(page);
+    if (pred(s)) return s;
+    if (s.errors.length) throw new Error(`page error while waiting for ${what}: ${s.errors.join('; ')}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what} (state ${JSON.stringify({ ...s, losses: s.losses.length })})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Draws a polyline on the pad with mouse events (pad coordinates 0..280). */
+async function draw(page: Page, points: [number, number][]): Promise<void> {
+  await page.locator('#pad').scrollIntoViewIfNeeded();
+  const box = (await page.locator('#pad').boundingBox())!;
+  const sx = box.width / 280;
+  const sy = box.height / 280;
+  await page.mouse.move(box.x + points[0]![0] * sx, box.y + points[0]![1] * sy);
+  await page.mouse.down();
+  for (let i = 1; i < points.length; i++) {
+    await page.mouse.move(box.x + points[i]![0] * sx, box.y + points[i]![1] * sy, { steps: 8 });
+  }
+  await page.mouse.up();
+}
+
+async function topPrediction(page: Page): Promise<string> {
+  await page.waitForTimeout(300);
+  await page.waitForFunction(() => document.querySelectorAll('#top3 li').length === 3);
+  return (await page.locator('#top3 li').first().getAttribute('data-class')) ?? '';
+}
+
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROME_BIN)`;
+
+test('playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads drawn digits, page stays responsive', { skip, timeout: 150_000 }, async (t) => {
+  mkdirSync(OUT, { recursive: true });
+  const server = await startPlayground({ port: 0 });
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
+    const { errors } = await watch(page);
+    await page.goto(`${server.url}?epochs=3&batch=32&lr=0.002`);
+    await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
+    const ready = await pageState(page);
+    assert.equal(ready.backend, 'wasm', 'no WebGPU adapter without --enable-unsafe-webgpu: wasm');
+    assert.match(await page.locator('#backend').textContent() ?? '', /wasm with \d threads?/);
+    t.diagnostic(`backend: ${await page.locator('#backend').textContent()}`);
+    const startedAt = await page.evaluate(() => performance.now());
+    await page.click('#start');
+    const trained = await waitFor(
+      page,
+      'held-out accuracy >= 95%',
+      (s) => (s.accuracy ?? 0) >= 0.95 || s.status === 'done',
+      110_000,
+    );
+    const shown = Number.parseFloat((await page.locator('#stat-accuracy').textContent()) ?? '');
+    assert.ok(shown >= 95, `the page shows ${shown}% held-out accuracy after ${trained.step} steps`);
+    const longTasks = await page.evaluate(
+      (from) => (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter((l) => l.start >= from),
+      startedAt,
+    );
+    const worst = Math.max(0, ...longTasks.map((l) => l.duration));
+    t.diagnostic(`${trained.step} steps to ${shown}%; ${longTasks.length} long tasks while training, the longest ${worst.toFixed(0)} ms`);
+    assert.ok(worst <= 200, `a main-thread long task of ${worst} ms while training`);
+    await page.click('#stop').catch(() => undefined);
+    await waitFor(page, 'training to stop', (s) => s.status === 'done', 30_000);
+    await page.locator('#view-train').screenshot({ path: join(OUT, 'train.png') });
+    await page.locator('#view-inside').screenshot({ path: join(OUT, 'inside.png') });
+    await page.locator('#view-results').screenshot({ path: join(OUT, 'results.png') });
+
+    // A 7: a top bar and a long diagonal stroke.
+    await draw(page, [
+      [70, 60],
+      [210, 60],
+      [120, 240],
+    ]);
+    const seven = await topPrediction(page);
+    await page.locator('#view-draw').screenshot({ path: join(OUT, 'draw-7.png') });
+    await page.click('#clear');
+    // A 2: an arc over the top, a diagonal down to the left, a flat base.
+    await draw(page, [
+      [80, 100],
+      [100, 60],
+      [140, 45],
+      [185, 60],
+      [200, 100],
+      [180, 140],
+      [80, 230],
+      [210, 230],
+    ]);
+    const two = await topPrediction(page);
+    await page.locator('#view-draw').screenshot({ path: join(OUT, 'draw-2.png') });
+    await page.screenshot({ path: join(OUT, 'page.png'), fullPage: true });
+    assert.equal(seven, '7', 'the drawn 7');
+    assert.equal(two, '2', 'the drawn 2');
+    assert.deepEqual(errors, [], 'no console errors');
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
