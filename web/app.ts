@@ -96,7 +96,7 @@ async function setUpChart(): Promise<void> {
       },
     })),
   };
-  chart = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'svg', container: $('chart'), hover: false });
+  chart = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'canvas', container: $('chart'), hover: false });
   await chart.runAsync();
 }
 

@@ -158,3 +158,57 @@ test('playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads draw
     await server.close();
   }
 });
+
+// SwiftShader (Chromium's software WebGPU adapter, the only one headless Chromium exposes
+// here) takes about a second per LeNet-5 step, so this run is kept short: 30 steps of 8.
+// The page evaluates the 2,004 held-out digits after the last step; on SwiftShader that takes
+// minutes, so the test reads the losses as soon as the steps are done.
+const GPU_STEPS = 30;
+
+test('playground on WebGPU (SwiftShader): the page reports webgpu and its losses match Node cpu for the same seed', { skip, timeout: 150_000 }, async (t) => {
+  mkdirSync(OUT, { recursive: true });
+  const server = await startPlayground({ port: 0 });
+  const browser = await launch(['--enable-unsafe-webgpu']);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
+    const { errors } = await watch(page);
+    const config = { model: 'lenet5', epochs: 1, batchSize: 8, optimizer: 'adam', lr: 0.003, augment: 'none', seed: 4 } as const;
+    await page.goto(
+      `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=adam&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
+    );
+    await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
+    const ready = await pageState(page);
+    const label = (await page.locator('#backend').textContent()) ?? '';
+    t.diagnostic(label);
+    assert.equal(ready.backend, 'webgpu', label);
+    assert.match(label, /^Backend: WebGPU/);
+    await page.click('#start');
+    const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 130_000);
+    await page.locator('#view-train').screenshot({ path: join(OUT, 'train-webgpu.png') });
+    assert.equal(done.losses.length, GPU_STEPS);
+
+    const { TrainingSession } = await import('../../web/session.js');
+    const { loadMnistPackage } = await import('../../src/data/mnist.js');
+    const T = await import('../../src/index.js');
+    const previous = T.getBackend().name;
+    T.setBackend('cpu');
+    try {
+      const { train, test: testSet } = loadMnistPackage();
+      const node = new TrainingSession({ ...config, maxSteps: GPU_STEPS }, train, testSet, 10);
+      const losses: number[] = [];
+      while (!node.done) losses.push((await node.trainStep()).loss);
+      let worst = 0;
+      losses.forEach((l, i) => (worst = Math.max(worst, Math.abs(l - done.losses[i]!))));
+      t.diagnostic(`losses ${done.losses[0]!.toFixed(4)} -> ${done.losses.at(-1)!.toFixed(4)}; largest difference from Node cpu ${worst.toExponential(2)}`);
+      assert.ok(worst <= 1e-3, `WebGPU and cpu losses differ by ${worst}`);
+      const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+      assert.ok(tail < losses[0]! * 0.8, `the loss falls: ${losses[0]} -> ${tail} (mean of the last 5)`);
+    } finally {
+      T.setBackend(previous);
+    }
+    assert.deepEqual(errors, [], 'no console errors');
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
