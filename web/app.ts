@@ -96,7 +96,11 @@ async function setUpChart(): Promise<void> {
       },
     })),
   };
-  chart = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'canvas', container: $('chart'), hover: false });
+  chart = new vega.View(vega.parse(vegaLite.compile(spec).spec), {
+    renderer: 'canvas',
+    container: $('chart'),
+    hover: false,
+  });
   await chart.runAsync();
 }
 
@@ -161,7 +165,9 @@ function setUpDrop(): void {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    const items = Array.from(e.dataTransfer?.items ?? []).map((i) => i.webkitGetAsEntry()).filter((x) => x !== null);
+    const items = Array.from(e.dataTransfer?.items ?? [])
+      .map((i) => i.webkitGetAsEntry())
+      .filter((x) => x !== null);
     const files: DroppedFile[] = [];
     void Promise.all(items.map((entry) => entriesOf(entry, [], files))).then(
       () => loadFolder(files),
@@ -230,10 +236,13 @@ function setUpControls(): void {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
     if (file.size > 200 * 1024 * 1024) {
-      $('weights-status').textContent = `${file.name} is ${(file.size / 1e6).toFixed(0)} MB: too large for these models.`;
+      $('weights-status').textContent =
+        `${file.name} is ${(file.size / 1e6).toFixed(0)} MB: too large for these models.`;
       return;
     }
-    void file.arrayBuffer().then((buf) => send({ type: 'load-weights', bytes: new Uint8Array(buf), fileName: file.name }, [buf]));
+    void file
+      .arrayBuffer()
+      .then((buf) => send({ type: 'load-weights', bytes: new Uint8Array(buf), fileName: file.name }, [buf]));
   });
 }
 
@@ -416,7 +425,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       classes = m.classes;
       $('data-status').textContent =
         `${m.name}: ${m.train.toLocaleString('en-US')} training and ${m.test.toLocaleString('en-US')} held-out images, ${m.classes.length} classes` +
-        (m.skipped.length ? `; skipped ${m.skipped.length}: ${m.skipped.slice(0, 5).join('; ')}${m.skipped.length > 5 ? '…' : ''}` : '');
+        (m.skipped.length
+          ? `; skipped ${m.skipped.length}: ${m.skipped.slice(0, 5).join('; ')}${m.skipped.length > 5 ? '…' : ''}`
+          : '');
       showSamples(m.samples);
       setStatus('idle');
       break;
@@ -441,7 +452,13 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     }
     case 'epoch': {
       state.accuracy = m.testAccuracy;
-      state.epochs.push({ epoch: m.epoch, step: m.step, testAccuracy: m.testAccuracy, testLoss: m.testLoss, at: performance.now() });
+      state.epochs.push({
+        epoch: m.epoch,
+        step: m.step,
+        testAccuracy: m.testAccuracy,
+        testLoss: m.testLoss,
+        at: performance.now(),
+      });
       $('stat-accuracy').textContent = `${(m.testAccuracy * 100).toFixed(2)}%`;
       chartRows([
         { metric: 'accuracy', series: 'held-out', step: m.step, value: m.testAccuracy },
@@ -487,7 +504,9 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       if (m.state === 'done') $('stat-eta').textContent = m.reason ?? 'done';
       break;
     case 'weights': {
-      const url = URL.createObjectURL(new Blob([m.bytes.slice().buffer as ArrayBuffer], { type: 'application/octet-stream' }));
+      const url = URL.createObjectURL(
+        new Blob([m.bytes.slice().buffer as ArrayBuffer], { type: 'application/octet-stream' }),
+      );
       const a = document.createElement('a');
       a.href = url;
       a.download = m.fileName;

@@ -79,7 +79,8 @@ async function init(backend: 'auto' | 'webgpu' | 'wasm' | 'cpu', threads: number
 function unpack(buf: ArrayBuffer): { train: ImageBytes; test: ImageBytes } {
   const bytes = new Uint8Array(buf);
   const view = new DataView(buf);
-  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'TSGD') throw new Error('not a playground data file');
+  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(0, 4)) !== 'TSGD')
+    throw new Error('not a playground data file');
   const nTrain = view.getUint32(8, true);
   const nTest = view.getUint32(12, true);
   const height = view.getUint32(16, true);
@@ -165,7 +166,9 @@ async function loadFolder(files: DroppedFile[]): Promise<void> {
   const labels: number[] = [];
   for (const f of files) {
     if (f.file.size > MAX_FILE_BYTES) {
-      skipped.push(`${f.className}/${f.name}: ${(f.file.size / 1e6).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1e6} MB limit`);
+      skipped.push(
+        `${f.className}/${f.name}: ${(f.file.size / 1e6).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1e6} MB limit`,
+      );
       continue;
     }
     try {
@@ -189,7 +192,13 @@ async function loadFolder(files: DroppedFile[]): Promise<void> {
   const pack = (idx: number[]): ImageBytes => {
     const out = new Uint8Array(idx.length * SIZE * SIZE);
     idx.forEach((i, n) => out.set(images[i]!, n * SIZE * SIZE));
-    return { images: out, labels: Uint8Array.from(idx, (i) => labels[i]!), count: idx.length, height: SIZE, width: SIZE };
+    return {
+      images: out,
+      labels: Uint8Array.from(idx, (i) => labels[i]!),
+      count: idx.length,
+      height: SIZE,
+      width: SIZE,
+    };
   };
   data = { name: 'dropped folder', classes, train: pack(trainIdx), test: pack(testIdx) };
   announce(skipped);
@@ -347,10 +356,18 @@ async function handle(m: ToWorker): Promise<void> {
       const meta = contents.metadata ?? {};
       const model = meta['model'] === 'small-cnn' ? 'small-cnn' : 'lenet5';
       if (!session || session.config.model !== model) {
-        session = new TrainingSession({ ...(session?.config ?? defaultConfig()), model }, data.train, data.test, data.classes.length);
+        session = new TrainingSession(
+          { ...(session?.config ?? defaultConfig()), model },
+          data.train,
+          data.test,
+          data.classes.length,
+        );
       }
       session.model.loadStateDict(contents.tensors);
-      post({ type: 'loaded', message: `loaded ${m.fileName} (${Object.keys(contents.tensors).length} tensors, ${model})` });
+      post({
+        type: 'loaded',
+        message: `loaded ${m.fileName} (${Object.keys(contents.tensors).length} tensors, ${model})`,
+      });
       await postEvaluation(null);
       await postViz();
       return;
@@ -363,5 +380,7 @@ function defaultConfig(): SessionConfig {
 }
 
 scope.onmessage = (e) => {
-  handle(e.data).catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+  handle(e.data).catch((err: unknown) =>
+    post({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
+  );
 };

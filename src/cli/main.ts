@@ -46,7 +46,6 @@ import { commandPlot } from './plot.js';
 import { commandViz } from './viz.js';
 import { type RunConfig, loadRunModel, plainDataset, readConfig } from './run-dir.js';
 
-
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
   dataset: {
@@ -427,7 +426,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
-  viz: { run: commandViz, help: 'images of a trained run: filters, feature maps, saliency, Grad-CAM, confusion, curves' },
+  viz: {
+    run: commandViz,
+    help: 'images of a trained run: filters, feature maps, saliency, Grad-CAM, confusion, curves',
+  },
   plot: { run: commandPlot, help: 'loss / accuracy / learning-rate curves of runs as SVG (several runs overlaid)' },
   playground: { run: commandPlayground, help: 'serve the browser playground: train and watch a CNN live' },
 };

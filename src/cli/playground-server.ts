@@ -108,7 +108,8 @@ function dataSets(): Map<string, DataEntry> {
         train: 10000,
         test: 2000,
       },
-      bytes: () => (fashion ??= packImageSets(head(loadFashionMnist('train'), 10000), head(loadFashionMnist('test'), 2000))),
+      bytes: () =>
+        (fashion ??= packImageSets(head(loadFashionMnist('train'), 10000), head(loadFashionMnist('test'), 2000))),
     });
   } catch {
     // Not installed: the page offers MNIST and dropped folders only.
@@ -130,7 +131,11 @@ function under(root: string, rel: string): string | null {
 }
 
 /** Maps a decoded URL path to a file, or null (404). */
-function route(pathname: string, roots: { web: string; distWeb: string; distSrc: string }, vendor: Map<string, string>): string | null {
+function route(
+  pathname: string,
+  roots: { web: string; distWeb: string; distSrc: string },
+  vendor: Map<string, string>,
+): string | null {
   if (pathname === '/' || pathname === '/index.html') return under(roots.web, 'index.html');
   const segments = pathname.split('/').slice(1);
   if (segments.some((s) => s === '' || s === '.' || s === '..')) return null;
@@ -161,7 +166,9 @@ export interface PlaygroundServer {
  * Starts the playground server; resolves once it listens.
  * @example const { url, close } = await startPlayground({ port: 0 }); // url: http://127.0.0.1:PORT/
  */
-export async function startPlayground(opts: { host?: string; port?: number; root?: string } = {}): Promise<PlaygroundServer> {
+export async function startPlayground(
+  opts: { host?: string; port?: number; root?: string } = {},
+): Promise<PlaygroundServer> {
   const root = opts.root ?? PACKAGE_ROOT;
   const roots = { web: join(root, 'web'), distWeb: join(root, 'dist', 'web'), distSrc: join(root, 'dist', 'src') };
   const require = createRequire(join(root, 'package.json'));

@@ -4,7 +4,11 @@ import { startPlayground } from './playground-server.js';
 
 const PLAYGROUND_OPTIONS: Record<string, OptionSpec> = {
   port: { type: 'integer', help: 'port to listen on (0: any free port)', default: 8080, min: 0 },
-  host: { type: 'string', help: 'address to bind (other machines can reach it only if you say so)', default: '127.0.0.1' },
+  host: {
+    type: 'string',
+    help: 'address to bind (other machines can reach it only if you say so)',
+    default: '127.0.0.1',
+  },
   help: { type: 'flag', help: 'show this help' },
 };
 

@@ -19,9 +19,11 @@ export async function commandPlot(argv: string[]): Promise<number> {
     console.log(`usage: tsgrad plot RUN_DIR [RUN_DIR ...] [--out curves.svg]\n\n${formatOptions(PLOT_OPTIONS)}`);
     return 0;
   }
-  if (positional.length === 0) throw new UsageError('plot: give one or more run directories, e.g. tsgrad plot runs/a runs/b');
+  if (positional.length === 0)
+    throw new UsageError('plot: give one or more run directories, e.g. tsgrad plot runs/a runs/b');
   const out = resolve(options['out'] as string);
-  if (!out.toLowerCase().endsWith('.svg')) throw new UsageError(`plot: --out must name an .svg file, got '${options['out']}'`);
+  if (!out.toLowerCase().endsWith('.svg'))
+    throw new UsageError(`plot: --out must name an .svg file, got '${options['out']}'`);
   const runs = positional.map((p) => readRunCurves(resolve(p)));
   const names = runs.map((r) => r.name);
   // Two runs with the same folder name would share a legend entry: number them.

@@ -14,7 +14,7 @@ import { noGrad } from '../tensor/dispatch.js';
 import { softmax } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { evaluate } from '../train/metrics.js';
-import { convLayerNames, featureMapGrid, gradCam, saliency } from '../viz/attribution.js';
+import { convLayerNames, featureMapGrid, gradCam, lastFeatureMapLayer, saliency } from '../viz/attribution.js';
 import { layerByName } from '../viz/capture.js';
 import { confusionMatrixImage } from '../viz/confusion.js';
 import { filterGrid } from '../viz/filters.js';
@@ -29,7 +29,7 @@ const VIZ_OPTIONS: Record<string, OptionSpec> = {
   checkpoint: { type: 'string', help: 'run directory written by tsgrad train' },
   input: { type: 'string', help: 'PNG image for the feature maps, saliency and Grad-CAM' },
   out: { type: 'string', help: 'folder to write the images into', default: 'viz' },
-  layer: { type: 'string', help: 'layer for Grad-CAM (default: the last Conv2d)' },
+  layer: { type: 'string', help: 'layer for Grad-CAM (default: the last layer that outputs feature maps)' },
   class: { type: 'integer', help: 'class for saliency and Grad-CAM (default: the predicted one)', min: 0 },
   'no-confusion': { type: 'flag', help: "skip confusion.png (it evaluates the run's whole test set)" },
   'data-dir': { type: 'string', help: 'where the fashion-mnist / cifar10 files are' },
@@ -67,14 +67,16 @@ export async function commandViz(argv: string[]): Promise<number> {
   if (!inputOpt) throw new UsageError('viz: --input image.png is required');
   const dir = resolve(dirOpt);
   const out = resolve(options['out'] as string);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`viz: --out ${out} exists and is not a folder`);
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new UsageError(`viz: --out ${out} exists and is not a folder`);
   const cfg = readConfig(dir);
   const model = loadRunModel(dir, cfg);
   const x = inputTensor(inputOpt, cfg);
   const convs = convLayerNames(model);
   if (convs.length === 0) throw new UsageError(`viz: ${cfg.model} has no Conv2d layer to show`);
-  const layer = (options['layer'] as string | undefined) ?? convs[convs.length - 1]!;
-  layerByName(model, layer);
+  const layerOpt = options['layer'] as string | undefined;
+  if (layerOpt !== undefined) layerByName(model, layerOpt);
+  const layer = layerOpt ?? lastFeatureMapLayer(model, x);
   const probs = noGrad(() => softmax(model.forward(x), 1)).dataSync();
   const predicted = probs.indexOf(Math.max(...probs));
   const cls = (options['class'] as number | undefined) ?? predicted;

@@ -10,7 +10,7 @@ import { fmt } from '../core/shape.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { withGradMode } from '../tensor/dispatch.js';
 import { select } from '../tensor/ops.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { type Model, captureOutputs, layerByName } from './capture.js';
 import {
   type RgbaImage,
@@ -44,6 +44,30 @@ export function convLayerNames(model: Model): string[] {
     .namedModules()
     .filter(([n, m]) => n !== '' && m instanceof Conv2d)
     .map(([n]) => n);
+}
+
+/**
+ * The last layer (a leaf module, in forward order) that returns feature maps [N, C, H, W] for
+ * this input: where Grad-CAM looks by default (for LeNet-5 'features.5', the pooled output of
+ * the last conv block, as Grad-CAM's authors use the last convolutional block's output).
+ * @example gradCam(model, x, 7, lastFeatureMapLayer(model, x))
+ */
+export function lastFeatureMapLayer(model: Model, x: Tensor): string {
+  const input = singleInput(x, 'lastFeatureMapLayer');
+  const leaves = model.namedModules().filter(([n, m]) => n !== '' && m.namedChildren().length === 0);
+  let last: string | undefined;
+  const handles = leaves.map(([name, m]) =>
+    m.registerForwardHook((_m, _in, out) => {
+      if (out instanceof Tensor && out.rank === 4) last = name;
+    }),
+  );
+  try {
+    withGradMode(false, () => model.forward(input));
+  } finally {
+    for (const h of handles) h.remove();
+  }
+  if (last === undefined) throw new ShapeError(`${model.describe()}: no layer returns feature maps [N, C, H, W]`);
+  return last;
 }
 
 function singleInput(x: Tensor, fn: string): Tensor {

@@ -20,6 +20,7 @@ export {
   type AttributionMap,
   type AttributionImageOptions,
   convLayerNames,
+  lastFeatureMapLayer,
   featureMapGrid,
   saliency,
   saliencyMap,

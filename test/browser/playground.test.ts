@@ -58,13 +58,19 @@ async function watch(page: Page): Promise<{ errors: string[] }> {
   return { errors };
 }
 
-async function waitFor(page: Page, what: string, pred: (s: PageState) => boolean, timeoutMs: number): Promise<PageState> {
+async function waitFor(
+  page: Page,
+  what: string,
+  pred: (s: PageState) => boolean,
+  timeoutMs: number,
+): Promise<PageState> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const s = await pageState(page);
     if (pred(s)) return s;
     if (s.errors.length) throw new Error(`page error while waiting for ${what}: ${s.errors.join('; ')}`);
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what} (state ${JSON.stringify({ ...s, losses: s.losses.length })})`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what} (state ${JSON.stringify({ ...s, losses: s.losses.length })})`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -89,75 +95,86 @@ async function topPrediction(page: Page): Promise<string> {
   return (await page.locator('#top3 li').first().getAttribute('data-class')) ?? '';
 }
 
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROME_BIN)`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROME_BIN)`;
 
-test('playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads drawn digits, page stays responsive', { skip, timeout: 150_000 }, async (t) => {
-  mkdirSync(OUT, { recursive: true });
-  const server = await startPlayground({ port: 0 });
-  const browser = await launch();
-  try {
-    const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
-    const { errors } = await watch(page);
-    await page.goto(`${server.url}?epochs=3&batch=32&lr=0.002`);
-    await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
-    const ready = await pageState(page);
-    assert.equal(ready.backend, 'wasm', 'no WebGPU adapter without --enable-unsafe-webgpu: wasm');
-    assert.match(await page.locator('#backend').textContent() ?? '', /wasm with \d threads?/);
-    t.diagnostic(`backend: ${await page.locator('#backend').textContent()}`);
-    const startedAt = await page.evaluate(() => performance.now());
-    await page.click('#start');
-    const trained = await waitFor(
-      page,
-      'held-out accuracy >= 95%',
-      (s) => (s.accuracy ?? 0) >= 0.95 || s.status === 'done',
-      110_000,
-    );
-    const shown = Number.parseFloat((await page.locator('#stat-accuracy').textContent()) ?? '');
-    assert.ok(shown >= 95, `the page shows ${shown}% held-out accuracy after ${trained.step} steps`);
-    const longTasks = await page.evaluate(
-      (from) => (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter((l) => l.start >= from),
-      startedAt,
-    );
-    const worst = Math.max(0, ...longTasks.map((l) => l.duration));
-    t.diagnostic(`${trained.step} steps to ${shown}%; ${longTasks.length} long tasks while training, the longest ${worst.toFixed(0)} ms`);
-    assert.ok(worst <= 200, `a main-thread long task of ${worst} ms while training`);
-    await page.click('#stop').catch(() => undefined);
-    await waitFor(page, 'training to stop', (s) => s.status === 'done', 30_000);
-    await page.locator('#view-train').screenshot({ path: join(OUT, 'train.png') });
-    await page.locator('#view-inside').screenshot({ path: join(OUT, 'inside.png') });
-    await page.locator('#view-results').screenshot({ path: join(OUT, 'results.png') });
+test(
+  'playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads drawn digits, page stays responsive',
+  { skip, timeout: 150_000 },
+  async (t) => {
+    mkdirSync(OUT, { recursive: true });
+    const server = await startPlayground({ port: 0 });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
+      const { errors } = await watch(page);
+      await page.goto(`${server.url}?epochs=3&batch=32&lr=0.002`);
+      await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
+      const ready = await pageState(page);
+      assert.equal(ready.backend, 'wasm', 'no WebGPU adapter without --enable-unsafe-webgpu: wasm');
+      assert.match((await page.locator('#backend').textContent()) ?? '', /wasm with \d threads?/);
+      t.diagnostic(`backend: ${await page.locator('#backend').textContent()}`);
+      const startedAt = await page.evaluate(() => performance.now());
+      await page.click('#start');
+      const trained = await waitFor(
+        page,
+        'held-out accuracy >= 95%',
+        (s) => (s.accuracy ?? 0) >= 0.95 || s.status === 'done',
+        110_000,
+      );
+      const shown = Number.parseFloat((await page.locator('#stat-accuracy').textContent()) ?? '');
+      assert.ok(shown >= 95, `the page shows ${shown}% held-out accuracy after ${trained.step} steps`);
+      const longTasks = await page.evaluate(
+        (from) =>
+          (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter(
+            (l) => l.start >= from,
+          ),
+        startedAt,
+      );
+      const worst = Math.max(0, ...longTasks.map((l) => l.duration));
+      t.diagnostic(
+        `${trained.step} steps to ${shown}%; ${longTasks.length} long tasks while training, the longest ${worst.toFixed(0)} ms`,
+      );
+      assert.ok(worst <= 200, `a main-thread long task of ${worst} ms while training`);
+      await page.click('#stop').catch(() => undefined);
+      await waitFor(page, 'training to stop', (s) => s.status === 'done', 30_000);
+      await page.locator('#view-train').screenshot({ path: join(OUT, 'train.png') });
+      await page.locator('#view-inside').screenshot({ path: join(OUT, 'inside.png') });
+      await page.locator('#view-results').screenshot({ path: join(OUT, 'results.png') });
 
-    // A 7: a top bar and a long diagonal stroke.
-    await draw(page, [
-      [70, 60],
-      [210, 60],
-      [120, 240],
-    ]);
-    const seven = await topPrediction(page);
-    await page.locator('#view-draw').screenshot({ path: join(OUT, 'draw-7.png') });
-    await page.click('#clear');
-    // A 2: an arc over the top, a diagonal down to the left, a flat base.
-    await draw(page, [
-      [80, 100],
-      [100, 60],
-      [140, 45],
-      [185, 60],
-      [200, 100],
-      [180, 140],
-      [80, 230],
-      [210, 230],
-    ]);
-    const two = await topPrediction(page);
-    await page.locator('#view-draw').screenshot({ path: join(OUT, 'draw-2.png') });
-    await page.screenshot({ path: join(OUT, 'page.png'), fullPage: true });
-    assert.equal(seven, '7', 'the drawn 7');
-    assert.equal(two, '2', 'the drawn 2');
-    assert.deepEqual(errors, [], 'no console errors');
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+      // A 7: a top bar and a long diagonal stroke.
+      await draw(page, [
+        [70, 60],
+        [210, 60],
+        [120, 240],
+      ]);
+      const seven = await topPrediction(page);
+      await page.locator('#view-draw').screenshot({ path: join(OUT, 'draw-7.png') });
+      await page.click('#clear');
+      // A 2: an arc over the top, a diagonal down to the left, a flat base.
+      await draw(page, [
+        [80, 100],
+        [100, 60],
+        [140, 45],
+        [185, 60],
+        [200, 100],
+        [180, 140],
+        [80, 230],
+        [210, 230],
+      ]);
+      const two = await topPrediction(page);
+      await page.locator('#view-draw').screenshot({ path: join(OUT, 'draw-2.png') });
+      await page.screenshot({ path: join(OUT, 'page.png'), fullPage: true });
+      assert.equal(seven, '7', 'the drawn 7');
+      assert.equal(two, '2', 'the drawn 2');
+      assert.deepEqual(errors, [], 'no console errors');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+);
 
 // SwiftShader (Chromium's software WebGPU adapter, the only one headless Chromium exposes
 // here) takes about a second per LeNet-5 step, so this run is kept short: 30 steps of 8.
@@ -165,50 +182,64 @@ test('playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads draw
 // minutes, so the test reads the losses as soon as the steps are done.
 const GPU_STEPS = 30;
 
-test('playground on WebGPU (SwiftShader): the page reports webgpu and its losses match Node cpu for the same seed', { skip, timeout: 150_000 }, async (t) => {
-  mkdirSync(OUT, { recursive: true });
-  const server = await startPlayground({ port: 0 });
-  const browser = await launch(['--enable-unsafe-webgpu']);
-  try {
-    const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
-    const { errors } = await watch(page);
-    const config = { model: 'lenet5', epochs: 1, batchSize: 8, optimizer: 'adam', lr: 0.003, augment: 'none', seed: 4 } as const;
-    await page.goto(
-      `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=adam&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
-    );
-    await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
-    const ready = await pageState(page);
-    const label = (await page.locator('#backend').textContent()) ?? '';
-    t.diagnostic(label);
-    assert.equal(ready.backend, 'webgpu', label);
-    assert.match(label, /^Backend: WebGPU/);
-    await page.click('#start');
-    const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 130_000);
-    await page.locator('#view-train').screenshot({ path: join(OUT, 'train-webgpu.png') });
-    assert.equal(done.losses.length, GPU_STEPS);
-
-    const { TrainingSession } = await import('../../web/session.js');
-    const { loadMnistPackage } = await import('../../src/data/mnist.js');
-    const T = await import('../../src/index.js');
-    const previous = T.getBackend().name;
-    T.setBackend('cpu');
+test(
+  'playground on WebGPU (SwiftShader): the page reports webgpu and its losses match Node cpu for the same seed',
+  { skip, timeout: 150_000 },
+  async (t) => {
+    mkdirSync(OUT, { recursive: true });
+    const server = await startPlayground({ port: 0 });
+    const browser = await launch(['--enable-unsafe-webgpu']);
     try {
-      const { train, test: testSet } = loadMnistPackage();
-      const node = new TrainingSession({ ...config, maxSteps: GPU_STEPS }, train, testSet, 10);
-      const losses: number[] = [];
-      while (!node.done) losses.push((await node.trainStep()).loss);
-      let worst = 0;
-      losses.forEach((l, i) => (worst = Math.max(worst, Math.abs(l - done.losses[i]!))));
-      t.diagnostic(`losses ${done.losses[0]!.toFixed(4)} -> ${done.losses.at(-1)!.toFixed(4)}; largest difference from Node cpu ${worst.toExponential(2)}`);
-      assert.ok(worst <= 1e-3, `WebGPU and cpu losses differ by ${worst}`);
-      const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
-      assert.ok(tail < losses[0]! * 0.8, `the loss falls: ${losses[0]} -> ${tail} (mean of the last 5)`);
+      const page = await browser.newPage({ viewport: { width: 1150, height: 900 } });
+      const { errors } = await watch(page);
+      const config = {
+        model: 'lenet5',
+        epochs: 1,
+        batchSize: 8,
+        optimizer: 'adam',
+        lr: 0.003,
+        augment: 'none',
+        seed: 4,
+      } as const;
+      await page.goto(
+        `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=adam&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
+      );
+      await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
+      const ready = await pageState(page);
+      const label = (await page.locator('#backend').textContent()) ?? '';
+      t.diagnostic(label);
+      assert.equal(ready.backend, 'webgpu', label);
+      assert.match(label, /^Backend: WebGPU/);
+      await page.click('#start');
+      const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 130_000);
+      await page.locator('#view-train').screenshot({ path: join(OUT, 'train-webgpu.png') });
+      assert.equal(done.losses.length, GPU_STEPS);
+
+      const { TrainingSession } = await import('../../web/session.js');
+      const { loadMnistPackage } = await import('../../src/data/mnist.js');
+      const T = await import('../../src/index.js');
+      const previous = T.getBackend().name;
+      T.setBackend('cpu');
+      try {
+        const { train, test: testSet } = loadMnistPackage();
+        const node = new TrainingSession({ ...config, maxSteps: GPU_STEPS }, train, testSet, 10);
+        const losses: number[] = [];
+        while (!node.done) losses.push((await node.trainStep()).loss);
+        let worst = 0;
+        losses.forEach((l, i) => (worst = Math.max(worst, Math.abs(l - done.losses[i]!))));
+        t.diagnostic(
+          `losses ${done.losses[0]!.toFixed(4)} -> ${done.losses.at(-1)!.toFixed(4)}; largest difference from Node cpu ${worst.toExponential(2)}`,
+        );
+        assert.ok(worst <= 1e-3, `WebGPU and cpu losses differ by ${worst}`);
+        const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+        assert.ok(tail < losses[0]! * 0.8, `the loss falls: ${losses[0]} -> ${tail} (mean of the last 5)`);
+      } finally {
+        T.setBackend(previous);
+      }
+      assert.deepEqual(errors, [], 'no console errors');
     } finally {
-      T.setBackend(previous);
+      await browser.close();
+      await server.close();
     }
-    assert.deepEqual(errors, [], 'no console errors');
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-});
+  },
+);

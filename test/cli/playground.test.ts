@@ -34,12 +34,24 @@ test('serves the page, its scripts, tsgrad, Vega and the bundled digits, cross-o
     assert.match(page.body.toString(), /<title>tsgrad playground<\/title>/);
     assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin');
     assert.equal(page.headers['cross-origin-embedder-policy'], 'require-corp');
-    for (const path of ['/web/app.js', '/web/worker.js', '/web/style.css', '/src/browser.js', '/src/viz/index.js', '/vendor/vega.min.js', '/vendor/vega-lite.min.js']) {
+    for (const path of [
+      '/web/app.js',
+      '/web/worker.js',
+      '/web/style.css',
+      '/src/browser.js',
+      '/src/viz/index.js',
+      '/vendor/vega.min.js',
+      '/vendor/vega-lite.min.js',
+    ]) {
       const r = await get(server.url, path);
       assert.equal(r.status, 200, path);
       assert.ok(r.body.length > 100, path);
     }
-    const index = JSON.parse((await get(server.url, '/data/index.json')).body.toString()) as { name: string; train: number; test: number }[];
+    const index = JSON.parse((await get(server.url, '/data/index.json')).body.toString()) as {
+      name: string;
+      train: number;
+      test: number;
+    }[];
     assert.equal(index[0]!.name, 'mnist');
     const mnist = await get(server.url, '/data/mnist.bin');
     assert.equal(mnist.body.subarray(0, 4).toString(), 'TSGD');

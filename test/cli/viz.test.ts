@@ -29,7 +29,8 @@ function makeFolder(root: string, perClass: number): string {
     for (let i = 0; i < perClass; i++) {
       const px = new Uint8Array(16 * 16);
       for (let y = 0; y < 16; y++)
-        for (let x = 0; x < 16; x++) px[y * 16 + x] = (side === 0 ? x < 6 : x >= 10) ? 200 + (i % 50) : (i * 7 + x * 3 + y) % 40;
+        for (let x = 0; x < 16; x++)
+          px[y * 16 + x] = (side === 0 ? x < 6 : x >= 10) ? 200 + (i % 50) : (i * 7 + x * 3 + y) % 40;
       writeFileSync(join(root, 'data', cls, `${i}.png`), encodePng(16, 16, 1, px));
     }
   }
@@ -41,7 +42,18 @@ const run = join(root, 'run');
 let trained = false;
 function trainedRun(): string {
   if (!trained) {
-    const r = tsgrad('train', '--dataset', makeFolder(root, 12), '--epochs', '2', '--batch-size', '8', '--out', run, '--json');
+    const r = tsgrad(
+      'train',
+      '--dataset',
+      makeFolder(root, 12),
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--out',
+      run,
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     trained = true;
   }
@@ -53,7 +65,7 @@ test('tsgrad viz writes filters, a feature map per conv layer, saliency, Grad-CA
   const out = join(root, 'viz');
   const r = tsgrad('viz', '--checkpoint', dir, '--input', join(root, 'data', 'left', '0.png'), '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /saliency and Grad-CAM \(features\.3\)/);
+  assert.match(r.stdout, /saliency and Grad-CAM \(features\.5\)/);
   const files = readdirSync(out).sort();
   assert.deepEqual(files, [
     'confusion.png',

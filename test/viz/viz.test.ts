@@ -74,6 +74,7 @@ test('featureMapGrid: one tile per channel of the named layer; unknown layers ar
     [1, 1, 28, 28],
   );
   assert.deepEqual(viz.convLayerNames(net), ['features.0', 'features.3']);
+  assert.equal(viz.lastFeatureMapLayer(net, x), 'features.5', 'the pooled output of the last conv block');
   const first = await viz.featureMapGrid(net, x, 'features.0');
   // 6 maps of 28×28 at 2× in a 3 × 2 grid.
   assert.deepEqual([first.width, first.height], [3 * 56 + 4, 2 * 56 + 3]);
