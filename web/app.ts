@@ -85,7 +85,7 @@ async function setUpChart(): Promise<void> {
       transform: [{ filter: { field: 'metric', equal: metric } }],
       mark: { type: 'line', point: metric === 'accuracy', clip: true },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'step' },
+        x: { field: 'step', type: 'quantitative', title: 'step', scale: { domainMin: 0 } },
         y: {
           field: 'value',
           type: 'quantitative',

@@ -249,33 +249,38 @@ async function train(config: SessionConfig): Promise<void> {
   post({ type: 'state', state: 'training' });
   await postViz();
   let lastProgress = 0;
-  let windowStart = performance.now();
+  // Throughput counts training steps only (not evaluation or drawing); the ETA uses wall time.
+  let windowMs = 0;
   let windowSamples = 0;
   let rate = 0;
+  const wallStart = performance.now();
+  let pausedMs = 0;
   try {
     while (!session.done && !stopRequested) {
       if (paused) {
         post({ type: 'state', state: 'paused' });
+        const pauseStart = performance.now();
         await new Promise<void>((r) => (resumeWaiter = r));
+        pausedMs += performance.now() - pauseStart;
         if (stopRequested) break;
         post({ type: 'state', state: 'training' });
-        windowStart = performance.now();
-        windowSamples = 0;
       }
       const t0 = performance.now();
       const r = await session.trainStep();
-      trainMs += performance.now() - t0;
+      const stepMs = performance.now() - t0;
+      trainMs += stepMs;
       losses.push(r.loss);
       windowSamples += config.batchSize;
-      const now = performance.now();
-      if (now - windowStart > 1000) {
-        rate = (windowSamples * 1000) / (now - windowStart);
-        windowStart = now;
+      windowMs += stepMs;
+      if (windowMs > 1000) {
+        rate = (windowSamples * 1000) / windowMs;
+        windowMs = 0;
         windowSamples = 0;
       }
       if (vizEvery > 0 && session.step % vizEvery === 0) await postViz();
       if (r.epochLoss !== undefined) await postEvaluation(r.epochLoss);
       else if (evalEvery > 0 && session.step % evalEvery === 0) await postEvaluation(null);
+      const now = performance.now();
       if (now - lastProgress > 100 || session.done) {
         lastProgress = now;
         const left = session.totalSteps - session.step;
@@ -286,7 +291,7 @@ async function train(config: SessionConfig): Promise<void> {
           loss: r.loss,
           lr: session.optimizer.paramGroups[0]!.lr,
           samplesPerSecond: rate || (session.step * config.batchSize * 1000) / Math.max(trainMs, 1),
-          etaSeconds: (left * config.batchSize) / Math.max(rate || 1, 1),
+          etaSeconds: (left * (now - wallStart - pausedMs)) / session.step / 1000,
           trainMs,
           vizMs,
         };
