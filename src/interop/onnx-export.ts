@@ -18,7 +18,12 @@ import { type DType } from '../core/dtype.js';
 import { ArgumentError, TsgradError, UnsupportedError } from '../core/errors.js';
 import { type OpName, type OpParams } from '../core/ops.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { Module } from '../nn/module.js';
+import { Conv2d } from '../nn/layers/conv.js';
+import { Linear } from '../nn/layers/linear.js';
+import { BatchNorm1d, BatchNorm2d } from '../nn/layers/normalization.js';
+import { type Module, interceptForward } from '../nn/module.js';
+import { ones, zeros } from '../tensor/creation.js';
+import { conv2dParams } from '../tensor/ops.js';
 import { noGrad, observeOps } from '../tensor/dispatch.js';
 import { observeDraws } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -43,6 +48,7 @@ const INT64_MAX = Number.MAX_SAFE_INTEGER;
 interface AttrObject {
   name: string;
   type: number;
+  t?: TensorObject;
   f?: number;
   i?: number;
   s?: Uint8Array;
@@ -124,8 +130,20 @@ class GraphBuilder {
     const known = this.names.get(t);
     if (known !== undefined) return known;
     const paramName = this.paramNames.get(t);
-    const name = paramName ?? `const.${this.constCounter++}`;
-    this.initializers.push({ name, dims: [...t.shape], dataType: onnxDtype(t.dtype), rawData: tensorBytes(t) });
+    const value: TensorObject = {
+      name: paramName ?? '',
+      dims: [...t.shape],
+      dataType: onnxDtype(t.dtype),
+      rawData: tensorBytes(t),
+    };
+    let name: string;
+    if (paramName !== undefined) {
+      this.initializers.push(value);
+      name = paramName;
+    } else {
+      // Tensors made inside forward() are constants of the graph, not state: Constant nodes, as torch.onnx writes them.
+      name = this.constantNode(value, `const_${this.constCounter++}`);
+    }
     this.names.set(t, name);
     this.batchAxes.set(t, null);
     return name;
@@ -135,16 +153,21 @@ class GraphBuilder {
     return this.batchAxes.get(t) ?? null;
   }
 
-  int64Constant(values: readonly number[], hint: string, scalar = false): string {
-    const name = `${this.fresh(hint)}`;
-    const data = new BigInt64Array(values.map((v) => BigInt(v)));
-    this.initializers.push({
-      name,
-      dims: scalar ? [] : [values.length],
-      dataType: ONNX_DTYPE.INT64,
-      rawData: bytesOf(data),
+  private constantNode(value: TensorObject, hint: string): string {
+    const out = this.fresh(hint);
+    this.nodes.push({
+      input: [],
+      output: [out],
+      name: this.fresh('Constant'),
+      opType: 'Constant',
+      attribute: [{ name: 'value', type: ONNX_ATTR.TENSOR, t: { ...value, name: '' } }],
     });
-    return name;
+    return out;
+  }
+
+  int64Constant(values: readonly number[], hint: string): string {
+    const data = new BigInt64Array(values.map((v) => BigInt(v)));
+    return this.constantNode({ name: '', dims: [values.length], dataType: ONNX_DTYPE.INT64, rawData: bytesOf(data) }, hint);
   }
 
   node(opType: string, inputs: string[], attrs: AttrObject[] = [], outputName?: string): string {
@@ -179,8 +202,18 @@ class GraphBuilder {
   /** Set while the builder reads a constant's values, which may itself dispatch a copy. */
   private reading = false;
 
+  /** Above 0 while a whole layer is being exported as one node: its inner primitives are not recorded. */
+  suppressed = 0;
+
+  /** Maps a layer's output to a node standing for the whole layer. */
+  recordLayer(x: Tensor, out: Tensor, emit: (input: string) => string): void {
+    const input = this.valueOf(x);
+    this.names.set(out, emit(input));
+    this.batchAxes.set(out, this.batchAxis(x));
+  }
+
   record(op: OpName, inputs: readonly Tensor[], params: OpParams[OpName], out: Tensor): void {
-    if (this.reading) return;
+    if (this.reading || this.suppressed > 0) return;
     this.reading = true;
     let ins: string[];
     try {
@@ -397,11 +430,9 @@ class GraphBuilder {
   }
 
   private scalarConstant(value: number, dtype: DType): string {
-    const name = this.fresh('pad_value');
     const arr =
       dtype === 'float64' ? new Float64Array([value]) : dtype === 'int32' ? new Int32Array([value]) : new Float32Array([value]);
-    this.initializers.push({ name, dims: [], dataType: onnxDtype(dtype), rawData: bytesOf(arr) });
-    return name;
+    return this.constantNode({ name: '', dims: [], dataType: onnxDtype(dtype), rawData: bytesOf(arr) }, 'pad_value');
   }
 
   private refuseBatch(what: string): void {
@@ -415,6 +446,60 @@ class GraphBuilder {
   nameOf(t: Tensor): string {
     return this.valueOf(t);
   }
+}
+
+/**
+ * Layers exported as one ONNX node each (the node torch.onnx writes for them) instead
+ * of their primitives: the same numbers, a graph other tools recognise, and
+ * BatchNormalization keeps the running statistics apart from the trained parameters.
+ */
+function layerExporter(
+  m: Module,
+  b: GraphBuilder,
+  training: boolean,
+  x: Tensor,
+): ((x: Tensor, out: Tensor) => void) | null {
+  if ((m.constructor === BatchNorm2d || m.constructor === BatchNorm1d) && !training) {
+    const bn = m as BatchNorm2d;
+    if (!bn.trackRunningStats || x.rank < 2) return null;
+    return (x, out) => {
+      const mean = bn.buffer('running_mean');
+      const variance = bn.buffer('running_var');
+      const scale = bn.weight ?? ones([bn.numFeatures], { backend: x.backend });
+      const shift = bn.bias ?? zeros([bn.numFeatures], { backend: x.backend });
+      b.recordLayer(x, out, (input) =>
+        b.node('BatchNormalization', [input, b.valueOf(scale), b.valueOf(shift), b.valueOf(mean), b.valueOf(variance)], [
+          { name: 'epsilon', type: ONNX_ATTR.FLOAT, f: bn.eps },
+          { name: 'momentum', type: ONNX_ATTR.FLOAT, f: 1 - (bn.momentum ?? 0.1) },
+        ]),
+      );
+    };
+  }
+  if (m.constructor === Conv2d) {
+    const conv = m as Conv2d;
+    return (x, out) => {
+      const p = conv2dParams(conv.kernelSize, conv.options);
+      const ins = [b.valueOf(conv.weight), ...(conv.bias ? [b.valueOf(conv.bias)] : [])];
+      b.recordLayer(x, out, (input) =>
+        b.node('Conv', [input, ...ins], [
+          attrInts('kernel_shape', conv.kernelSize),
+          attrInts('strides', p.stride),
+          attrInts('pads', [p.padding[0], p.padding[2], p.padding[1], p.padding[3]]),
+          attrInts('dilations', p.dilation),
+          attrInt('group', p.groups),
+        ]),
+      );
+    };
+  }
+  if (m.constructor === Linear) {
+    const fc = m as Linear;
+    if (x.rank !== 2) return null;
+    return (x, out) => {
+      const ins = [b.valueOf(fc.weight), ...(fc.bias ? [b.valueOf(fc.bias)] : [])];
+      b.recordLayer(x, out, (input) => b.node('Gemm', [input, ...ins], [attrInt('transB', 1)]));
+    };
+  }
+  return null;
 }
 
 function collectOutputs(out: unknown, base: string): [string, Tensor][] {
@@ -461,7 +546,8 @@ export async function exportOnnxBytes(
   );
   builder.setInput(input, inputName);
   const wasTraining = model.training;
-  model.train(opts.training ?? false);
+  const training = opts.training ?? false;
+  model.train(training);
   let outputs: [string, Tensor][];
   try {
     const result = noGrad(() =>
@@ -471,7 +557,30 @@ export async function exportOnnxBytes(
             'has no ONNX equivalent: it draws random numbers in this mode, which an ONNX graph cannot reproduce',
           );
         },
-        () => observeOps((op, ins, params, out) => builder.record(op, ins, params, out), () => (model as unknown as { forward(x: Tensor): unknown }).forward(input)),
+        () =>
+          observeOps(
+            (op, ins, params, out) => builder.record(op, ins, params, out),
+            () =>
+              interceptForward(
+                (m, args, call) => {
+                  const x = args[0];
+                  if (!(x instanceof Tensor) || builder.suppressed > 0) return call();
+                  const exporter = layerExporter(m, builder, training, x);
+                  if (!exporter) return call();
+                  builder.suppressed++;
+                  let out: unknown;
+                  try {
+                    out = call();
+                  } finally {
+                    builder.suppressed--;
+                  }
+                  if (!(out instanceof Tensor)) throw new UnsupportedError(`ONNX export: ${m.describe()} did not return a tensor`);
+                  exporter(x, out);
+                  return out;
+                },
+                () => (model as unknown as { forward(x: Tensor): unknown }).forward(input),
+              ),
+          ),
       ),
     );
     outputs = collectOutputs(result, outputName);
