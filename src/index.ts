@@ -27,3 +27,13 @@ export {
   loadMnistPackage,
   loadMnistPackageSplit,
 } from './data/mnist.js';
+export {
+  exportOnnx,
+  exportOnnxBytes,
+  type ExportOnnxOptions,
+  importOnnx,
+  OnnxModel,
+  type OnnxModelInfo,
+  type OnnxNode,
+  SUPPORTED_ONNX_OPS,
+} from './interop/index.js';

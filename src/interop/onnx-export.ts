@@ -117,8 +117,7 @@ class GraphBuilder {
   }
 
   setInput(t: Tensor, name: string): void {
-    this.names.set(t, name);
-    this.batchAxes.set(t, 0);
+    this.remember(t, name, 0);
   }
 
   fresh(hint: string): string {
@@ -126,10 +125,47 @@ class GraphBuilder {
   }
 
   /** The ONNX value name of a tensor: a traced value, a parameter or buffer, or a new constant initializer. */
+  /** Traced tensors by storage, to recognise a detach()ed copy (same storage and layout, no op) as the same value. */
+  private readonly byStorage = new Map<unknown, Tensor[]>();
+
+  private remember(t: Tensor, name: string, batchAxis: number | null): void {
+    this.names.set(t, name);
+    this.batchAxes.set(t, batchAxis);
+    const list = this.byStorage.get(t.storage);
+    if (list) list.push(t);
+    else this.byStorage.set(t.storage, [t]);
+  }
+
+  private alias(t: Tensor): Tensor | undefined {
+    return this.byStorage
+      .get(t.storage)
+      ?.find(
+        (u) =>
+          u.offset === t.offset &&
+          u.dtype === t.dtype &&
+          u.shape.length === t.shape.length &&
+          u.shape.every((d, i) => d === t.shape[i] && u.strides[i] === t.strides[i]),
+      );
+  }
+
   valueOf(t: Tensor): string {
     const known = this.names.get(t);
     if (known !== undefined) return known;
-    const paramName = this.paramNames.get(t);
+    const same = this.alias(t);
+    if (same) {
+      const name = this.names.get(same)!;
+      this.remember(t, name, this.batchAxis(same));
+      return name;
+    }
+    let paramName = this.paramNames.get(t);
+    if (paramName === undefined) {
+      for (const [p, n] of this.paramNames) {
+        if (p.storage === t.storage && p.offset === t.offset && p.shape.length === t.shape.length && p.shape.every((d, i) => d === t.shape[i] && p.strides[i] === t.strides[i])) {
+          paramName = n;
+          break;
+        }
+      }
+    }
     const value: TensorObject = {
       name: paramName ?? '',
       dims: [...t.shape],
@@ -144,8 +180,7 @@ class GraphBuilder {
       // Tensors made inside forward() are constants of the graph, not state: Constant nodes, as torch.onnx writes them.
       name = this.constantNode(value, `const_${this.constCounter++}`);
     }
-    this.names.set(t, name);
-    this.batchAxes.set(t, null);
+    this.remember(t, name, null);
     return name;
   }
 
@@ -208,8 +243,7 @@ class GraphBuilder {
   /** Maps a layer's output to a node standing for the whole layer. */
   recordLayer(x: Tensor, out: Tensor, emit: (input: string) => string): void {
     const input = this.valueOf(x);
-    this.names.set(out, emit(input));
-    this.batchAxes.set(out, this.batchAxis(x));
+    this.remember(out, emit(input), this.batchAxis(x));
   }
 
   record(op: OpName, inputs: readonly Tensor[], params: OpParams[OpName], out: Tensor): void {
@@ -223,8 +257,7 @@ class GraphBuilder {
     }
     const axes = inputs.map((t) => this.batchAxis(t));
     const { name, batchAxis } = this.emit(op, inputs, ins, axes, params, out);
-    this.names.set(out, name);
-    this.batchAxes.set(out, batchAxis);
+    this.remember(out, name, batchAxis);
   }
 
   private emit(
@@ -421,7 +454,26 @@ class GraphBuilder {
         }
         return same('AveragePool', [...attrs, attrInt('count_include_pad', p.countIncludePad ? 1 : 0)]);
       }
-      case 'conv2dGradInput':
+      case 'conv2dGradInput': {
+        // A transposed convolution (ConvTranspose2d runs this primitive): the conv weight is ConvTranspose's weight.
+        const p = params as OpParams['conv2dGradInput'];
+        const w = inputs[1]!;
+        const [kh, kw] = [w.shape[2]!, w.shape[3]!];
+        const span = (size: number, i: 0 | 1, k: number, before: number, after: number) =>
+          (size - 1) * p.stride[i] + p.dilation[i] * (k - 1) + 1 - before - after;
+        const outputPadding = [
+          p.inputShape[2] - span(x.shape[2]!, 0, kh, p.padding[0], p.padding[1]),
+          p.inputShape[3] - span(x.shape[3]!, 1, kw, p.padding[2], p.padding[3]),
+        ];
+        return same('ConvTranspose', [
+          attrInts('kernel_shape', [kh, kw]),
+          attrInts('strides', p.stride),
+          attrInts('pads', [p.padding[0], p.padding[2], p.padding[1], p.padding[3]]),
+          attrInts('dilations', p.dilation),
+          attrInts('output_padding', outputPadding),
+          attrInt('group', p.groups),
+        ]);
+      }
       case 'conv2dGradWeight':
       case 'maxPool2dGrad':
       case 'avgPool2dGrad':

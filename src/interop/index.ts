@@ -1,0 +1,12 @@
+/**
+ * Reusing models from other frameworks: ONNX export and import, TF.js Layers import.
+ * protobufjs, which reads and writes ONNX files, is loaded on first use.
+ */
+export { exportOnnx, exportOnnxBytes, type ExportOnnxOptions } from './onnx-export.js';
+export {
+  importOnnx,
+  OnnxModel,
+  type OnnxModelInfo,
+  type OnnxNode,
+  SUPPORTED_ONNX_OPS,
+} from './onnx-import.js';
