@@ -36,4 +36,9 @@ export {
   type OnnxModelInfo,
   type OnnxNode,
   SUPPORTED_ONNX_OPS,
+  onnxSummary,
+  type OnnxSummaryRow,
+  importTfjsLayersModel,
+  TfjsLayersModel,
+  SUPPORTED_TFJS_LAYERS,
 } from './interop/index.js';

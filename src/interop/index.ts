@@ -10,3 +10,5 @@ export {
   type OnnxNode,
   SUPPORTED_ONNX_OPS,
 } from './onnx-import.js';
+export { onnxSummary, type OnnxSummaryRow } from './onnx-summary.js';
+export { importTfjsLayersModel, TfjsLayersModel, SUPPORTED_TFJS_LAYERS, samePadding } from './tfjs-import.js';
