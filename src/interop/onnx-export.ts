@@ -120,9 +120,24 @@ class GraphBuilder {
     this.remember(t, name, 0);
   }
 
+  /** Dotted path of the module whose forward() is running, for node names as torch.onnx writes them. */
+  scope = '';
+
   fresh(hint: string): string {
-    return `/${hint}_${this.counter++}`;
+    return `${this.scope ? `/${this.scope}` : ''}/${hint}_${this.counter++}`;
   }
+
+  /** A node name: '/features.0/Conv' for a whole layer, '/classifier/Relu_12' for a primitive inside one. */
+  private readonly usedNames = new Set<string>();
+
+  private nodeName(opType: string, whole: boolean): string {
+    const name = whole && this.scope && !this.usedNames.has(`/${this.scope}/${opType}`) ? `/${this.scope}/${opType}` : this.fresh(opType);
+    this.usedNames.add(name);
+    return name;
+  }
+
+  /** Set while recordLayer emits the node standing for a whole layer. */
+  private wholeLayer = false;
 
   /** The ONNX value name of a tensor: a traced value, a parameter or buffer, or a new constant initializer. */
   /** Traced tensors by storage, to recognise a detach()ed copy (same storage and layout, no op) as the same value. */
@@ -207,7 +222,7 @@ class GraphBuilder {
 
   node(opType: string, inputs: string[], attrs: AttrObject[] = [], outputName?: string): string {
     const out = outputName ?? this.fresh(`${opType}_out`);
-    this.nodes.push({ input: inputs, output: [out], name: this.fresh(opType), opType, attribute: attrs });
+    this.nodes.push({ input: inputs, output: [out], name: this.nodeName(opType, this.wholeLayer), opType, attribute: attrs });
     return out;
   }
 
@@ -243,7 +258,14 @@ class GraphBuilder {
   /** Maps a layer's output to a node standing for the whole layer. */
   recordLayer(x: Tensor, out: Tensor, emit: (input: string) => string): void {
     const input = this.valueOf(x);
-    this.remember(out, emit(input), this.batchAxis(x));
+    this.wholeLayer = true;
+    let name: string;
+    try {
+      name = emit(input);
+    } finally {
+      this.wholeLayer = false;
+    }
+    this.remember(out, name, this.batchAxis(x));
   }
 
   record(op: OpName, inputs: readonly Tensor[], params: OpParams[OpName], out: Tensor): void {
@@ -585,6 +607,7 @@ export async function exportOnnxBytes(
   const paramNames = new Map<Tensor, string>();
   for (const [k, p] of model.namedParameters()) paramNames.set(p, k);
   for (const [k, b] of model.namedBuffers()) if (!paramNames.has(b)) paramNames.set(b, k);
+  const modulePaths = new Map(model.namedModules().map(([path, m]) => [m, path] as const));
   const builder = new GraphBuilder(paramNames, dynamicBatch, opset);
   builder.inputName = inputName;
   // A fresh tensor object for the input, so that a parameter passed as input stays a parameter.
@@ -617,18 +640,25 @@ export async function exportOnnxBytes(
                 (m, args, call) => {
                   const x = args[0];
                   if (!(x instanceof Tensor) || builder.suppressed > 0) return call();
-                  const exporter = layerExporter(m, builder, training, x);
-                  if (!exporter) return call();
-                  builder.suppressed++;
-                  let out: unknown;
+                  const outer = builder.scope;
+                  builder.scope = modulePaths.get(m) ?? outer;
                   try {
-                    out = call();
+                    const exporter = layerExporter(m, builder, training, x);
+                    if (!exporter) return call();
+                    builder.suppressed++;
+                    let out: unknown;
+                    try {
+                      out = call();
+                    } finally {
+                      builder.suppressed--;
+                    }
+                    if (!(out instanceof Tensor))
+                      throw new UnsupportedError(`ONNX export: ${m.describe()} did not return a tensor`);
+                    exporter(x, out);
+                    return out;
                   } finally {
-                    builder.suppressed--;
+                    builder.scope = outer;
                   }
-                  if (!(out instanceof Tensor)) throw new UnsupportedError(`ONNX export: ${m.describe()} did not return a tensor`);
-                  exporter(x, out);
-                  return out;
                 },
                 () => (model as unknown as { forward(x: Tensor): unknown }).forward(input),
               ),
