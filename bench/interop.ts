@@ -161,7 +161,10 @@ async function main(): Promise<void> {
   result['backend_after'] = getBackend().name;
   console.log(JSON.stringify(result));
   if (process.argv.includes('--save')) {
-    writeJsonAtomic(join(ROOT, 'bench', 'results', `${result['date'] as string}-interop${quick ? '-quick' : ''}.json`), result);
+    writeJsonAtomic(
+      join(ROOT, 'bench', 'results', `${result['date'] as string}-interop${quick ? '-quick' : ''}.json`),
+      result,
+    );
   }
 }
 

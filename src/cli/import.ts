@@ -40,12 +40,14 @@ export async function commandImport(argv: string[]): Promise<number> {
     console.log(`usage: tsgrad import model.onnx|model.json --out DIR [options]\n\n${formatOptions(IMPORT_OPTIONS)}`);
     return 0;
   }
-  if (positional.length !== 1) throw new UsageError('import: give one model file, e.g. tsgrad import model.onnx --out runs/imported');
+  if (positional.length !== 1)
+    throw new UsageError('import: give one model file, e.g. tsgrad import model.onnx --out runs/imported');
   const out = options['out'] as string | undefined;
   if (!out) throw new UsageError('import: --out DIR is required');
   const file = resolve(positional[0]!);
   const dir = resolve(out);
-  if (existsSync(join(dir, 'config.json'))) throw new UsageError(`import: ${dir} already holds a run; choose another --out`);
+  if (existsSync(join(dir, 'config.json')))
+    throw new UsageError(`import: ${dir} already holds a run; choose another --out`);
   let model: Module & { forward(x: Tensor): Tensor };
   let graph: Uint8Array | null = null;
   let inputShape: (number | null)[];
@@ -70,10 +72,15 @@ export async function commandImport(argv: string[]): Promise<number> {
   const size = inputShape[2];
   model.eval();
   const y = noGrad(() => model.forward(zeros([1, channels, size, size])));
-  if (y.rank !== 2) throw new UsageError(`import: the model's output has shape [${y.shape.join(', ')}], not [batch, classes]`);
+  if (y.rank !== 2)
+    throw new UsageError(`import: the model's output has shape [${y.shape.join(', ')}], not [batch, classes]`);
   const numClasses = y.shape[1]!;
-  const classes = options['classes'] !== undefined ? String(options['classes']).split(',') : Array.from({ length: numClasses }, (_, i) => String(i));
-  if (classes.length !== numClasses) throw new UsageError(`import: --classes names ${classes.length} classes, the model has ${numClasses} outputs`);
+  const classes =
+    options['classes'] !== undefined
+      ? String(options['classes']).split(',')
+      : Array.from({ length: numClasses }, (_, i) => String(i));
+  if (classes.length !== numClasses)
+    throw new UsageError(`import: --classes names ${classes.length} classes, the model has ${numClasses} outputs`);
   mkdirSync(dir, { recursive: true });
   if (graph) writeFileAtomic(join(dir, IMPORTED_GRAPH), graph);
   else copyFileSync(file, join(dir, IMPORTED_GRAPH));

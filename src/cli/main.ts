@@ -495,10 +495,15 @@ async function summarizeFile(target: string, options: Record<string, unknown>): 
   const { onnxSummary } = await import('../interop/onnx-summary.js');
   const { importOnnx } = await import('../interop/onnx-import.js');
   if (!existsSync(join(path, 'config.json'))) {
-    if (!path.endsWith('.onnx')) throw new UsageError(`summary: ${target} is neither an .onnx file nor a run directory`);
+    if (!path.endsWith('.onnx'))
+      throw new UsageError(`summary: ${target} is neither an .onnx file nor a run directory`);
     const model = await importOnnx(path);
     const shape = model.info.inputs[0]!.shape.map((d, i) =>
-      i === 1 ? ((options['channels'] as number | undefined) ?? d ?? 1) : i >= 2 ? ((options['size'] as number | undefined) ?? d ?? 1) : 1,
+      i === 1
+        ? ((options['channels'] as number | undefined) ?? d ?? 1)
+        : i >= 2
+          ? ((options['size'] as number | undefined) ?? d ?? 1)
+          : 1,
     );
     say(onnxSummary(model, shape).text);
     return 0;
@@ -520,7 +525,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
-  export: { run: commandExport, help: "write a run's model as an ONNX file (tsgrad export --checkpoint DIR --out model.onnx)" },
+  export: {
+    run: commandExport,
+    help: "write a run's model as an ONNX file (tsgrad export --checkpoint DIR --out model.onnx)",
+  },
   import: { run: commandImport, help: 'make a run directory from an ONNX file or a TF.js Layers model.json' },
 };
 

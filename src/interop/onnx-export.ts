@@ -72,7 +72,11 @@ interface TensorObject {
 }
 
 const attrInt = (name: string, i: number): AttrObject => ({ name, type: ONNX_ATTR.INT, i });
-const attrInts = (name: string, ints: readonly number[]): AttrObject => ({ name, type: ONNX_ATTR.INTS, ints: [...ints] });
+const attrInts = (name: string, ints: readonly number[]): AttrObject => ({
+  name,
+  type: ONNX_ATTR.INTS,
+  ints: [...ints],
+});
 
 export function onnxDtype(dtype: DType): number {
   switch (dtype) {
@@ -131,7 +135,10 @@ class GraphBuilder {
   private readonly usedNames = new Set<string>();
 
   private nodeName(opType: string, whole: boolean): string {
-    const name = whole && this.scope && !this.usedNames.has(`/${this.scope}/${opType}`) ? `/${this.scope}/${opType}` : this.fresh(opType);
+    const name =
+      whole && this.scope && !this.usedNames.has(`/${this.scope}/${opType}`)
+        ? `/${this.scope}/${opType}`
+        : this.fresh(opType);
     this.usedNames.add(name);
     return name;
   }
@@ -175,7 +182,12 @@ class GraphBuilder {
     let paramName = this.paramNames.get(t);
     if (paramName === undefined) {
       for (const [p, n] of this.paramNames) {
-        if (p.storage === t.storage && p.offset === t.offset && p.shape.length === t.shape.length && p.shape.every((d, i) => d === t.shape[i] && p.strides[i] === t.strides[i])) {
+        if (
+          p.storage === t.storage &&
+          p.offset === t.offset &&
+          p.shape.length === t.shape.length &&
+          p.shape.every((d, i) => d === t.shape[i] && p.strides[i] === t.strides[i])
+        ) {
           paramName = n;
           break;
         }
@@ -217,12 +229,21 @@ class GraphBuilder {
 
   int64Constant(values: readonly number[], hint: string): string {
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
-    return this.constantNode({ name: '', dims: [values.length], dataType: ONNX_DTYPE.INT64, rawData: bytesOf(data) }, hint);
+    return this.constantNode(
+      { name: '', dims: [values.length], dataType: ONNX_DTYPE.INT64, rawData: bytesOf(data) },
+      hint,
+    );
   }
 
   node(opType: string, inputs: string[], attrs: AttrObject[] = [], outputName?: string): string {
     const out = outputName ?? this.fresh(`${opType}_out`);
-    this.nodes.push({ input: inputs, output: [out], name: this.nodeName(opType, this.wholeLayer), opType, attribute: attrs });
+    this.nodes.push({
+      input: inputs,
+      output: [out],
+      name: this.nodeName(opType, this.wholeLayer),
+      opType,
+      attribute: attrs,
+    });
     return out;
   }
 
@@ -364,8 +385,7 @@ class GraphBuilder {
       case 'argmax': {
         const p = params as OpParams['argmax'];
         const i64 = this.node('ArgMax', ins, [attrInt('axis', p.axis), attrInt('keepdims', p.keepDims ? 1 : 0)]);
-        const batchAxis =
-          ax === null || ax === p.axis ? null : p.keepDims || ax < p.axis ? ax : ax - 1;
+        const batchAxis = ax === null || ax === p.axis ? null : p.keepDims || ax < p.axis ? ax : ax - 1;
         return { name: this.node('Cast', [i64], [attrInt('to', ONNX_DTYPE.INT32)]), batchAxis };
       }
       case 'reshape': {
@@ -381,14 +401,18 @@ class GraphBuilder {
             }
             p *= shape[j]!;
           }
-          if (batchAxis === null) this.refuseBatch(`reshape ${x.shape.join('x')} -> ${shape.join('x')} mixes the batch axis with others`);
+          if (batchAxis === null)
+            this.refuseBatch(`reshape ${x.shape.join('x')} -> ${shape.join('x')} mixes the batch axis with others`);
         }
         const target = this.shapeValue(shape, batchAxis, this.inputName, 'shape');
         return { name: this.node('Reshape', [ins[0]!, target]), batchAxis };
       }
       case 'permute': {
         const perm = (params as OpParams['permute']).perm;
-        return { name: this.node('Transpose', ins, [attrInts('perm', perm)]), batchAxis: ax === null ? null : perm.indexOf(ax) };
+        return {
+          name: this.node('Transpose', ins, [attrInts('perm', perm)]),
+          batchAxis: ax === null ? null : perm.indexOf(ax),
+        };
       }
       case 'expand': {
         const shape = [...out.shape];
@@ -424,10 +448,18 @@ class GraphBuilder {
       }
       case 'pad': {
         const p = params as OpParams['pad'];
-        if (ax !== null && (p.pads[ax]![0] !== 0 || p.pads[ax]![1] !== 0)) this.refuseBatch('padding of the batch axis');
+        if (ax !== null && (p.pads[ax]![0] !== 0 || p.pads[ax]![1] !== 0))
+          this.refuseBatch('padding of the batch axis');
         const pads = [...p.pads.map((q) => q[0]), ...p.pads.map((q) => q[1])];
         const valueTensor = this.scalarConstant(p.value, x.dtype);
-        return { name: this.node('Pad', [ins[0]!, this.int64Constant(pads, 'pads'), valueTensor], [{ name: 'mode', type: ONNX_ATTR.STRING, s: new TextEncoder().encode('constant') }]), batchAxis: ax };
+        return {
+          name: this.node(
+            'Pad',
+            [ins[0]!, this.int64Constant(pads, 'pads'), valueTensor],
+            [{ name: 'mode', type: ONNX_ATTR.STRING, s: new TextEncoder().encode('constant') }],
+          ),
+          batchAxis: ax,
+        };
       }
       case 'concat': {
         const axis = (params as OpParams['concat']).axis;
@@ -505,7 +537,11 @@ class GraphBuilder {
 
   private scalarConstant(value: number, dtype: DType): string {
     const arr =
-      dtype === 'float64' ? new Float64Array([value]) : dtype === 'int32' ? new Int32Array([value]) : new Float32Array([value]);
+      dtype === 'float64'
+        ? new Float64Array([value])
+        : dtype === 'int32'
+          ? new Int32Array([value])
+          : new Float32Array([value]);
     return this.constantNode({ name: '', dims: [], dataType: onnxDtype(dtype), rawData: bytesOf(arr) }, 'pad_value');
   }
 
@@ -542,10 +578,14 @@ function layerExporter(
       const scale = bn.weight ?? ones([bn.numFeatures], { backend: x.backend });
       const shift = bn.bias ?? zeros([bn.numFeatures], { backend: x.backend });
       b.recordLayer(x, out, (input) =>
-        b.node('BatchNormalization', [input, b.valueOf(scale), b.valueOf(shift), b.valueOf(mean), b.valueOf(variance)], [
-          { name: 'epsilon', type: ONNX_ATTR.FLOAT, f: bn.eps },
-          { name: 'momentum', type: ONNX_ATTR.FLOAT, f: 1 - (bn.momentum ?? 0.1) },
-        ]),
+        b.node(
+          'BatchNormalization',
+          [input, b.valueOf(scale), b.valueOf(shift), b.valueOf(mean), b.valueOf(variance)],
+          [
+            { name: 'epsilon', type: ONNX_ATTR.FLOAT, f: bn.eps },
+            { name: 'momentum', type: ONNX_ATTR.FLOAT, f: 1 - (bn.momentum ?? 0.1) },
+          ],
+        ),
       );
     };
   }
@@ -555,13 +595,17 @@ function layerExporter(
       const p = conv2dParams(conv.kernelSize, conv.options);
       const ins = [b.valueOf(conv.weight), ...(conv.bias ? [b.valueOf(conv.bias)] : [])];
       b.recordLayer(x, out, (input) =>
-        b.node('Conv', [input, ...ins], [
-          attrInts('kernel_shape', conv.kernelSize),
-          attrInts('strides', p.stride),
-          attrInts('pads', [p.padding[0], p.padding[2], p.padding[1], p.padding[3]]),
-          attrInts('dilations', p.dilation),
-          attrInt('group', p.groups),
-        ]),
+        b.node(
+          'Conv',
+          [input, ...ins],
+          [
+            attrInts('kernel_shape', conv.kernelSize),
+            attrInts('strides', p.stride),
+            attrInts('pads', [p.padding[0], p.padding[2], p.padding[1], p.padding[3]]),
+            attrInts('dilations', p.dilation),
+            attrInt('group', p.groups),
+          ],
+        ),
       );
     };
   }

@@ -10,13 +10,7 @@
 import { ArgumentError, DataFileError, ShapeError, TsgradError, UnsupportedError } from '../core/errors.js';
 import type { TypedArray } from '../core/dtype.js';
 import { readFileBytes } from '../io/read-file.js';
-import {
-  batchNorm,
-  convTranspose2d,
-  dropout,
-  instanceNorm,
-  localResponseNorm,
-} from '../nn/functional.js';
+import { batchNorm, convTranspose2d, dropout, instanceNorm, localResponseNorm } from '../nn/functional.js';
 import { Module, Parameter } from '../nn/module.js';
 import { fromArray, full, ones } from '../tensor/creation.js';
 import { run } from '../tensor/dispatch.js';
@@ -71,10 +65,12 @@ function dimsOf(t: OnnxTensorProto, file: string): number[] {
   const dims = (t.dims ?? []).map(int64ToNumber);
   let n = 1;
   for (const d of dims) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new DataFileError(file, `tensor '${t.name}' has an invalid dimension ${d}`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new DataFileError(file, `tensor '${t.name}' has an invalid dimension ${d}`);
     n *= d;
   }
-  if (n > MAX_ELEMENTS) throw new DataFileError(file, `tensor '${t.name}' has ${n} elements, more than tsgrad can hold`);
+  if (n > MAX_ELEMENTS)
+    throw new DataFileError(file, `tensor '${t.name}' has ${n} elements, more than tsgrad can hold`);
   return dims;
 }
 
@@ -82,7 +78,8 @@ function dimsOf(t: OnnxTensorProto, file: string): number[] {
 function decodeTensor(t: OnnxTensorProto, file: string): { dims: number[]; floats?: Float32Array; ints?: number[] } {
   const dims = dimsOf(t, file);
   const n = dims.reduce((a, b) => a * b, 1);
-  if (t.dataLocation === 1) throw new DataFileError(file, `tensor '${t.name}' keeps its data in an external file, which tsgrad does not read`);
+  if (t.dataLocation === 1)
+    throw new DataFileError(file, `tensor '${t.name}' keeps its data in an external file, which tsgrad does not read`);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
   const need = (bytesPer: number): DataView => {
     if (!raw) throw new DataFileError(file, `tensor '${t.name}' has no data`);
@@ -97,13 +94,16 @@ function decodeTensor(t: OnnxTensorProto, file: string): { dims: number[]; float
   const fromList = <T>(list: T[] | undefined, conv: (v: T) => number): number[] => {
     const l = list ?? [];
     if (l.length !== n) {
-      throw new DataFileError(file, `tensor '${t.name}' of shape [${dims.join(', ')}] has ${l.length} values, needs ${n}`);
+      throw new DataFileError(
+        file,
+        `tensor '${t.name}' of shape [${dims.join(', ')}] has ${l.length} values, needs ${n}`,
+      );
     }
     return l.map(conv);
   };
   switch (t.dataType) {
     case ONNX_DTYPE.FLOAT: {
-      if (raw || n === 0 && !t.floatData?.length) {
+      if (raw || (n === 0 && !t.floatData?.length)) {
         if (n === 0) return { dims, floats: new Float32Array(0) };
         const dv = need(4);
         const out = new Float32Array(n);
@@ -208,7 +208,8 @@ type OpImpl = (inputs: (Value | undefined)[], ctx: OpContext) => (Value | undefi
 function tensorOf(v: Value | undefined, like?: Tensor): Tensor {
   if (v === undefined) throw new ArgumentError('a required input is missing');
   if (v instanceof Tensor) return v;
-  const data = v.kind === 'float' || !like || like.dtype !== 'int32' ? Float32Array.from(v.data) : Int32Array.from(v.data);
+  const data =
+    v.kind === 'float' || !like || like.dtype !== 'int32' ? Float32Array.from(v.data) : Int32Array.from(v.data);
   return fromArray(data as TypedArray, v.shape, like ? { backend: like.backend } : {});
 }
 
@@ -247,7 +248,8 @@ function hostBinary(a: HostValue, b: HostValue, f: (x: number, y: number) => num
   const pb = [...new Array<number>(rank - b.shape.length).fill(1), ...b.shape];
   const shape = pa.map((d, i) => {
     const e = pb[i]!;
-    if (d !== e && d !== 1 && e !== 1) throw new ShapeError(`cannot broadcast [${a.shape.join(', ')}] with [${b.shape.join(', ')}]`);
+    if (d !== e && d !== 1 && e !== 1)
+      throw new ShapeError(`cannot broadcast [${a.shape.join(', ')}] with [${b.shape.join(', ')}]`);
     return Math.max(d, e);
   });
   const n = shape.reduce((x, y) => x * y, 1);
@@ -300,7 +302,14 @@ const unaryOp =
   ([x], ctx) => [f(tensorOf(x), ctx)];
 
 /** Explicit padding before a window op: [top, left, bottom, right] in ONNX order, resolved against auto_pad. */
-function windowPads(ctx: OpContext, inH: number, inW: number, kernel: number[], strides_: number[], dil: number[]): number[] {
+function windowPads(
+  ctx: OpContext,
+  inH: number,
+  inW: number,
+  kernel: number[],
+  strides_: number[],
+  dil: number[],
+): number[] {
   const autoPad = ctx.attr('auto_pad', 'NOTSET');
   if (autoPad === 'VALID') return [0, 0, 0, 0];
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
@@ -317,7 +326,8 @@ function windowPads(ctx: OpContext, inH: number, inW: number, kernel: number[], 
     return [before[0]!, before[1]!, after[0]!, after[1]!];
   }
   const pads = ctx.attr('pads', [0, 0, 0, 0]);
-  if (pads.length !== 4) throw new UnsupportedError(`${ctx.node.opType}: only 2-D windows (4 pads) are supported, got ${pads.length} pads`);
+  if (pads.length !== 4)
+    throw new UnsupportedError(`${ctx.node.opType}: only 2-D windows (4 pads) are supported, got ${pads.length} pads`);
   return pads;
 }
 
@@ -329,11 +339,17 @@ function pair2(v: number[], name: string, op: string): [number, number] {
 function conv(inputs: (Value | undefined)[], ctx: OpContext): Value[] {
   const x = tensorOf(inputs[0]);
   const w = tensorOf(inputs[1], x);
-  if (x.rank !== 4 || w.rank !== 4) throw new UnsupportedError(`Conv: only 2-D convolution is supported, got input of rank ${x.rank}`);
+  if (x.rank !== 4 || w.rank !== 4)
+    throw new UnsupportedError(`Conv: only 2-D convolution is supported, got input of rank ${x.rank}`);
   const kernel = pair2(ctx.attr('kernel_shape', [w.shape[2]!, w.shape[3]!]), 'kernels', 'Conv');
   const stride = pair2(ctx.attr('strides', [1, 1]), 'strides', 'Conv');
   const dilation = pair2(ctx.attr('dilations', [1, 1]), 'dilations', 'Conv');
-  const [t, l, b, r] = windowPads(ctx, x.shape[2]!, x.shape[3]!, kernel, stride, dilation) as [number, number, number, number];
+  const [t, l, b, r] = windowPads(ctx, x.shape[2]!, x.shape[3]!, kernel, stride, dilation) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   let y = run('conv2d', [x, w], { stride, padding: [t, b, l, r], dilation, groups: ctx.attr('group', 1) });
   if (inputs[2] !== undefined) y = ops.add(y, ops.reshape(tensorOf(inputs[2], x), [1, -1, 1, 1]));
   return [y];
@@ -375,7 +391,12 @@ function pool(kind: 'max' | 'avg'): OpImpl {
     const stride = pair2(ctx.attr('strides', [1, 1]), 'strides', op);
     const dilation = pair2(ctx.attr('dilations', [1, 1]), 'dilations', op);
     const ceilMode = ctx.attr('ceil_mode', 0) === 1;
-    const [t, l, b, r] = windowPads(ctx, x.shape[2]!, x.shape[3]!, kernel, stride, dilation) as [number, number, number, number];
+    const [t, l, b, r] = windowPads(ctx, x.shape[2]!, x.shape[3]!, kernel, stride, dilation) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const countIncludePad = ctx.attr('count_include_pad', 0) === 1;
     const symmetric = t === b && l === r && 2 * t <= kernel[0] && 2 * l <= kernel[1];
     const opts = { stride, dilation, ceilMode };
@@ -385,7 +406,10 @@ function pool(kind: 'max' | 'avg'): OpImpl {
     }
     if (ceilMode) throw new UnsupportedError(`${op}: ceil_mode with asymmetric pads [${[t, l, b, r].join(', ')}]`);
     // Asymmetric padding (SAME with an even total): pad explicitly, then pool without padding.
-    const pads: [number, number][] = [[t, b], [l, r]];
+    const pads: [number, number][] = [
+      [t, b],
+      [l, r],
+    ];
     if (kind === 'max') return [ops.maxPool2d(ops.pad(x, pads, -Infinity), kernel, opts)];
     const summed = ops.avgPool2d(ops.pad(x, pads, 0), kernel, opts);
     if (countIncludePad) return [summed];
@@ -420,10 +444,12 @@ function reshapeTarget(inShape: readonly number[], target: number[], allowZero: 
   const neg = out.filter((d) => d === -1).length;
   if (neg > 1) throw new ShapeError(`Reshape: more than one -1 in [${target.join(', ')}]`);
   if (neg === 1) {
-    if (known === 0 || total % known !== 0) throw new ShapeError(`Reshape: cannot reshape [${inShape.join(', ')}] to [${target.join(', ')}]`);
+    if (known === 0 || total % known !== 0)
+      throw new ShapeError(`Reshape: cannot reshape [${inShape.join(', ')}] to [${target.join(', ')}]`);
     return out.map((d) => (d === -1 ? total / known : d));
   }
-  if (known !== total) throw new ShapeError(`Reshape: cannot reshape [${inShape.join(', ')}] to [${target.join(', ')}]`);
+  if (known !== total)
+    throw new ShapeError(`Reshape: cannot reshape [${inShape.join(', ')}] to [${target.join(', ')}]`);
   return out;
 }
 
@@ -492,7 +518,10 @@ function sliceValue(x: Value, axis: number, idx: number[]): Value {
     return ops.slice(x, ranges);
   }
   // A reversed slice: take each index and concatenate.
-  return ops.concat(idx.map((i) => ops.narrow(x, axis, i, 1)), axis);
+  return ops.concat(
+    idx.map((i) => ops.narrow(x, axis, i, 1)),
+    axis,
+  );
 }
 
 function unsqueezeShape(shape: readonly number[], axes: number[]): number[] {
@@ -509,12 +538,15 @@ function reshapeValue(x: Value, shape: number[]): Value {
 }
 
 function castValue(x: Value, to: number): Value {
-  const toInt = [ONNX_DTYPE.INT64, ONNX_DTYPE.INT32, ONNX_DTYPE.INT8, ONNX_DTYPE.UINT8, ONNX_DTYPE.BOOL].includes(to as 7);
+  const toInt = [ONNX_DTYPE.INT64, ONNX_DTYPE.INT32, ONNX_DTYPE.INT8, ONNX_DTYPE.UINT8, ONNX_DTYPE.BOOL].includes(
+    to as 7,
+  );
   if (isHost(x)) {
     const data = to === ONNX_DTYPE.BOOL ? x.data.map((v) => (v ? 1 : 0)) : toInt ? x.data.map(Math.trunc) : x.data;
     return host(x.shape, data, toInt ? 'int' : 'float');
   }
-  if (to === ONNX_DTYPE.FLOAT || to === ONNX_DTYPE.DOUBLE || to === ONNX_DTYPE.FLOAT16) return x.dtype === 'float32' ? x : ops.cast(x, 'float32');
+  if (to === ONNX_DTYPE.FLOAT || to === ONNX_DTYPE.DOUBLE || to === ONNX_DTYPE.FLOAT16)
+    return x.dtype === 'float32' ? x : ops.cast(x, 'float32');
   if (to === ONNX_DTYPE.BOOL) return ops.cast(x, 'bool');
   return ops.cast(x, 'int32');
 }
@@ -583,7 +615,15 @@ const OPS: Record<string, OpImpl> = {
     const momentum = ctx.attr('momentum', 0.9);
     const runningMean = tensorOf(inputs[3], x);
     const runningVar = tensorOf(inputs[4], x);
-    const r = batchNorm(x, { runningMean, runningVar, weight: scale, bias, training: ctx.training, momentum: 1 - momentum, eps });
+    const r = batchNorm(x, {
+      runningMean,
+      runningVar,
+      weight: scale,
+      bias,
+      training: ctx.training,
+      momentum: 1 - momentum,
+      eps,
+    });
     if (ctx.training && r.runningMean && r.runningVar) {
       ctx.model.updateBuffer(meanName, r.runningMean);
       ctx.model.updateBuffer(varName, r.runningVar);
@@ -646,7 +686,12 @@ const OPS: Record<string, OpImpl> = {
       return [host(shape, data, hs.some((h) => h.kind === 'float') ? 'float' : 'int')];
     }
     const like = present.find((v): v is Tensor => v instanceof Tensor);
-    return [ops.concat(present.filter((v) => shapeOf(v)[axis] !== 0).map((v) => tensorOf(v, like)), axis)];
+    return [
+      ops.concat(
+        present.filter((v) => shapeOf(v)[axis] !== 0).map((v) => tensorOf(v, like)),
+        axis,
+      ),
+    ];
   },
   Pad: (inputs, ctx) => {
     const x = tensorOf(inputs[0]);
@@ -743,8 +788,14 @@ const OPS: Record<string, OpImpl> = {
         ? intsOf(inputs[1], 'Squeeze axes')
         : shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
     const norm = axes.map((a) => normAxis(a, shape.length, 'Squeeze'));
-    for (const a of norm) if (shape[a] !== 1) throw new ShapeError(`Squeeze: axis ${a} of [${shape.join(', ')}] is not 1`);
-    return [reshapeValue(x, shape.filter((_, i) => !norm.includes(i)))];
+    for (const a of norm)
+      if (shape[a] !== 1) throw new ShapeError(`Squeeze: axis ${a} of [${shape.join(', ')}] is not 1`);
+    return [
+      reshapeValue(
+        x,
+        shape.filter((_, i) => !norm.includes(i)),
+      ),
+    ];
   },
   Unsqueeze: (inputs, ctx) => {
     const x = inputs[0]!;
@@ -765,7 +816,8 @@ const OPS: Record<string, OpImpl> = {
     const axis = normAxis(ctx.attr('axis', 0), shape.length, 'Gather');
     const indices = intsOf(i, 'Gather indices').map((v) => {
       const r = v < 0 ? v + shape[axis]! : v;
-      if (r < 0 || r >= shape[axis]!) throw new ArgumentError(`Gather: index ${v} is out of range for axis ${axis} of size ${shape[axis]}`);
+      if (r < 0 || r >= shape[axis]!)
+        throw new ArgumentError(`Gather: index ${v} is out of range for axis ${axis} of size ${shape[axis]}`);
       return r;
     });
     const idxShape = isHost(i) ? i.shape : [...i!.shape];
@@ -781,7 +833,12 @@ const OPS: Record<string, OpImpl> = {
     const rank = Math.max(x.rank, target.length);
     const a = [...new Array<number>(rank - x.rank).fill(1), ...x.shape];
     const b = [...new Array<number>(rank - target.length).fill(1), ...target];
-    return [ops.expand(x, a.map((d, i) => (d === 1 ? b[i]! : d)))];
+    return [
+      ops.expand(
+        x,
+        a.map((d, i) => (d === 1 ? b[i]! : d)),
+      ),
+    ];
   },
   Where: ([c, a, b]) => {
     const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
@@ -853,7 +910,12 @@ export class OnnxModel extends Module {
   private readonly constants = new Map<string, HostValue>();
   private readonly bufferNames = new Set<string>();
 
-  constructor(graph: { nodes: OnnxNode[]; inputs: string[]; outputs: string[]; info: OnnxModelInfo }, initializers: Map<string, { dims: number[]; floats?: Float32Array; ints?: number[] }>, bufferInits: Set<string>, settingInits: Set<string>) {
+  constructor(
+    graph: { nodes: OnnxNode[]; inputs: string[]; outputs: string[]; info: OnnxModelInfo },
+    initializers: Map<string, { dims: number[]; floats?: Float32Array; ints?: number[] }>,
+    bufferInits: Set<string>,
+    settingInits: Set<string>,
+  ) {
     super();
     this.nodes = graph.nodes;
     this.inputNames = graph.inputs;
@@ -903,7 +965,11 @@ export class OnnxModel extends Module {
    * Runs the nodes needed for `wanted` and returns their values; `observe`
    * sees each node's first output (summaries use it).
    */
-  runGraph(inputs: Record<string, Tensor>, wanted: readonly string[], observe?: (node: OnnxNode, out: Value | undefined) => void): Value[] {
+  runGraph(
+    inputs: Record<string, Tensor>,
+    wanted: readonly string[],
+    observe?: (node: OnnxNode, out: Value | undefined) => void,
+  ): Value[] {
     const env = new Map<string, Value>();
     for (const [k, v] of this.constants) env.set(k, v);
     for (const [k, p] of this.params) env.set(k, p);
@@ -918,7 +984,8 @@ export class OnnxModel extends Module {
       if (!needed.has(node)) continue;
       const args = node.inputs.map((n) => (n === '' ? undefined : env.get(n)));
       node.inputs.forEach((n, i) => {
-        if (n !== '' && args[i] === undefined) throw new ArgumentError(`node '${node.name}' (${node.opType}): input '${n}' is not computed`);
+        if (n !== '' && args[i] === undefined)
+          throw new ArgumentError(`node '${node.name}' (${node.opType}): input '${n}' is not computed`);
       });
       const ctx: OpContext = {
         node,
@@ -932,7 +999,8 @@ export class OnnxModel extends Module {
       try {
         outs = OPS[node.opType]!(args, ctx);
       } catch (e) {
-        if (e instanceof TsgradError && !e.message.startsWith('node ')) e.message = `node '${node.name}' (${node.opType}): ${e.message}`;
+        if (e instanceof TsgradError && !e.message.startsWith('node '))
+          e.message = `node '${node.name}' (${node.opType}): ${e.message}`;
         throw e;
       }
       node.outputs.forEach((n, i) => {
@@ -979,7 +1047,10 @@ export class OnnxModel extends Module {
       const produced = new Set([...this.inputNames, ...this.nodes.flatMap((n) => n.outputs)]);
       if (!produced.has(at)) {
         throw new ArgumentError(
-          `OnnxModel.replaceHead: no node or value named '${at}' (nodes: ${this.nodes.slice(-5).map((n) => n.name).join(', ')}, ...)`,
+          `OnnxModel.replaceHead: no node or value named '${at}' (nodes: ${this.nodes
+            .slice(-5)
+            .map((n) => n.name)
+            .join(', ')}, ...)`,
         );
       }
       value = at;
@@ -1003,13 +1074,17 @@ export class OnnxModel extends Module {
 
 function dimsOfInfo(v: OnnxGraphProto['input'][number]): (number | null)[] {
   const dims = v.type?.tensorType?.shape?.dim ?? [];
-  return dims.map((d) => (d.dimValue !== null && d.dimValue !== undefined && !d.dimParam ? int64ToNumber(d.dimValue) : null));
+  return dims.map((d) =>
+    d.dimValue !== null && d.dimValue !== undefined && !d.dimParam ? int64ToNumber(d.dimValue) : null,
+  );
 }
 
 function buildModel(proto: OnnxModelProto, file: string): OnnxModel {
   const graph = proto.graph;
   if (!graph) throw new DataFileError(file, 'has no graph: not an ONNX model');
-  const opset = int64ToNumber((proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
+  const opset = int64ToNumber(
+    (proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13,
+  );
   const initializers = new Map<string, { dims: number[]; floats?: Float32Array; ints?: number[] }>();
   for (const t of graph.initializer ?? []) {
     if (!t.name) throw new DataFileError(file, 'has an initializer without a name');
@@ -1021,7 +1096,8 @@ function buildModel(proto: OnnxModelProto, file: string): OnnxModel {
     const name = n.name || `${n.opType}_${i}`;
     if (!n.opType) throw new DataFileError(file, `node ${i} has no operator type`);
     const domainOk = !n.domain || n.domain === 'ai.onnx';
-    if (!domainOk || !(n.opType in OPS)) unsupported.push(`${n.domain && !domainOk ? `${n.domain}.` : ''}${n.opType} (node '${name}')`);
+    if (!domainOk || !(n.opType in OPS))
+      unsupported.push(`${n.domain && !domainOk ? `${n.domain}.` : ''}${n.opType} (node '${name}')`);
     const attrs: Record<string, AttrValue> = {};
     for (const a of n.attribute ?? []) attrs[a.name] = decodeAttr(a, file, name);
     nodes.push({ name, opType: n.opType, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs });
@@ -1039,11 +1115,16 @@ function buildModel(proto: OnnxModelProto, file: string): OnnxModel {
   const available = new Set<string>([...inputs.map((v) => v.name), ...initializers.keys()]);
   for (const n of nodes) {
     for (const i of n.inputs) {
-      if (i !== '' && !available.has(i)) throw new DataFileError(file, `node '${n.name}' reads '${i}', which no earlier node, input or initializer provides`);
+      if (i !== '' && !available.has(i))
+        throw new DataFileError(
+          file,
+          `node '${n.name}' reads '${i}', which no earlier node, input or initializer provides`,
+        );
     }
     for (const o of n.outputs) available.add(o);
   }
-  for (const o of outputs) if (!available.has(o)) throw new DataFileError(file, `graph output '${o}' is not computed by any node`);
+  for (const o of outputs)
+    if (!available.has(o)) throw new DataFileError(file, `graph output '${o}' is not computed by any node`);
   const bufferInits = new Set<string>();
   const settingInits = new Set<string>();
   const dataUse = new Set<string>();
@@ -1064,7 +1145,12 @@ function buildModel(proto: OnnxModelProto, file: string): OnnxModel {
     opset,
     producer: `${proto.producerName ?? ''} ${proto.producerVersion ?? ''}`.trim(),
   };
-  return new OnnxModel({ nodes, inputs: inputs.map((v) => v.name), outputs, info }, initializers, bufferInits, settingInits);
+  return new OnnxModel(
+    { nodes, inputs: inputs.map((v) => v.name), outputs, info },
+    initializers,
+    bufferInits,
+    settingInits,
+  );
 }
 
 /**

@@ -42,9 +42,15 @@ export function onnxSummary(
   }
   const totalParams = model.numParameters();
   const header = ['Node', 'Op', 'Output shape', 'Params'];
-  const body = rows.map((r) => [r.node, r.opType, r.outputShape ? `[${r.outputShape.join(', ')}]` : '-', r.params.toLocaleString('en-US')]);
+  const body = rows.map((r) => [
+    r.node,
+    r.opType,
+    r.outputShape ? `[${r.outputShape.join(', ')}]` : '-',
+    r.params.toLocaleString('en-US'),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
   const text = [
     `ONNX model: opset ${model.info.opset}${model.info.producer ? `, made by ${model.info.producer}` : ''}`,

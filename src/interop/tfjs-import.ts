@@ -221,14 +221,10 @@ export class TfjsLayersModel extends Module {
   readonly layerNames: string[];
   /** Input shape without the batch axis, in tsgrad's NCHW order. */
   readonly inputShape: number[];
-  private readonly wiring: { inputs: [number, number][]; } [];
+  private readonly wiring: { inputs: [number, number][] }[];
   private readonly outputLayer: number;
 
-  constructor(
-    layers: { name: string; module: Module; inputs: number[] }[],
-    inputShape: number[],
-    outputLayer: number,
-  ) {
+  constructor(layers: { name: string; module: Module; inputs: number[] }[], inputShape: number[], outputLayer: number) {
     super();
     this.layers = layers.map((l) => l.module);
     this.layerNames = layers.map((l) => l.name);
@@ -259,7 +255,11 @@ interface WeightSpec {
 }
 
 /** Reads the weight shards in manifest order and slices them per weight spec. */
-function readWeights(manifest: { paths: string[]; weights: WeightSpec[] }[], dir: string, file: string): Map<string, { shape: number[]; data: Float32Array }> {
+function readWeights(
+  manifest: { paths: string[]; weights: WeightSpec[] }[],
+  dir: string,
+  file: string,
+): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const group of manifest) {
     const chunks = group.paths.map((p) => readFileBytes(join(dir, p), 'a TF.js weight shard'));
@@ -272,17 +272,24 @@ function readWeights(manifest: { paths: string[]; weights: WeightSpec[] }[], dir
     }
     let pos = 0;
     for (const w of group.weights) {
-      if (w.quantization) throw new UnsupportedError(`${file}: weight '${w.name}' is quantized, which tsgrad does not read`);
-      if ((w.dtype ?? 'float32') !== 'float32') throw new UnsupportedError(`${file}: weight '${w.name}' has dtype ${w.dtype}`);
+      if (w.quantization)
+        throw new UnsupportedError(`${file}: weight '${w.name}' is quantized, which tsgrad does not read`);
+      if ((w.dtype ?? 'float32') !== 'float32')
+        throw new UnsupportedError(`${file}: weight '${w.name}' has dtype ${w.dtype}`);
       const n = w.shape.reduce((a, b) => a * b, 1);
-      if (pos + 4 * n > total) throw new DataFileError(file, `the weight shards hold ${total} bytes, too few for weight '${w.name}' [${w.shape.join(', ')}]`);
+      if (pos + 4 * n > total)
+        throw new DataFileError(
+          file,
+          `the weight shards hold ${total} bytes, too few for weight '${w.name}' [${w.shape.join(', ')}]`,
+        );
       const data = new Float32Array(n);
       const dv = new DataView(bytes.buffer, bytes.byteOffset + pos, 4 * n);
       for (let i = 0; i < n; i++) data[i] = dv.getFloat32(4 * i, true);
       out.set(w.name, { shape: w.shape, data });
       pos += 4 * n;
     }
-    if (pos !== total) throw new DataFileError(file, `the weight shards hold ${total} bytes, the manifest describes ${pos}`);
+    if (pos !== total)
+      throw new DataFileError(file, `the weight shards hold ${total} bytes, the manifest describes ${pos}`);
   }
   return out;
 }
@@ -334,18 +341,24 @@ export async function importTfjsLayersModel(path: string): Promise<TfjsLayersMod
   const unsupported = rawLayers
     .filter((l) => !SUPPORTED_TFJS_LAYERS.includes(l.class_name))
     .map((l) => `${l.class_name} (layer '${(l.config['name'] as string) ?? l.name}')`);
-  if (unsupported.length) throw new UnsupportedError(`${file}: layers tsgrad does not import: ${unsupported.join(', ')}`);
+  if (unsupported.length)
+    throw new UnsupportedError(`${file}: layers tsgrad does not import: ${unsupported.join(', ')}`);
   for (const l of rawLayers) {
     const fmt = l.config['data_format'];
-    if (fmt !== undefined && fmt !== 'channels_last') throw new UnsupportedError(`${file}: layer '${l.config['name']}' uses data_format ${String(fmt)}`);
+    if (fmt !== undefined && fmt !== 'channels_last')
+      throw new UnsupportedError(`${file}: layer '${l.config['name']}' uses data_format ${String(fmt)}`);
   }
 
   // Input shape (TF: [H, W, C] or [features]).
   const inputLayer = rawLayers.find((l) => l.class_name === 'InputLayer');
-  const declared = (inputLayer?.config['batch_input_shape'] ?? inputLayer?.config['batchInputShape'] ?? rawLayers[0]?.config['batch_input_shape'] ?? rawLayers[0]?.config['batchInputShape']) as (number | null)[] | undefined;
+  const declared = (inputLayer?.config['batch_input_shape'] ??
+    inputLayer?.config['batchInputShape'] ??
+    rawLayers[0]?.config['batch_input_shape'] ??
+    rawLayers[0]?.config['batchInputShape']) as (number | null)[] | undefined;
   if (!declared) throw new DataFileError(file, 'declares no input shape (batch_input_shape)');
   const tfShape = declared.slice(1).map((d) => d ?? 0);
-  if (tfShape.some((d) => d <= 0)) throw new UnsupportedError(`${file}: the input shape [${declared.join(', ')}] has unknown dimensions`);
+  if (tfShape.some((d) => d <= 0))
+    throw new UnsupportedError(`${file}: the input shape [${declared.join(', ')}] has unknown dimensions`);
   const inputShape = tfShape.length === 3 ? [tfShape[2]!, tfShape[0]!, tfShape[1]!] : tfShape;
 
   const layerName = (l: LayerJson) => (l.config['name'] as string) ?? l.name ?? '';
@@ -358,7 +371,8 @@ export async function importTfjsLayersModel(path: string): Promise<TfjsLayersMod
     return undefined;
   };
   const tensorFrom = (w: { data: Float32Array; shape: number[] }) => fromArray(w.data, w.shape);
-  const convWeight = (w: { data: Float32Array; shape: number[] }) => tensorFrom(transposeData(w.data, w.shape, [3, 2, 0, 1]));
+  const convWeight = (w: { data: Float32Array; shape: number[] }) =>
+    tensorFrom(transposeData(w.data, w.shape, [3, 2, 0, 1]));
 
   const built: { name: string; module: Module; inputs: number[] }[] = [];
   const index = new Map<string, number>();
@@ -369,11 +383,13 @@ export async function importTfjsLayersModel(path: string): Promise<TfjsLayersMod
     let inputs: number[];
     if (functional) {
       const nodes = (l.inbound_nodes ?? []) as unknown[][];
-      if (nodes.length > 1) throw new UnsupportedError(`${file}: layer '${name}' is applied more than once (shared layers)`);
+      if (nodes.length > 1)
+        throw new UnsupportedError(`${file}: layer '${name}' is applied more than once (shared layers)`);
       inputs = ((nodes[0] ?? []) as unknown[]).map((n) => {
         const src = Array.isArray(n) ? (n[0] as string) : ((n as Json)['args'] as string);
         const i = index.get(src);
-        if (i === undefined) throw new DataFileError(file, `layer '${name}' reads '${src}', which is not an earlier layer`);
+        if (i === undefined)
+          throw new DataFileError(file, `layer '${name}' reads '${src}', which is not an earlier layer`);
         return i;
       });
     } else inputs = [previous];
@@ -405,7 +421,16 @@ export async function importTfjsLayersModel(path: string): Promise<TfjsLayersMod
         } else {
           const depthwise = new TfConv2d(dw, null, stride, padding, dilation, cin, undefined, `${name}/depthwise`);
           const bias = useBias ? tensorFrom(weightOf(l, 'bias')!) : null;
-          const pointwise = new TfConv2d(convWeight(weightOf(l, 'pointwise_kernel')!), bias, [1, 1], 'valid', [1, 1], 1, activation, `${name}/pointwise`);
+          const pointwise = new TfConv2d(
+            convWeight(weightOf(l, 'pointwise_kernel')!),
+            bias,
+            [1, 1],
+            'valid',
+            [1, 1],
+            1,
+            activation,
+            `${name}/pointwise`,
+          );
           module = new TfSeparableConv2d(depthwise, pointwise);
         }
         break;
@@ -432,7 +457,8 @@ export async function importTfjsLayersModel(path: string): Promise<TfjsLayersMod
       case 'BatchNormalization': {
         const axis = (c['axis'] as number | number[] | undefined) ?? -1;
         const ax = Array.isArray(axis) ? axis[0]! : axis;
-        if (ax !== -1 && ax !== 3 && ax !== 1) throw new UnsupportedError(`${file}: BatchNormalization '${name}' over axis ${ax}`);
+        if (ax !== -1 && ax !== 3 && ax !== 1)
+          throw new UnsupportedError(`${file}: BatchNormalization '${name}' over axis ${ax}`);
         const mean = weightOf(l, 'moving_mean')!;
         const n = mean.shape[0]!;
         const bn = new (inputShape.length === 3 ? BatchNorm2d : BatchNorm1d)(n, {
@@ -495,9 +521,17 @@ export async function importTfjsLayersModel(path: string): Promise<TfjsLayersMod
       case 'ZeroPadding2D': {
         const p = c['padding'] as number | number[] | number[][];
         let pads: [number, number][];
-        if (typeof p === 'number') pads = [[p, p], [p, p]];
+        if (typeof p === 'number')
+          pads = [
+            [p, p],
+            [p, p],
+          ];
         else if (Array.isArray(p[0])) pads = (p as number[][]).map((q) => [q[0]!, q[1]!]);
-        else pads = [[(p as number[])[0]!, (p as number[])[0]!], [(p as number[])[1]!, (p as number[])[1]!]];
+        else
+          pads = [
+            [(p as number[])[0]!, (p as number[])[0]!],
+            [(p as number[])[1]!, (p as number[])[1]!],
+          ];
         module = new TfFunction('ZeroPadding2D', ([x]) => ops.pad(x!, pads, 0));
         break;
       }

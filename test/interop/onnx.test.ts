@@ -105,10 +105,7 @@ function catalogueNet(): Net {
     new Conv2d(3, 8, 3, { padding: 1 }),
     new BatchNorm2d(8),
     new PReLU({ numParameters: 8 }),
-    new Residual(
-      new Sequential(new Conv2d(8, 8, 3, { padding: 1, groups: 2 }), new ELU(), new Conv2d(8, 8, 1)),
-      null,
-    ),
+    new Residual(new Sequential(new Conv2d(8, 8, 3, { padding: 1, groups: 2 }), new ELU(), new Conv2d(8, 8, 1)), null),
     new Concat([
       new Sequential(new Conv2d(8, 4, 1), new Tanh()),
       new Sequential(new Conv2d(8, 4, 3, { padding: 2, dilation: 2 }), new Sigmoid()),

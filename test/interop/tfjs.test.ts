@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { UnsupportedError, exportOnnxBytes, fromArray, importOnnx, importTfjsLayersModel, noGrad } from '../../src/index.js';
+import {
+  UnsupportedError,
+  exportOnnxBytes,
+  fromArray,
+  importOnnx,
+  importTfjsLayersModel,
+  noGrad,
+} from '../../src/index.js';
 
 tf.env().set('PROD', true);
 
@@ -81,13 +88,25 @@ async function checkAgainstTfjs(model: tfl.LayersModel, inputHWC: number[], seed
 test('a Sequential CNN saved by tfjs-layers imports and gives tfjs outputs', async () => {
   const m = tfl.sequential({
     layers: [
-      tfl.layers.conv2d({ inputShape: [11, 10, 3], filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tfl.layers.conv2d({
+        inputShape: [11, 10, 3],
+        filters: 6,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+      }),
       tfl.layers.batchNormalization(),
       tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }),
       tfl.layers.leakyReLU({ alpha: 0.2 }),
       tfl.layers.separableConv2d({ filters: 8, kernelSize: 2, strides: 1, padding: 'same' }),
       tfl.layers.elu(),
-      tfl.layers.zeroPadding2d({ padding: [[1, 0], [0, 2]] }),
+      tfl.layers.zeroPadding2d({
+        padding: [
+          [1, 0],
+          [0, 2],
+        ],
+      }),
       tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
       tfl.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'same' }),
       tfl.layers.conv2d({ filters: 4, kernelSize: 2, strides: 3, padding: 'same' }),
@@ -117,7 +136,13 @@ for (const size of [7, 8]) {
     test(`padding 'same' matches tfjs at input ${size}, stride ${stride} (conv and both pools)`, async () => {
       const m = tfl.sequential({
         layers: [
-          tfl.layers.conv2d({ inputShape: [size, size, 2], filters: 3, kernelSize: 4, strides: stride, padding: 'same' }),
+          tfl.layers.conv2d({
+            inputShape: [size, size, 2],
+            filters: 3,
+            kernelSize: 4,
+            strides: stride,
+            padding: 'same',
+          }),
           tfl.layers.maxPooling2d({ poolSize: 2, strides: stride, padding: 'same' }),
           tfl.layers.averagePooling2d({ poolSize: 3, strides: stride, padding: 'same' }),
         ],
@@ -128,11 +153,16 @@ for (const size of [7, 8]) {
 }
 
 test('an unsupported layer is named in the error', async () => {
-  const m = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [4, 4, 1], filters: 1, kernelSize: 1 }), tfl.layers.upSampling2d({})] });
+  const m = tfl.sequential({
+    layers: [tfl.layers.conv2d({ inputShape: [4, 4, 1], filters: 1, kernelSize: 1 }), tfl.layers.upSampling2d({})],
+  });
   const dir = mkdtempSync(join(tmpdir(), 'tsgrad-tfjs-'));
   try {
     const file = await saveModel(m, dir);
-    await assert.rejects(() => importTfjsLayersModel(file), (e: Error) => e instanceof UnsupportedError && /UpSampling2D/.test(e.message));
+    await assert.rejects(
+      () => importTfjsLayersModel(file),
+      (e: Error) => e instanceof UnsupportedError && /UpSampling2D/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
