@@ -7,9 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -163,6 +165,40 @@ test('an unsupported layer is named in the error', async () => {
       () => importTfjsLayersModel(file),
       (e: Error) => e instanceof UnsupportedError && /UpSampling2D/.test(e.message),
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tsgrad import model.json makes a run directory that summary and export accept', async () => {
+  const m = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({
+        inputShape: [12, 12, 1],
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+      }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 3 }),
+    ],
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'tsgrad-tfjs-'));
+  try {
+    const file = await saveModel(m, dir);
+    const cli = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const imp = run('import', file, '--out', join(dir, 'run'));
+    assert.equal(imp.status, 0, imp.stderr);
+    assert.match(imp.stdout, /input \[batch, 1, 12, 12\], 3 classes/);
+    const sum = run('summary', join(dir, 'run'));
+    assert.equal(sum.status, 0, sum.stderr);
+    assert.match(sum.stdout, /Conv/);
+    const ex = run('export', '--checkpoint', join(dir, 'run'), '--out', join(dir, 'm.onnx'));
+    assert.equal(ex.status, 0, ex.stderr);
+    assert.ok(existsSync(join(dir, 'm.onnx')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
