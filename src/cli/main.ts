@@ -5,17 +5,18 @@
  * a run directory is only created once the arguments and data are valid,
  * and every file in it is written atomically.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
-import { type Dataset, Subset } from '../data/dataset.js';
+import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
 import type { ImageSet } from '../data/mnist.js';
 import { readPngFile } from '../data/png.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { saveSafetensors } from '../io/safetensors-file.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional.js';
+import type { Module } from '../nn/module.js';
 import { skipInit } from '../nn/init.js';
 import { summary } from '../nn/summary.js';
 import { Adam, AdamW } from '../optim/adam.js';
@@ -41,10 +42,14 @@ import { evaluate } from '../train/metrics.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
 import { augmentedDataset, AUGMENTATIONS } from './augment.js';
 import { DATASETS, channelStats, loadDataset } from './data.js';
+import { commandExport } from './export.js';
+import { commandImport } from './import.js';
 import { commandPlayground } from './playground.js';
 import { commandPlot } from './plot.js';
 import { commandViz } from './viz.js';
-import { type RunConfig, loadRunModel, plainDataset, readConfig } from './run-dir.js';
+import { IMPORTED_MODEL, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
+
+type Net = Module & { forward(x: Tensor): Tensor };
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
@@ -85,8 +90,39 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'integer', help: 'random seed (initialization, order, augmentation)', default: 0, min: 0 },
   'eval-test': { type: 'flag', help: 'also report test-set accuracy after every epoch (learning curves)' },
   json: { type: 'flag', help: 'print one JSON object with the final metrics as the last line' },
+  'init-from': {
+    type: 'string',
+    help: 'start from the weights of another run (trained or imported) where names and shapes match',
+  },
   help: { type: 'flag', help: 'show this help' },
 };
+
+interface RunConfig {
+  format: 'tsgrad-run';
+  version: 1;
+  model: string;
+  dataset: string;
+  dataDir: string | null;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: string;
+  warmupEpochs: number;
+  augment: string;
+  earlyStopping: number;
+  valSplit: number;
+  clipGradNorm: number | null;
+  seed: number;
+  evalTest: boolean;
+  input: { channels: number; size: number };
+  classes: string[];
+  normalization: { mean: number[]; std: number[] };
+  /** Run directory whose weights the training started from (train --init-from). */
+  initFrom?: string | null;
+}
 
 let jsonMode = false;
 const say = (s: string): void => {
@@ -119,6 +155,7 @@ function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConf
     input: { channels: train.channels, size: train.height },
     classes: train.classes,
     normalization: channelStats(train),
+    initFrom: o['init-from'] !== undefined ? resolve(o['init-from'] as string) : null,
   };
 }
 
@@ -133,6 +170,14 @@ function makeOptimizer(cfg: RunConfig, params: Tensor[]): Optimizer<{ lr: number
   }
 }
 
+function plainDataset(set: ImageSet, cfg: RunConfig): ArrayDataset {
+  return new ArrayDataset(set.images, set.labels, [set.channels, set.height, set.width], {
+    scale: 1 / 255,
+    mean: cfg.normalization.mean,
+    std: cfg.normalization.std,
+  });
+}
+
 /** Builds model, data, optimizer and callbacks for a run; shared by train and resume. */
 function prepareRun(cfg: RunConfig, dir: string) {
   const data = loadDataset(cfg.dataset, cfg.dataDir ?? undefined, cfg.input.channels as 1 | 3, cfg.input.size);
@@ -142,6 +187,12 @@ function prepareRun(cfg: RunConfig, dir: string) {
     inChannels: cfg.input.channels,
     inputSize: cfg.input.size,
   });
+  if (cfg.initFrom) {
+    const r = initFromRun(model, cfg.initFrom);
+    say(
+      `initialized ${r.loaded} tensors from ${cfg.initFrom}${r.skipped.length ? `; not matching this model, left as initialized: ${r.skipped.join(', ')}` : ''}`,
+    );
+  }
   const optimizer = makeOptimizer(cfg, model.parameters());
   const plain = plainDataset(data.train, cfg);
   const augmented = augmentedDataset(cfg.augment, cfg.dataset, data.train, cfg.normalization);
@@ -252,6 +303,32 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
   return 0;
 }
 
+function readConfig(dir: string): RunConfig {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new UsageError(`${dir} is not a tsgrad run directory (no config.json)`);
+  let cfg: RunConfig;
+  try {
+    cfg = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (cfg.format !== 'tsgrad-run') throw new UsageError(`${path}: not a tsgrad run configuration`);
+  return cfg;
+}
+
+/** The best available weights of a run: final, then best, then the last checkpoint's. */
+async function loadRunModel(dir: string, cfg: RunConfig): Promise<Net> {
+  if (cfg.model === IMPORTED_MODEL) return loadImportedRun(dir);
+  const model = createModel(cfg.model, {
+    numClasses: cfg.classes.length,
+    inChannels: cfg.input.channels,
+    inputSize: cfg.input.size,
+  });
+  model.loadStateDict(loadSafetensors(findRunWeights(dir)).tensors);
+  model.eval();
+  return model;
+}
+
 function help(command: string, usage: string, spec: Record<string, OptionSpec>): string {
   return `usage: tsgrad ${command} ${usage}\n\n${formatOptions(spec)}`;
 }
@@ -321,7 +398,7 @@ async function commandEval(argv: string[]): Promise<number> {
   const dir = options['checkpoint'] as string | undefined;
   if (!dir) throw new UsageError('eval: --checkpoint DIR is required');
   const cfg = readConfig(resolve(dir));
-  const model = loadRunModel(resolve(dir), cfg);
+  const model = await loadRunModel(resolve(dir), cfg);
   const name = (options['dataset'] as string | undefined) ?? cfg.dataset;
   const data = loadDataset(
     name,
@@ -372,7 +449,7 @@ async function commandPredict(argv: string[]): Promise<number> {
   if (!dir) throw new UsageError('predict: --checkpoint DIR is required');
   if (positional.length === 0) throw new UsageError('predict: give one or more PNG images');
   const cfg = readConfig(resolve(dir));
-  const model = loadRunModel(resolve(dir), cfg);
+  const model = await loadRunModel(resolve(dir), cfg);
   const { channels, size } = cfg.input;
   const k = Math.min(options['top'] as number, cfg.classes.length);
   const results = positional.map((file) => {
@@ -404,8 +481,10 @@ const SUMMARY_OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function commandSummary(argv: string[]): Promise<number> {
-  const { options } = parseOptions(argv, SUMMARY_OPTIONS, 'summary');
-  if (options['help']) return (say(help('summary', '--model NAME', SUMMARY_OPTIONS)), 0);
+  const { options, positional } = parseOptions(argv, SUMMARY_OPTIONS, 'summary');
+  if (options['help']) return (say(help('summary', '--model NAME | model.onnx | RUN_DIR', SUMMARY_OPTIONS)), 0);
+  if (positional.length > 1) throw new UsageError(`summary: unexpected argument '${positional[1]}'`);
+  if (positional.length === 1) return summarizeFile(positional[0]!, options);
   const name = options['model'] as string;
   const spec = MODELS[name]!;
   const channels = (options['channels'] as number | undefined) ?? spec.defaultInput.channels;
@@ -414,6 +493,33 @@ async function commandSummary(argv: string[]): Promise<number> {
   // Only shapes and counts are shown, so the weights need no random initialization.
   const model = skipInit(() => createModel(name, { numClasses, inChannels: channels, inputSize: size }));
   say(summary(model, [1, channels, size, size]).text);
+  return 0;
+}
+
+/** `tsgrad summary model.onnx` or `tsgrad summary RUN_DIR`. */
+async function summarizeFile(target: string, options: Record<string, unknown>): Promise<number> {
+  const path = resolve(target);
+  const { onnxSummary } = await import('../interop/onnx-summary.js');
+  const { importOnnx } = await import('../interop/onnx-import.js');
+  if (!existsSync(join(path, 'config.json'))) {
+    if (!path.endsWith('.onnx'))
+      throw new UsageError(`summary: ${target} is neither an .onnx file nor a run directory`);
+    const model = await importOnnx(path);
+    const shape = model.info.inputs[0]!.shape.map((d, i) =>
+      i === 1
+        ? ((options['channels'] as number | undefined) ?? d ?? 1)
+        : i >= 2
+          ? ((options['size'] as number | undefined) ?? d ?? 1)
+          : 1,
+    );
+    say(onnxSummary(model, shape).text);
+    return 0;
+  }
+  const cfg = readConfig(path);
+  const model = await loadRunModel(path, cfg);
+  const shape = [1, cfg.input.channels, cfg.input.size, cfg.input.size];
+  if (cfg.model === IMPORTED_MODEL) say(onnxSummary(model as Parameters<typeof onnxSummary>[0], shape).text);
+  else say(summary(model, shape).text);
   return 0;
 }
 
@@ -426,6 +532,11 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
+  export: {
+    run: commandExport,
+    help: "write a run's model as an ONNX file (tsgrad export --checkpoint DIR --out model.onnx)",
+  },
+  import: { run: commandImport, help: 'make a run directory from an ONNX file or a TF.js Layers model.json' },
   viz: {
     run: commandViz,
     help: 'images of a trained run: filters, feature maps, saliency, Grad-CAM, confusion, curves',

@@ -23,7 +23,19 @@ import { curvesSpec, renderSvg } from '../viz/plots.js';
 import { readRunCurves } from '../viz/run-log.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
 import { loadDataset } from './data.js';
-import { type RunConfig, loadRunModel, plainDataset, readConfig } from './run-dir.js';
+import { ArrayDataset } from '../data/dataset.js';
+import type { ImageSet } from '../data/mnist.js';
+import { type RunInfo, loadAnyRun, readRunInfo } from './run-dir.js';
+
+type RunConfig = RunInfo & { dataDir?: string | null };
+
+function plainDataset(set: ImageSet, cfg: RunConfig): ArrayDataset {
+  return new ArrayDataset(set.images, set.labels, [set.channels, set.height, set.width], {
+    scale: 1 / 255,
+    mean: cfg.normalization.mean,
+    std: cfg.normalization.std,
+  });
+}
 
 const VIZ_OPTIONS: Record<string, OptionSpec> = {
   checkpoint: { type: 'string', help: 'run directory written by tsgrad train' },
@@ -69,8 +81,8 @@ export async function commandViz(argv: string[]): Promise<number> {
   const out = resolve(options['out'] as string);
   if (existsSync(out) && !statSync(out).isDirectory())
     throw new UsageError(`viz: --out ${out} exists and is not a folder`);
-  const cfg = readConfig(dir);
-  const model = loadRunModel(dir, cfg);
+  const cfg: RunConfig = readRunInfo(dir);
+  const model = await loadAnyRun(dir, cfg);
   const x = inputTensor(inputOpt, cfg);
   const convs = convLayerNames(model);
   if (convs.length === 0) throw new UsageError(`viz: ${cfg.model} has no Conv2d layer to show`);
