@@ -27,3 +27,4 @@ export {
   loadMnistPackage,
   loadMnistPackageSplit,
 } from './data/mnist.js';
+export * from './tune/index.js';
