@@ -103,7 +103,9 @@ export async function checkRedis(url: string, opts: ConnectOptions = {}): Promis
   const { Redis } = await import('ioredis');
   const attempts = opts.attempts ?? 5;
   let last = '';
+  let tried = 0;
   for (let i = 1; i <= attempts; i++) {
+    tried = i;
     const client = new Redis({
       ...connection,
       lazyConnect: true,
@@ -112,8 +114,9 @@ export async function checkRedis(url: string, opts: ConnectOptions = {}): Promis
       enableOfflineQueue: false,
       retryStrategy: () => null,
     });
+    let eventError = '';
     client.on('error', (e: Error) => {
-      last = e.message;
+      eventError = e.message;
     });
     try {
       await client.connect();
@@ -121,14 +124,15 @@ export async function checkRedis(url: string, opts: ConnectOptions = {}): Promis
       client.disconnect();
       return;
     } catch (e) {
-      last = (e as Error).message || last;
+      // The 'error' event carries the cause (WRONGPASS, ECONNREFUSED); the rejection often only says the connection closed.
+      last = eventError || (e as Error).message;
       client.disconnect();
       if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(last)) break; // more attempts will not help
       if (i < attempts) await new Promise((r) => setTimeout(r, opts.delayMs ?? 500));
     }
   }
   throw new RedisTuneError(
-    `cannot use Redis at ${redacted} (gave up after ${attempts} attempt${attempts > 1 ? 's' : ''}): ${redactSecrets(last, secrets)}`,
+    `cannot use Redis at ${redacted} (gave up after ${tried} attempt${tried > 1 ? 's' : ''}): ${redactSecrets(last, secrets)}`,
   );
 }
 
