@@ -31,7 +31,8 @@ export interface RedisConnectionOptions {
 
 /** The URL with any user name and password replaced by '***'. */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/i, (_m, scheme: string) => `${scheme}***@`);
+  // Any scheme, and no scheme at all: a mistyped URL must not leak its password either.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
 
 /** Parses redis://[user][:password@]host[:port][/db] and rediss:// (TLS). Errors never show the password. */

@@ -310,3 +310,21 @@ test(
     }
   },
 );
+
+test('Redis URLs: password, user, database and TLS are parsed; every form is redacted', async () => {
+  const { parseRedisUrl, redactRedisUrl, RedisTuneError } = await import('../../src/tune/redis.js');
+  const a = parseRedisUrl('redis://:p%40ss@10.0.0.5:6380/2');
+  assert.deepEqual(a.connection, { host: '10.0.0.5', port: 6380, password: 'p@ss', db: 2 });
+  assert.equal(a.redacted, 'redis://***@10.0.0.5:6380/2');
+  const b = parseRedisUrl('rediss://alice:secret@redis.example:6390');
+  assert.deepEqual(b.connection, { host: 'redis.example', port: 6390, username: 'alice', password: 'secret', tls: {} });
+  assert.equal(b.redacted, 'rediss://***@redis.example:6390');
+  assert.deepEqual(parseRedisUrl('redis://127.0.0.1').connection, { host: '127.0.0.1', port: 6379 });
+  assert.equal(redactRedisUrl('redis://127.0.0.1:1'), 'redis://127.0.0.1:1');
+  for (const bad of ['http://:pw-x@host:1', 'redis://:pw-x@host:1/db', 'not a url :pw-x@']) {
+    assert.throws(
+      () => parseRedisUrl(bad),
+      (e: unknown) => e instanceof RedisTuneError && !(e as Error).message.includes('pw-x'),
+    );
+  }
+});
