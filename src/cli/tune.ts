@@ -289,7 +289,7 @@ export async function commandTune(argv: string[]): Promise<number> {
         const best = study.best;
         if (tty) process.stderr.write('\r\x1b[K');
         say(
-          `trial ${t.number + 1}/${trialsTarget} ${t.state}${t.value !== null ? ` ${study.metric} ${fmtValue(t.value)}` : ''}${t.error ? ` (${t.error})` : ''} in ${(t.seconds ?? 0).toFixed(1)} s: ${fmtParams(t.params)} | best ${best ? `${fmtValue(best.value)} (#${best.number})` : '-'}`,
+          `trial #${t.number} (${study.trials.filter((x) => ['complete', 'pruned', 'failed'].includes(x.state)).length}/${trialsTarget}) ${t.state}${t.value !== null ? ` ${study.metric} ${fmtValue(t.value)}` : ''}${t.error ? ` (${t.error})` : ''} in ${(t.seconds ?? 0).toFixed(1)} s: ${fmtParams(t.params)} | best ${best ? `${fmtValue(best.value)} (#${best.number})` : '-'}`,
         );
         progress();
       },

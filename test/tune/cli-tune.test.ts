@@ -100,7 +100,7 @@ test('tune on the digits: trials reported per epoch, a sorted table, best.json w
     ]);
     assert.equal(r.code, 0, r.stderr);
     // Not a terminal: one plain line per trial, no carriage returns.
-    const lines = r.stdout.split('\n').filter((l) => /^trial \d+\/4 /.test(l));
+    const lines = r.stdout.split('\n').filter((l) => /^trial #\d+ \(\d\/4\) /.test(l));
     assert.equal(lines.length, 4, r.stdout);
     assert.ok(!r.stdout.includes('\r') && !r.stderr.includes('\r'));
     const journal = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')) as Journal;
