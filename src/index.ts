@@ -27,6 +27,7 @@ export {
   loadMnistPackage,
   loadMnistPackageSplit,
 } from './data/mnist.js';
+export * from './tune/index.js';
 export {
   exportOnnx,
   exportOnnxBytes,

@@ -42,6 +42,8 @@ import { evaluate } from '../train/metrics.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
 import { augmentedDataset, AUGMENTATIONS } from './augment.js';
 import { DATASETS, channelStats, loadDataset } from './data.js';
+import { commandTune } from './tune.js';
+import { commandTuneWorker } from './tune-worker.js';
 import { commandExport } from './export.js';
 import { commandImport } from './import.js';
 import { commandPlayground } from './playground.js';
@@ -532,6 +534,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
+  tune: { run: commandTune, help: 'hyperparameter search over train options (grid, random, bayesian; --redis)' },
+  'tune-worker': { run: commandTuneWorker, help: 'run trials of a tune study from Redis' },
   export: {
     run: commandExport,
     help: "write a run's model as an ONNX file (tsgrad export --checkpoint DIR --out model.onnx)",
@@ -546,7 +550,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
 };
 
 function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(12)}${c.help}`);
+  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(13)}${c.help}`);
   return `usage: tsgrad <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'tsgrad <command> --help' for a command's options.`;
 }
 
