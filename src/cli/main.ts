@@ -20,6 +20,7 @@ import type { Module } from '../nn/module.js';
 import { skipInit } from '../nn/init.js';
 import { summary } from '../nn/summary.js';
 import { penalize } from '../nn/penalty.js';
+import { commandOps } from './ops.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, StepLR } from '../optim/schedules.js';
@@ -496,6 +497,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
+  ops: { run: commandOps, help: 'list every primitive: gradient rule, native backends and dtypes' },
 };
 
 function usage(): string {
