@@ -142,3 +142,7 @@ export { type GradHook, type RemovableHandle } from './tensor/tensor.js';
 export { type ForwardPreHook, type ForwardHook, type FullBackwardHook } from './nn/module.js';
 export { featureMaps } from './nn/hooks.js';
 export * as viz from './viz/index.js';
+export { meanImage, subtractMean } from './data/mean-image.js';
+export { type EvaluateOptions } from './train/metrics.js';
+export { type Penalty, penalize, penalizedParameters, regularizationLoss } from './nn/penalty.js';
+export { type LinearOptions } from './nn/layers/linear.js';

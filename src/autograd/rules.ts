@@ -68,6 +68,9 @@ function convOnly<P extends OpParams['conv2d']>(p: P): OpParams['conv2d'] {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
 }
 
+/** Primitives whose rule refuses to be differentiated again (backward with createGraph through them throws). */
+export const FIRST_ORDER_ONLY: ReadonlySet<OpName> = new Set<OpName>(['maxPool2dGrad']);
+
 export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   neg: (g) => [ops.neg(g)],
   exp: (g, _x, y) => [ops.mul(g, y)],

@@ -19,7 +19,7 @@
  * half the time left once the convolutions ran in wasm. Other layouts (transposed
  * operands, more than three broadcast runs) and other ops stay on the cpu kernels.
  */
-import type { TypedArray } from '../../core/dtype.js';
+import type { DType, TypedArray } from '../../core/dtype.js';
 import {
   type AvgPool2dParams,
   type BinaryOpName,
@@ -73,8 +73,20 @@ type FastKernel<K extends KernelOpName> = (
   p: OpParams[K],
 ) => void | false;
 
-const allFloat32 = (inputs: readonly CpuView[], out: CpuView): boolean =>
-  out.dtype === 'float32' && inputs.every((v) => v.dtype === 'float32');
+/** The dtypes a wasm kernel takes in and gives out; any other call runs the cpu kernel. */
+export interface NativeDtypes {
+  readonly inputs: readonly DType[];
+  readonly output: readonly DType[];
+}
+
+const FLOAT32: NativeDtypes = { inputs: ['float32'], output: ['float32'] };
+
+/**
+ * The ops the wasm backend runs in WebAssembly and for which dtypes (every other op, and
+ * every other dtype, runs the cpu reference kernel). Filled by override() below as the
+ * kernel table is built, so it is the table dispatch itself uses (`tsgrad ops` prints it).
+ */
+export const WASM_NATIVE: Partial<Record<KernelOpName, NativeDtypes>> = {};
 
 /**
  * Wraps a wasm kernel with the cpu kernel as fallback: for other dtypes (by default
@@ -85,9 +97,12 @@ function override<K extends KernelOpName>(
   op: K,
   runtime: () => WasmRuntime | null,
   fast: FastKernel<K>,
-  accepts: (inputs: readonly CpuView[], out: CpuView) => boolean = allFloat32,
+  native: NativeDtypes = FLOAT32,
 ): Kernel<K, TypedArray> {
   const reference = cpu[op] as unknown as Kernel<K, TypedArray>;
+  WASM_NATIVE[op] = native;
+  const accepts = (inputs: readonly CpuView[], out: CpuView): boolean =>
+    native.output.includes(out.dtype) && inputs.every((v) => native.inputs.includes(v.dtype));
   return (inputs, out, p) => {
     const rt = runtime();
     if (!rt || !accepts(inputs, out) || sizeOf(out.shape) === 0 || inputs.some((v) => sizeOf(v.shape) === 0)) {
@@ -793,12 +808,12 @@ function makeBackend(runtime: () => WasmRuntime | null): Backend<TypedArray> {
     div: override('div', runtime, binaryFast('div')),
     maximum: override('maximum', runtime, binaryFast('maximum')),
     minimum: override('minimum', runtime, binaryFast('minimum')),
-    compare: override('compare', runtime, compareFast, (inputs) => inputs.every((v) => v.dtype === 'float32')),
+    compare: override('compare', runtime, compareFast, { inputs: ['float32'], output: ['bool'] }),
     relu: override('relu', runtime, unaryFast('relu')),
     neg: override('neg', runtime, unaryFast('neg')),
     abs: override('abs', runtime, unaryFast('abs')),
     sqrt: override('sqrt', runtime, unaryFast('sqrt')),
-    cast: override('cast', runtime, castFast, (inputs, out) => inputs[0]!.dtype === 'bool' && out.dtype === 'float32'),
+    cast: override('cast', runtime, castFast, { inputs: ['bool'], output: ['float32'] }),
     sum: override('sum', runtime, sumFast),
   };
   return { ...cpuBackend, name: 'wasm', kernels };

@@ -72,11 +72,15 @@ const cpuKernels = cpuBackend.kernels as KernelTable<TypedArray>;
 
 type GpuKernel<K extends KernelOpName> = (r: Runtime, inputs: readonly GpuView[], out: GpuView, p: OpParams[K]) => void;
 
+/** The dtypes WGSL kernels compute; a call with any other (float64) runs the cpu kernel on the host. `tsgrad ops` prints it. */
+export const WEBGPU_NATIVE_DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
+
 /** A GPU kernel, with float64 calls sent to the cpu kernel on host copies (and recorded). */
 function kernel<K extends KernelOpName>(op: K, gpu: GpuKernel<K>): Kernel<K, GpuStorage> {
   const reference = cpuKernels[op] as unknown as Kernel<K, TypedArray>;
+  const native = (d: DType): boolean => WEBGPU_NATIVE_DTYPES.includes(d);
   return (inputs, out, p) => {
-    if (out.dtype === 'float64' || inputs.some((v) => v.dtype === 'float64')) {
+    if (!native(out.dtype) || inputs.some((v) => !native(v.dtype))) {
       const key = `${op}:float64`;
       if (!fallbackCounts.has(key) && debug()) console.error(`tsgrad webgpu: ${op} (float64) runs on the host`);
       fallbackCounts.set(key, (fallbackCounts.get(key) ?? 0) + 1);
