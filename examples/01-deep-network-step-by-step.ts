@@ -57,7 +57,10 @@ function lModelForward(X: Tensor, parameters: Parameters): [Tensor, Cache[]] {
 function computeCost(AL: Tensor, Y: Tensor): Tensor {
   const m = Y.shape[1]!;
   const oneMinus = (t: Tensor): Tensor => t.neg().add(1);
-  return Y.mul(AL.log()).add(oneMinus(Y).mul(oneMinus(AL).log())).sum().mul(-1 / m);
+  return Y.mul(AL.log())
+    .add(oneMinus(Y).mul(oneMinus(AL).log()))
+    .sum()
+    .mul(-1 / m);
 }
 
 /** From dZ of a layer: dW = dZ·Aᵀ / m, db = Σ_columns dZ / m, dA_prev = Wᵀ·dZ. */
@@ -84,7 +87,9 @@ function linearActivationBackward(dA: Tensor, { linear, Z }: Cache, activation: 
 function lModelBackward(AL: Tensor, Y: Tensor, caches: Cache[]): Parameters {
   const grads: Parameters = {};
   const L = caches.length;
-  const dAL = Y.div(AL).sub(Y.neg().add(1).div(AL.neg().add(1))).neg();
+  const dAL = Y.div(AL)
+    .sub(Y.neg().add(1).div(AL.neg().add(1)))
+    .neg();
   let [dA, dW, db] = linearActivationBackward(dAL, caches[L - 1]!, 'sigmoid');
   grads[`dW${L}`] = dW;
   grads[`db${L}`] = db;

@@ -51,6 +51,9 @@ fn(x, y).backward();
 assert.equal(x.grad!.itemSync(), 2 * xBar);
 
 // And both agree with central differences, (f(x + h) − f(x − h)) / 2h, at three more points.
-const check = gradcheck(fn, [tensor([1.5, -2, 0.3], { dtype: 'float64' }), tensor([0.7, 2.5, -1], { dtype: 'float64' })]);
+const check = gradcheck(fn, [
+  tensor([1.5, -2, 0.3], { dtype: 'float64' }),
+  tensor([0.7, 2.5, -1], { dtype: 'float64' }),
+]);
 console.log(`gradcheck at 3 more points: max |backward − central difference| = ${check.maxAbsError.toExponential(1)}`);
 assert.ok(check.maxAbsError < 1e-6);

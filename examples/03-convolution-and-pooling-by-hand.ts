@@ -43,7 +43,8 @@ function convolveByHand(input: Grid, k: Grid, stride = 1, padding = 0): Grid {
     out.push([]);
     for (let j = 0; j < size; j++) {
       let s = 0;
-      for (let a = 0; a < k.length; a++) for (let b = 0; b < k.length; b++) s += x[i * stride + a]![j * stride + b]! * k[a]![b]!;
+      for (let a = 0; a < k.length; a++)
+        for (let b = 0; b < k.length; b++) s += x[i * stride + a]![j * stride + b]! * k[a]![b]!;
       out[i]!.push(s);
     }
   }
@@ -89,7 +90,11 @@ for (const [stride, padding] of [
 ] as const) {
   const byHand = convolveByHand(image, kernel, stride, padding);
   assert.equal(byHand.length, Math.floor((5 + 2 * padding - 3) / stride) + 1);
-  assert.deepEqual(conv2d(x, w, null, { stride, padding }).arraySync(), [[byHand]], `stride ${stride}, padding ${padding}`);
+  assert.deepEqual(
+    conv2d(x, w, null, { stride, padding }).arraySync(),
+    [[byHand]],
+    `stride ${stride}, padding ${padding}`,
+  );
   console.log(`stride ${stride}, padding ${padding}: ${byHand.length}×${byHand.length} output, same as conv2d`);
 }
 

@@ -7,7 +7,17 @@
  * Averaged over a batch of N examples (crossEntropy's default reduction), each row is (p − y) / N.
  */
 import assert from 'node:assert/strict';
-import { Generator, type Tensor, crossEntropy, gradcheck, logSoftmax, oneHot, randn, softmax, tensor } from '../src/index.js';
+import {
+  Generator,
+  type Tensor,
+  crossEntropy,
+  gradcheck,
+  logSoftmax,
+  oneHot,
+  randn,
+  softmax,
+  tensor,
+} from '../src/index.js';
 
 const N = 4;
 const C = 5;
@@ -25,7 +35,10 @@ const byFormula = p.sub(y).div(N);
 const z = logits.detach().setRequiresGrad(true);
 crossEntropy(z, labels).backward();
 console.log('p − y (first row):      ', Array.from(p.sub(y).dataSync().slice(0, C), (v) => v.toFixed(4)).join(' '));
-console.log('N · ∂L/∂z (first row):  ', Array.from(z.grad!.mul(N).dataSync().slice(0, C), (v) => v.toFixed(4)).join(' '));
+console.log(
+  'N · ∂L/∂z (first row):  ',
+  Array.from(z.grad!.mul(N).dataSync().slice(0, C), (v) => v.toFixed(4)).join(' '),
+);
 console.log(`max |∂L/∂z − (p − y)/N| = ${maxDiff(z.grad!, byFormula).toExponential(1)}`);
 assert.ok(maxDiff(z.grad!, byFormula) < 1e-15);
 

@@ -1,0 +1,138 @@
+/**
+ * A tour of the classic CNN architectures in tsgrad's zoo, each with its summary (layers, output shapes,
+ * parameters). Models are built with init.skipInit (no random initialization: only shapes and counts are
+ * shown), and their summaries come from one forward pass of zeros. Small inputs where the architecture offers a
+ * small-input stem (CIFAR-style 32×32), so the tour stays fast; the ImageNet parameter counts at 1000 classes
+ * are printed for every model and are torchvision's.
+ *
+ * - LeNet-5 (LeCun et al., 1998): two convolution + subsampling stages and three fully connected layers.
+ * - AlexNet (Krizhevsky et al., 2012): 11×11 stride-4 first layer, ReLU, overlapping 3/2 max-pooling, dropout.
+ * - VGG-16 (Simonyan & Zisserman, 2014): only 3×3 convolutions, stacked in five blocks.
+ * - GoogLeNet (Szegedy et al., 2014): Inception modules, parallel 1×1 / 3×3 / 5×5 / pooling branches concatenated.
+ * - ResNet (He et al., 2015): residual blocks y = F(x) + x; ResNet-50's bottlenecks 1×1 → 3×3 → 1×1.
+ * - DenseNet-121 (Huang et al., 2016): each layer receives every earlier layer's feature maps in its block.
+ */
+import assert from 'node:assert/strict';
+import { type Module, type Summary, type Tensor, init, models, noGrad, summary, zeros } from '../src/index.js';
+
+type Net = Module & { forward(x: Tensor): Tensor };
+
+interface Stop {
+  name: string;
+  build: (numClasses: number, small: boolean) => Net;
+  /** The input of the tour's summary. */
+  input: number[];
+  small: boolean;
+  classes: number;
+  /** torchvision's parameter count at 1000 classes (LeNet-5: at 10). */
+  reference: number;
+}
+
+const tour: Stop[] = [
+  {
+    name: 'LeNet-5 (1998)',
+    build: (n) => models.lenet5({ variant: 'classic', numClasses: n }),
+    input: [1, 1, 32, 32],
+    small: false,
+    classes: 10,
+    reference: 60_000,
+  },
+  {
+    name: 'LeNet-5, modern (ReLU, max-pool)',
+    build: (n) => models.lenet5({ numClasses: n }),
+    input: [1, 1, 28, 28],
+    small: false,
+    classes: 10,
+    reference: 61_706,
+  },
+  {
+    name: 'AlexNet',
+    build: (n) => models.alexnet({ numClasses: n }),
+    input: [1, 3, 224, 224],
+    small: false,
+    classes: 1000,
+    reference: 61_100_840,
+  },
+  {
+    name: 'VGG-16',
+    build: (n, s) => models.vgg16({ numClasses: n, smallInput: s }),
+    input: [1, 3, 32, 32],
+    small: true,
+    classes: 10,
+    reference: 138_357_544,
+  },
+  {
+    name: 'GoogLeNet',
+    build: (n, s) => models.googlenet({ numClasses: n, smallInput: s }),
+    input: [1, 3, 32, 32],
+    small: true,
+    classes: 10,
+    reference: 6_624_904,
+  },
+  {
+    name: 'ResNet-18',
+    build: (n) => models.resnet18({ numClasses: n }),
+    input: [1, 3, 224, 224],
+    small: false,
+    classes: 1000,
+    reference: 11_689_512,
+  },
+  {
+    name: 'ResNet-50',
+    build: (n, s) => models.resnet50({ numClasses: n, smallInput: s }),
+    input: [1, 3, 32, 32],
+    small: true,
+    classes: 10,
+    reference: 25_557_032,
+  },
+  {
+    name: 'DenseNet-121',
+    build: (n, s) => models.densenet121({ numClasses: n, smallInput: s }),
+    input: [1, 3, 32, 32],
+    small: true,
+    classes: 10,
+    reference: 7_978_856,
+  },
+];
+
+/** Long summaries are shown one row per block: rows grouped by the first `depth` parts of their names. */
+function condensed(s: Summary, depth: number): string {
+  const groups = new Map<string, { layers: number; params: number; shape: number[] | null }>();
+  for (const r of s.rows) {
+    const key = r.name.split('.').slice(0, depth).join('.');
+    const g = groups.get(key) ?? { layers: 0, params: 0, shape: null };
+    g.layers++;
+    g.params += r.params;
+    g.shape = r.outputShape ?? g.shape;
+    groups.set(key, g);
+  }
+  const lines = [...groups].map(
+    ([k, g]) =>
+      `  ${`${k} (${g.layers} layer${g.layers > 1 ? 's' : ''})`.padEnd(34)} ${`[${g.shape?.join(', ') ?? '-'}]`.padEnd(18)} ${g.params.toLocaleString('en-US').padStart(11)}`,
+  );
+  return `${lines.join('\n')}\n  Total params: ${s.totalParams.toLocaleString('en-US')}`;
+}
+
+for (const stop of tour) {
+  const net = init.skipInit(() => stop.build(stop.classes, stop.small));
+  const s = summary(net, stop.input);
+  console.log(`\n=== ${stop.name}: input [${stop.input.join(', ')}], ${s.rows.length} layers`);
+  if (s.rows.length <= 30) console.log(s.text);
+  else console.log(condensed(s, stop.name.startsWith('DenseNet') ? 2 : 1));
+
+  // The summary's total is the model's parameter count, and the network maps the input to one score per class.
+  assert.equal(s.totalParams, net.numParameters());
+  const out = noGrad(() => net.eval().forward(zeros(stop.input)));
+  assert.deepEqual(out.shape, [1, stop.classes]);
+  assert.deepEqual(s.rows.at(-1)!.outputShape, [1, stop.classes]);
+
+  // The full-size model's parameter count: torchvision's (LeNet-5 at its 10 classes).
+  const full =
+    stop.classes === 10 && !stop.small
+      ? net
+      : init.skipInit(() => stop.build(stop.name.startsWith('LeNet') ? 10 : 1000, false));
+  console.log(
+    `${stop.name}: ${full.numParameters().toLocaleString('en-US')} parameters${stop.name.startsWith('LeNet') ? '' : ' at 224×224, 1000 classes'}`,
+  );
+  assert.equal(full.numParameters(), stop.reference);
+}
