@@ -13,7 +13,17 @@
  * - DenseNet-121 (Huang et al., 2016): each layer receives every earlier layer's feature maps in its block.
  */
 import assert from 'node:assert/strict';
-import { type Module, type Summary, type Tensor, init, models, noGrad, summary, zeros } from '../src/index.js';
+import {
+  type Module,
+  type Summary,
+  type Tensor,
+  featureMaps,
+  init,
+  models,
+  noGrad,
+  summary,
+  zeros,
+} from '../src/index.js';
 
 type Net = Module & { forward(x: Tensor): Tensor };
 
@@ -95,20 +105,23 @@ const tour: Stop[] = [
   },
 ];
 
-/** Long summaries are shown one row per block: rows grouped by the first `depth` parts of their names. */
-function condensed(s: Summary, depth: number): string {
-  const groups = new Map<string, { layers: number; params: number; shape: number[] | null }>();
+/**
+ * Long summaries are shown one row per block: the rows grouped by the first `depth` parts of their names, with
+ * each block's output shape taken from the block itself (featureMaps: one forward pass, outputs by name).
+ */
+function condensed(net: Net, input: number[], s: Summary, depth: number): string {
+  const groups = new Map<string, { layers: number; params: number }>();
   for (const r of s.rows) {
     const key = r.name.split('.').slice(0, depth).join('.');
-    const g = groups.get(key) ?? { layers: 0, params: 0, shape: null };
+    const g = groups.get(key) ?? { layers: 0, params: 0 };
     g.layers++;
     g.params += r.params;
-    g.shape = r.outputShape ?? g.shape;
     groups.set(key, g);
   }
+  const maps = noGrad(() => featureMaps(net.eval(), zeros(input), [...groups.keys()]));
   const lines = [...groups].map(
     ([k, g]) =>
-      `  ${`${k} (${g.layers} layer${g.layers > 1 ? 's' : ''})`.padEnd(34)} ${`[${g.shape?.join(', ') ?? '-'}]`.padEnd(18)} ${g.params.toLocaleString('en-US').padStart(11)}`,
+      `  ${`${k} (${g.layers} layer${g.layers > 1 ? 's' : ''})`.padEnd(34)} ${`[${maps[k]?.shape.join(', ') ?? '-'}]`.padEnd(18)} ${g.params.toLocaleString('en-US').padStart(11)}`,
   );
   return `${lines.join('\n')}\n  Total params: ${s.totalParams.toLocaleString('en-US')}`;
 }
@@ -116,12 +129,17 @@ function condensed(s: Summary, depth: number): string {
 for (const stop of tour) {
   const net = init.skipInit(() => stop.build(stop.classes, stop.small));
   const s = summary(net, stop.input);
-  console.log(`\n=== ${stop.name}: input [${stop.input.join(', ')}], ${s.rows.length} layers`);
+  console.log(`\n## ${stop.name}: input [${stop.input.join(', ')}], ${s.rows.length} layers`);
   if (s.rows.length <= 30) console.log(s.text);
-  else console.log(condensed(s, stop.name.startsWith('DenseNet') ? 2 : 1));
+  else console.log(condensed(net, stop.input, s, stop.name.startsWith('DenseNet') ? 2 : 1));
 
   // The summary's total is the model's parameter count, and the network maps the input to one score per class.
   assert.equal(s.totalParams, net.numParameters());
+  assert.equal(
+    s.rows.reduce((n, r) => n + r.params, 0),
+    s.totalParams,
+    'the rows add up to the total',
+  );
   const out = noGrad(() => net.eval().forward(zeros(stop.input)));
   assert.deepEqual(out.shape, [1, stop.classes]);
   assert.deepEqual(s.rows.at(-1)!.outputShape, [1, stop.classes]);
