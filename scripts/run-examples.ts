@@ -5,7 +5,7 @@
  * names contain one of the arguments.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +22,12 @@ if (examples.length === 0) {
   process.exitCode = 1;
 } else {
   const failed: string[] = [];
+  // The README lists every example with one line; one missing from it counts as a failure.
+  const readme = readFileSync(join(dir, '..', '..', 'README.md'), 'utf8');
+  for (const file of examples) {
+    const source = `${file.replace(/\.js$/, '.ts')}`;
+    if (!readme.includes(`\`${source}\``)) failed.push(`examples/${source} (not listed in README.md)`);
+  }
   const start = performance.now();
   for (const file of examples) {
     const name = `examples/${file.replace(/\.js$/, '.ts')}`;
