@@ -3,10 +3,12 @@
  * parameters). Models are built with init.skipInit (no random initialization: only shapes and counts are
  * shown), and their summaries come from one forward pass of zeros. Small inputs where the architecture offers a
  * small-input stem (CIFAR-style 32×32), so the tour stays fast; the ImageNet parameter counts at 1000 classes
- * are printed for every model and are torchvision's.
+ * are printed for every model and checked against torchvision's (the paper's AlexNet: a count by hand).
  *
  * - LeNet-5 (LeCun et al., 1998): two convolution + subsampling stages and three fully connected layers.
- * - AlexNet (Krizhevsky et al., 2012): 11×11 stride-4 first layer, ReLU, overlapping 3/2 max-pooling, dropout.
+ * - AlexNet (Krizhevsky et al., 2012): 11×11 stride-4 first layer, ReLU, overlapping 3/2 max-pooling, dropout;
+ *   the paper's version (96-256-384-384-256 filters, the two GPUs' halves as groups: 2, local response
+ *   normalization, 227×227 input) beside torchvision's single-tower one.
  * - VGG-16 (Simonyan & Zisserman, 2014): only 3×3 convolutions, stacked in five blocks.
  * - GoogLeNet (Szegedy et al., 2014): Inception modules, parallel 1×1 / 3×3 / 5×5 / pooling branches concatenated.
  * - ResNet (He et al., 2015): residual blocks y = F(x) + x; ResNet-50's bottlenecks 1×1 → 3×3 → 1×1.
@@ -34,7 +36,7 @@ interface Stop {
   input: number[];
   small: boolean;
   classes: number;
-  /** torchvision's parameter count at 1000 classes (LeNet-5: at 10). */
+  /** The full-size model's parameter count at 1000 classes (LeNet-5: at 10): torchvision's, or from the paper. */
   reference: number;
 }
 
@@ -54,6 +56,25 @@ const tour: Stop[] = [
     small: false,
     classes: 10,
     reference: 61_706,
+  },
+  {
+    name: 'AlexNet, the paper (2012)',
+    build: (n) => models.alexnet({ variant: 'paper', numClasses: n }),
+    input: [1, 3, 227, 227],
+    small: false,
+    classes: 1000,
+    // From the layer shapes: conv1 96·3·11·11, conv2 256·48·5·5 (groups 2), conv3 384·256·3·3, conv4 384·192·3·3
+    // and conv5 256·192·3·3 (groups 2), fc6 9216·4096, fc7 4096·4096, fc8 4096·1000, plus one bias per output.
+    reference:
+      96 * 3 * 121 +
+      256 * 48 * 25 +
+      384 * 256 * 9 +
+      384 * 192 * 9 +
+      256 * 192 * 9 +
+      9216 * 4096 +
+      4096 * 4096 +
+      4096 * 1000 +
+      (96 + 256 + 384 + 384 + 256 + 4096 + 4096 + 1000),
   },
   {
     name: 'AlexNet',
@@ -144,13 +165,13 @@ for (const stop of tour) {
   assert.deepEqual(out.shape, [1, stop.classes]);
   assert.deepEqual(s.rows.at(-1)!.outputShape, [1, stop.classes]);
 
-  // The full-size model's parameter count: torchvision's (LeNet-5 at its 10 classes).
+  // The full-size model's parameter count (LeNet-5 at its 10 classes).
   const full =
     stop.classes === 10 && !stop.small
       ? net
       : init.skipInit(() => stop.build(stop.name.startsWith('LeNet') ? 10 : 1000, false));
   console.log(
-    `${stop.name}: ${full.numParameters().toLocaleString('en-US')} parameters${stop.name.startsWith('LeNet') ? '' : ' at 224×224, 1000 classes'}`,
+    `${stop.name}: ${full.numParameters().toLocaleString('en-US')} parameters${stop.name.startsWith('LeNet') ? '' : ' at 1000 classes'}`,
   );
   assert.equal(full.numParameters(), stop.reference);
 }
