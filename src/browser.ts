@@ -143,3 +143,5 @@ export { type ForwardPreHook, type ForwardHook, type FullBackwardHook } from './
 export { featureMaps } from './nn/hooks.js';
 export { meanImage, subtractMean } from './data/mean-image.js';
 export { type EvaluateOptions } from './train/metrics.js';
+export { type Penalty, penalize, penalizedParameters, regularizationLoss } from './nn/penalty.js';
+export { type LinearOptions } from './nn/layers/linear.js';

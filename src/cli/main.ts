@@ -19,6 +19,7 @@ import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';
 import { skipInit } from '../nn/init.js';
 import { summary } from '../nn/summary.js';
+import { penalize } from '../nn/penalty.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, StepLR } from '../optim/schedules.js';
@@ -59,6 +60,8 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   lr: { type: 'number', help: 'learning rate (peak, with a schedule)', default: 0.002, min: 0 },
   momentum: { type: 'number', help: 'SGD momentum', default: 0.9, min: 0 },
   'weight-decay': { type: 'number', help: 'L2 weight decay (decoupled for adamw)', default: 0, min: 0 },
+  l1: { type: 'number', help: 'L1 penalty l1·Σ|w| on every weight, added to the loss (reg_loss)', default: 0, min: 0 },
+  l2: { type: 'number', help: 'L2 penalty l2·Σw² on every weight, added to the loss (reg_loss)', default: 0, min: 0 },
   schedule: {
     type: 'string',
     help: 'learning-rate schedule',
@@ -111,6 +114,9 @@ interface RunConfig {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /** Per-weight penalties (absent in runs saved before they existed). */
+  l1?: number;
+  l2?: number;
   schedule: string;
   warmupEpochs: number;
   augment: string;
@@ -148,6 +154,8 @@ function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConf
     lr: o['lr'] as number,
     momentum: o['momentum'] as number,
     weightDecay: o['weight-decay'] as number,
+    l1: o['l1'] as number,
+    l2: o['l2'] as number,
     schedule: o['schedule'] as string,
     warmupEpochs: o['warmup-epochs'] as number,
     augment: o['augment'] as string,
@@ -192,6 +200,7 @@ function prepareRun(cfg: RunConfig, dir: string) {
     inChannels: cfg.input.channels,
     inputSize: cfg.input.size,
   });
+  if (cfg.l1 || cfg.l2) penalize(model, { l1: cfg.l1 ?? 0, l2: cfg.l2 ?? 0 });
   const optimizer = makeOptimizer(cfg, model.parameters());
   const plain = plainDataset(data.train, cfg);
   const augmented = augmentedDataset(cfg.augment, cfg.dataset, data.train, cfg.normalization);

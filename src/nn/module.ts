@@ -10,6 +10,9 @@ import { attachBackwardHooks } from './backward-hooks.js';
  * @example this.weight = new Parameter(zeros([10, 5]));
  */
 export class Parameter extends Tensor {
+  /** L1 / L2 strengths the Trainer adds to the loss for this parameter (see penalize()); null: none. */
+  penalty: { l1: number; l2: number } | null = null;
+
   constructor(t: Tensor, requiresGrad = true) {
     super(t.storage, t.shape, t.strides, t.offset, t.dtype, t.backend);
     this.requiresGrad = requiresGrad;

@@ -48,8 +48,17 @@ export interface EarlyStoppingOptions {
   patience?: number;
   /** Smallest change that counts as an improvement. */
   minDelta?: number;
-  /** At the end, put back the weights of the best epoch. */
+  /** At the end, put back the weights of the best epoch (or evaluation). */
   restoreBestWeights?: boolean;
+  /**
+   * When to look: after every epoch (the default), or every N optimizer steps
+   * (`{ steps: 500 }`), evaluating the validation set (fit's `val`, or `data`)
+   * then; `patience` then counts evaluations. A step-based stop ends the run
+   * mid-epoch as finished, not interrupted.
+   */
+  every?: 'epoch' | { steps: number };
+  /** The set evaluated every N steps (default: the Trainer's val set). */
+  data?: Dataset;
 }
 
 /**
@@ -67,11 +76,68 @@ export class EarlyStopping implements Callback {
   stoppedEpoch = 0;
   private bestWeights: Map<string, Tensor> | null = null;
 
+  /** Evaluate every this many steps (null: at epoch ends). */
+  readonly everySteps: number | null;
+  /** Optimizer step (1-based) of the best evaluation in step mode, or -1. */
+  bestStep = -1;
+  /** Step at which training was stopped in step mode, or 0. */
+  stoppedStep = 0;
+
   constructor(readonly options: EarlyStoppingOptions = {}) {
     this.monitor = options.monitor ?? 'val_loss';
     this.patience = options.patience ?? 0;
     if (!(this.patience >= 0)) throw new ArgumentError(`EarlyStopping: patience must be >= 0, got ${this.patience}`);
     this.tracker = new BestTracker(this.monitor, options.mode ?? 'auto', options.minDelta ?? 0);
+    const every = options.every ?? 'epoch';
+    if (every === 'epoch') this.everySteps = null;
+    else if (typeof every === 'object' && every !== null && Number.isInteger(every.steps) && every.steps >= 1)
+      this.everySteps = every.steps;
+    else
+      throw new ArgumentError(
+        `EarlyStopping: every must be 'epoch' or { steps: N } with N a positive integer, got ${JSON.stringify(every)}`,
+      );
+    if (this.everySteps !== null && !/^val_(loss|accuracy|top5)$/.test(this.monitor))
+      throw new ArgumentError(
+        `EarlyStopping: every N steps it evaluates a validation set, so monitor must be val_loss, val_accuracy or val_top5, got '${this.monitor}'`,
+      );
+  }
+
+  onTrainBegin(t: Trainer): void {
+    if (this.everySteps !== null && !(this.options.data ?? t.options.val))
+      throw new TsgradError('EarlyStopping({ every: { steps } }): give fit a val set, or pass data to EarlyStopping');
+  }
+
+  onBatchEnd(t: Trainer): void {
+    if (this.everySteps === null || t.step % this.everySteps !== 0) return;
+    const r = evaluate(t.model, (this.options.data ?? t.options.val)!, t.lossFn, {
+      batchSize: t.options.evalBatchSize ?? 256,
+    });
+    const v = { val_loss: r.loss, val_accuracy: r.accuracy, val_top5: r.top5 }[this.monitor]!;
+    const seen = this.observe(t, v);
+    if (seen === 'best') {
+      this.bestStep = t.step;
+      this.bestEpoch = t.epoch + 1;
+    } else if (seen === 'stop') {
+      this.stoppedStep = t.step;
+      this.stoppedEpoch = t.epoch + 1;
+      t.stoppedEarly = true;
+    }
+  }
+
+  /** Records a value: the new best, or one more without improvement ('stop' and stopTraining after `patience` of them). */
+  private observe(t: Trainer, v: number): 'best' | 'wait' | 'stop' {
+    if (this.tracker.improves(v)) {
+      this.tracker.best = v;
+      this.wait = 0;
+      if (this.options.restoreBestWeights) {
+        // Copies, not views: the optimizer replaces parameter storage on every step.
+        this.bestWeights = new Map(noGrad(() => Object.entries(t.model.stateDict()).map(([k, w]) => [k, w.clone()])));
+      }
+      return 'best';
+    }
+    if (++this.wait <= this.patience) return 'wait';
+    t.stopTraining = true;
+    return 'stop';
   }
 
   get best(): number {
@@ -79,19 +145,11 @@ export class EarlyStopping implements Callback {
   }
 
   onEpochEnd(t: Trainer, epoch: number, logs: Logs): void {
+    if (this.everySteps !== null) return;
     const v = readMetric(logs, this.monitor, 'EarlyStopping');
-    if (this.tracker.improves(v)) {
-      this.tracker.best = v;
-      this.bestEpoch = epoch + 1;
-      this.wait = 0;
-      if (this.options.restoreBestWeights) {
-        // Copies, not views: the optimizer replaces parameter storage on every step.
-        this.bestWeights = new Map(noGrad(() => Object.entries(t.model.stateDict()).map(([k, w]) => [k, w.clone()])));
-      }
-    } else if (++this.wait > this.patience) {
-      t.stopTraining = true;
-      this.stoppedEpoch = epoch + 1;
-    }
+    const seen = this.observe(t, v);
+    if (seen === 'best') this.bestEpoch = epoch + 1;
+    else if (seen === 'stop') this.stoppedEpoch = epoch + 1;
   }
 
   onTrainEnd(t: Trainer): void {
@@ -103,7 +161,13 @@ export class EarlyStopping implements Callback {
   /** The counters, and the best epoch's weights when restoring them (checkpoints store those as tensors). */
   stateDict(): unknown {
     const bestWeights = this.bestWeights ? Object.fromEntries(this.bestWeights) : null;
-    return { best: this.tracker.best, wait: this.wait, bestEpoch: this.bestEpoch, bestWeights };
+    return {
+      best: this.tracker.best,
+      wait: this.wait,
+      bestEpoch: this.bestEpoch,
+      bestStep: this.bestStep,
+      bestWeights,
+    };
   }
 
   loadStateDict(s: unknown): void {
@@ -111,12 +175,14 @@ export class EarlyStopping implements Callback {
       best: number | null;
       wait: number;
       bestEpoch: number;
+      bestStep?: number;
       bestWeights?: Record<string, Tensor> | null;
     };
     // JSON writes ±Infinity as null.
     this.tracker.best = st.best ?? (this.tracker.mode === 'min' ? Infinity : -Infinity);
     this.wait = st.wait;
     this.bestEpoch = st.bestEpoch;
+    this.bestStep = st.bestStep ?? -1;
     this.bestWeights = st.bestWeights ? new Map(Object.entries(st.bestWeights)) : null;
   }
 }

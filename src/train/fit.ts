@@ -7,6 +7,7 @@ import { TsgradError } from '../core/errors.js';
 import { type Dataset, batchOf } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../nn/functional.js';
+import { penalizedParameters, regularizationLoss } from '../nn/penalty.js';
 import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
 import { noGrad } from '../tensor/dispatch.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
@@ -73,8 +74,8 @@ export interface TrainingState {
   epochOrderState: ReturnType<Generator['getState']>;
   /** Default generator (dropout, initialization) state now. */
   defaultRng: ReturnType<Generator['getState']>;
-  /** Running sums of the current, unfinished epoch. */
-  partial: { lossSum: number; correct: number; seen: number };
+  /** Running sums of the current, unfinished epoch (regSum: the penalties' part of lossSum; absent in older checkpoints). */
+  partial: { lossSum: number; correct: number; seen: number; regSum?: number };
   optimizer: OptimizerStateDict;
   callbacks: unknown[];
   history: Logs[];
@@ -117,14 +118,16 @@ export class Trainer {
   readonly generator: Generator;
   /** Set to end training after the current batch. */
   stopTraining = false;
-  /** True when training ended because stopTraining was set mid-epoch. */
+  /** True when training ended because stopTraining was set mid-epoch (not by early stopping). */
   interrupted = false;
+  /** Set (with stopTraining) by a callback that ends training for good, e.g. EarlyStopping between epochs' ends: the run is finished, not interrupted. */
+  stoppedEarly = false;
   epoch = 0;
   step = 0;
   batchInEpoch = 0;
   history: Logs[] = [];
   private epochOrderState: ReturnType<Generator['getState']>;
-  private partial = { lossSum: 0, correct: 0, seen: 0 };
+  private partial = { lossSum: 0, correct: 0, seen: 0, regSum: 0 };
 
   constructor(
     model: Module & { forward(x: Tensor): Tensor },
@@ -172,7 +175,7 @@ export class Trainer {
     this.epochOrderState = s.epochOrderState;
     this.generator.setState(s.epochOrderState);
     defaultGenerator.setState(s.defaultRng);
-    this.partial = { ...s.partial };
+    this.partial = { regSum: 0, ...s.partial };
     this.optimizer.loadStateDict(s.optimizer);
     this.callbacks.forEach((c, i) => {
       if (c.loadStateDict && s.callbacks[i] !== null && s.callbacks[i] !== undefined) c.loadStateDict(s.callbacks[i]);
@@ -191,6 +194,7 @@ export class Trainer {
   async fit(): Promise<Logs[]> {
     const { train, val, epochs } = this.options;
     const params = this.model.parameters();
+    const penalized = penalizedParameters(this.model).length > 0;
     await this.emit('onTrainBegin');
     while (this.epoch < epochs && !this.stopTraining) {
       const epoch = this.epoch;
@@ -203,14 +207,18 @@ export class Trainer {
       const nb = this.batchesPerEpoch;
       while (this.batchInEpoch < nb) {
         if (this.stopTraining) {
-          this.interrupted = true;
+          this.interrupted = !this.stoppedEarly;
           break;
         }
         const idx = order.slice(this.batchInEpoch * this.batchSize, (this.batchInEpoch + 1) * this.batchSize);
         const batch = batchOf(train, idx);
         const out = this.model.forward(batch.x);
-        const loss = this.lossFn(out, batch.y);
+        const dataLoss = this.lossFn(out, batch.y);
+        // Per-layer L1/L2 penalties join the loss that is minimized (and reported, as Keras does).
+        const reg = penalized ? regularizationLoss(this.model) : null;
+        const loss = reg ? ops.add(dataLoss, reg) : dataLoss;
         const lossValue = await loss.item();
+        const regValue = reg ? await reg.item() : 0;
         if (!Number.isFinite(lossValue)) {
           throw new NonFiniteLossError(
             `fit: the loss became ${lossValue} at epoch ${epoch + 1}, batch ${this.batchInEpoch + 1} (step ${this.step + 1}); ` +
@@ -224,12 +232,14 @@ export class Trainer {
         this.optimizer.step();
         const n = idx.length;
         this.partial.lossSum += lossValue * n;
+        this.partial.regSum += regValue * n;
         this.partial.seen += n;
         if (this.options.trainAccuracy ?? true) this.partial.correct += countCorrect(out, batch.y);
         this.batchInEpoch++;
         this.step++;
         await this.emit('onBatchEnd', this.batchInEpoch - 1, {
           loss: lossValue,
+          ...(penalized ? { reg_loss: regValue } : {}),
           lr: this.optimizer.paramGroups[0]!.lr,
         });
         await this.emit('afterBatch', this.batchInEpoch - 1);
@@ -237,6 +247,7 @@ export class Trainer {
       }
       if (this.interrupted) break;
       const logs: Logs = { epoch: epoch + 1, loss: this.partial.lossSum / this.partial.seen };
+      if (penalized) logs['reg_loss'] = this.partial.regSum / this.partial.seen;
       if (this.options.trainAccuracy ?? true) logs['accuracy'] = this.partial.correct / this.partial.seen;
       logs['lr'] = this.optimizer.paramGroups[0]!.lr;
       if (val) {
@@ -247,7 +258,7 @@ export class Trainer {
       }
       this.epoch++;
       this.batchInEpoch = 0;
-      this.partial = { lossSum: 0, correct: 0, seen: 0 };
+      this.partial = { lossSum: 0, correct: 0, seen: 0, regSum: 0 };
       this.epochOrderState = this.generator.getState();
       this.history.push(logs);
       await this.emit('onEpochEnd', epoch, logs);

@@ -4,6 +4,7 @@ import { type Padding, type Pair, checkConv2dOptions, conv2d, pair } from '../..
 import type { Tensor } from '../../tensor/tensor.js';
 import { kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
+import { type Penalty, checkPenalty } from '../penalty.js';
 import { zeros } from '../../tensor/creation.js';
 
 export interface Conv2dOptions {
@@ -14,6 +15,10 @@ export interface Conv2dOptions {
   /** Split channels into groups; groups = inChannels gives a depthwise convolution. */
   groups?: number;
   bias?: boolean;
+  /** L1 / L2 penalty on the kernel, added to the loss by the Trainer (reported as reg_loss). */
+  weightPenalty?: Penalty;
+  /** L1 / L2 penalty on the bias. */
+  biasPenalty?: Penalty;
 }
 
 /** The layer's `groups` option (default 1), checked: a positive integer dividing both channel counts. */
@@ -110,7 +115,7 @@ export class Conv2d extends Module {
     super();
     checkChannels('Conv2d', inChannels, outChannels);
     const options = positionalOptions<Conv2dOptions>('Conv2d', rest, 2);
-    checkConv2dOptions(kernelSize, options, 'Conv2d', ['bias']);
+    checkConv2dOptions(kernelSize, options, 'Conv2d', ['bias', 'weightPenalty', 'biasPenalty']);
     if (options.bias !== undefined && typeof options.bias !== 'boolean')
       throw new ArgumentError(`Conv2d: bias must be true or false, got ${String(options.bias)}`);
     this.options = options;
@@ -118,6 +123,8 @@ export class Conv2d extends Module {
     const groups = checkGroups('Conv2d', inChannels, outChannels, options.groups);
     this.weight = new Parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : new Parameter(zeros([outChannels]));
+    this.weight.penalty = checkPenalty('Conv2d weightPenalty', options.weightPenalty);
+    if (this.bias) this.bias.penalty = checkPenalty('Conv2d biasPenalty', options.biasPenalty);
     this.resetParameters();
   }
 

@@ -4,11 +4,21 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { linear } from '../functional.js';
 import { kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
+import { type Penalty, checkPenalty } from '../penalty.js';
+import { checkOptionKeys } from '../../tensor/ops.js';
+
+export interface LinearOptions {
+  bias?: boolean;
+  /** L1 / L2 penalty on the weight, added to the loss by the Trainer (reported as reg_loss). */
+  weightPenalty?: Penalty;
+  /** L1 / L2 penalty on the bias. */
+  biasPenalty?: Penalty;
+}
 
 /**
  * Fully connected layer y = x·Wᵀ + b, weight [out, in]. Initialized as in
  * PyTorch: weight and bias uniform in ±1/√in.
- * @example const fc = new Linear(400, 120);
+ * @example const fc = new Linear(400, 120); const reg = new Linear(400, 120, { weightPenalty: { l2: 1e-4 } });
  */
 export class Linear extends Module {
   weight: Parameter;
@@ -17,13 +27,16 @@ export class Linear extends Module {
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    opts: { bias?: boolean } = {},
+    opts: LinearOptions = {},
   ) {
     super();
     if (!(inFeatures > 0 && outFeatures > 0))
       throw new ArgumentError(`Linear: feature counts must be positive, got ${inFeatures}, ${outFeatures}`);
+    checkOptionKeys('Linear', opts, ['bias', 'weightPenalty', 'biasPenalty']);
     this.weight = new Parameter(zeros([outFeatures, inFeatures]));
     this.bias = opts.bias === false ? null : new Parameter(zeros([outFeatures]));
+    this.weight.penalty = checkPenalty('Linear weightPenalty', opts.weightPenalty);
+    if (this.bias) this.bias.penalty = checkPenalty('Linear biasPenalty', opts.biasPenalty);
     this.resetParameters();
   }
 
