@@ -160,8 +160,9 @@ export abstract class Module {
         try {
           const hooks = moduleHooks.get(this);
           const hooked = hooks && (hooks.pre.size > 0 || hooks.forward.size > 0 || hooks.backward.size > 0);
-          const run = (): unknown => (hooked ? callWithHooks(this, hooks, forward, args) : forward.apply(this, args));
-          const out = forwardInterceptor ? forwardInterceptor(this, args, run) : run();
+          // Hooks run inside the call an interceptor (ONNX export) wraps, so it sees what the hooks made.
+          const call = (): unknown => (hooked ? callWithHooks(this, hooks, forward, args) : forward.apply(this, args));
+          const out = forwardInterceptor ? forwardInterceptor(this, args, call) : call();
           forwardObserver?.(this, out);
           return out;
         } catch (e) {
