@@ -138,3 +138,8 @@ export {
 } from './io/safetensors.js';
 export * as transforms from './data/transforms.js';
 export { AugmentedDataset, type Image, type Transform } from './data/transforms.js';
+export { type GradHook, type RemovableHandle } from './tensor/tensor.js';
+export { type ForwardPreHook, type ForwardHook, type FullBackwardHook } from './nn/module.js';
+export { featureMaps } from './nn/hooks.js';
+export { meanImage, subtractMean } from './data/mean-image.js';
+export { type EvaluateOptions } from './train/metrics.js';

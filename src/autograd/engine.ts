@@ -58,6 +58,22 @@ function topoOrder(root: Tensor): Tensor[] {
   return order.reverse();
 }
 
+/** Applies a tensor's gradient hooks in registration order; a hook's return value replaces the gradient. */
+function runGradHooks(t: Tensor, g: Tensor): Tensor {
+  let out = g;
+  for (const hook of [...t.gradHooks!.values()]) {
+    const replaced = hook(out);
+    if (replaced === undefined) continue;
+    if (!sameShape(replaced.shape, t.shape)) {
+      throw new ShapeError(
+        `backward: a gradient hook returned shape ${fmt(replaced.shape)} for a tensor of shape ${fmt(t.shape)}`,
+      );
+    }
+    out = replaced;
+  }
+  return out;
+}
+
 export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new TsgradError(
@@ -77,9 +93,10 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardO
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   withGradMode(opts.createGraph ?? false, () => {
     for (const t of order) {
-      const g = grads.get(t);
+      let g = grads.get(t);
       grads.delete(t);
       if (!g) continue;
+      if (t.gradHooks?.size) g = runGradHooks(t, g);
       const node = t.node;
       if (!node) {
         if (freed.has(t)) {

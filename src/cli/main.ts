@@ -81,6 +81,18 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   'val-split': { type: 'number', help: 'fraction of the training set held out for validation', min: 0 },
   'clip-grad-norm': { type: 'number', help: 'rescale gradients to this global L2 norm', min: 0 },
   out: { type: 'string', help: 'run directory for checkpoints and logs (default runs/<model>-<dataset>-<time>)' },
+  'checkpoint-every': {
+    type: 'integer',
+    help: 'also save a resumable checkpoint every N steps, mid-epoch included (0: only at epoch ends)',
+    default: 0,
+    min: 0,
+  },
+  'checkpoint-minutes': {
+    type: 'number',
+    help: 'also save a resumable checkpoint when M minutes have passed since the last (0: off)',
+    default: 0,
+    min: 0,
+  },
   seed: { type: 'integer', help: 'random seed (initialization, order, augmentation)', default: 0, min: 0 },
   'eval-test': { type: 'flag', help: 'also report test-set accuracy after every epoch (learning curves)' },
   json: { type: 'flag', help: 'print one JSON object with the final metrics as the last line' },
@@ -107,6 +119,10 @@ interface RunConfig {
   clipGradNorm: number | null;
   seed: number;
   evalTest: boolean;
+  /** Steps between mid-epoch checkpoints (0: none); absent in runs of older versions. */
+  checkpointEvery?: number;
+  /** Minutes between time-based checkpoints (0: none). */
+  checkpointMinutes?: number;
   input: { channels: number; size: number };
   classes: string[];
   normalization: { mean: number[]; std: number[] };
@@ -140,6 +156,8 @@ function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConf
     clipGradNorm: (o['clip-grad-norm'] as number | undefined) ?? null,
     seed: o['seed'] as number,
     evalTest: Boolean(o['eval-test']),
+    checkpointEvery: o['checkpoint-every'] as number,
+    checkpointMinutes: o['checkpoint-minutes'] as number,
     input: { channels: train.channels, size: train.height },
     classes: train.classes,
     normalization: channelStats(train),
@@ -208,7 +226,13 @@ function prepareRun(cfg: RunConfig, dir: string) {
     early = new EarlyStopping({ monitor: 'val_loss', patience: cfg.earlyStopping, restoreBestWeights: true });
     callbacks.push(early);
   }
-  callbacks.push(new ModelCheckpoint(dir, valSet ? { monitor: 'val_accuracy' } : {}));
+  callbacks.push(
+    new ModelCheckpoint(dir, {
+      ...(valSet ? { monitor: 'val_accuracy' } : {}),
+      ...(cfg.checkpointEvery ? { everySteps: cfg.checkpointEvery } : {}),
+      ...(cfg.checkpointMinutes ? { everyMinutes: cfg.checkpointMinutes } : {}),
+    }),
+  );
   callbacks.push(new CSVLogger(join(dir, 'log.csv')), new JSONLinesLogger(join(dir, 'log.jsonl')));
   const trainer = new Trainer(model, {
     train: trainSet,
@@ -516,10 +540,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// The exit code is set, not forced with process.exit(): writes to a pipe are asynchronous, and
+// exiting at once would cut what is still queued (a long summary piped into `tail` lost all
+// but its first 64 KiB). Node exits by itself once stdout and stderr have drained.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code;
+  },
   (e: unknown) => {
     console.error(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    process.exit(70);
+    process.exitCode = 70;
   },
 );

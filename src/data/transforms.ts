@@ -788,3 +788,99 @@ export class AugmentedDataset implements Dataset {
     return { x: fromArray(x ?? new Float32Array(0), [n, ...shape]), y: fromArray(y, [n]) };
   }
 }
+
+// ------------------------------------------------------- test-time preprocessing
+
+/** Python's round(): halves go to the even neighbour (torchvision's centre-crop offsets use it). */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d < 0.5) return f;
+  if (d > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * The image resized (bilinearly) so its shorter side is `size`, keeping the
+ * aspect ratio: the longer side becomes floor(size · long / short), as
+ * torchvision's Resize(int) does. The first step of the AlexNet / VGG protocol.
+ * @example resizeShorterSide(img, 256); // 512×384 -> 341×256
+ */
+export function resizeShorterSide(img: Image, size: number): Image {
+  checkImage(img, 'resizeShorter');
+  checkInt('resizeShorter', 'size', size, 1);
+  const { height: H, width: W } = img;
+  if (H <= W) return H === size ? img : resize(img, size, Math.floor((size * W) / H));
+  return W === size ? img : resize(img, Math.floor((size * H) / W), size);
+}
+
+/**
+ * A transform resizing so the shorter side is `size`, keeping the aspect ratio.
+ * @example compose([resizeShorter(256), centerCrop(224)])
+ */
+export function resizeShorter(size: number): Transform {
+  checkInt('resizeShorter', 'size', size, 1);
+  return (img) => resizeShorterSide(img, size);
+}
+
+/**
+ * The centred `size` window (torchvision's offsets: round((H − h) / 2), halves to
+ * even); an image smaller than the window is padded with zeros.
+ * @example centerCropImage(img, 224);
+ */
+export function centerCropImage(img: Image, size: Size): Image {
+  checkImage(img, 'centerCrop');
+  const [h, w] = parseSize('centerCrop', size);
+  return crop(img, roundHalfEven((img.height - h) / 2), roundHalfEven((img.width - w) / 2), h, w);
+}
+
+/**
+ * A transform cutting out the centred `size` window.
+ * @example compose([resizeShorter(256), centerCrop(224)])
+ */
+export function centerCrop(size: Size): Transform {
+  parseSize('centerCrop', size);
+  return (img) => centerCropImage(img, size);
+}
+
+/**
+ * The ten crops of AlexNet's test-time protocol, in torchvision's order: the four
+ * corners (top-left, top-right, bottom-left, bottom-right) and the centre of the
+ * image, then the same five of its mirror image.
+ * @example const crops = tenCrop(img, 224); // 10 images of 224×224
+ */
+export function tenCrop(img: Image, size: Size): Image[] {
+  checkImage(img, 'tenCrop');
+  const [h, w] = parseSize('tenCrop', size);
+  return tenCropWindows(img.height, img.width, h, w).map(({ top, left, flip }) => {
+    const c = crop(img, top, left, h, w);
+    return flip ? hflip(c) : c;
+  });
+}
+
+/**
+ * Where tenCrop cuts: for each of the ten crops its window in the original image and
+ * whether it is mirrored (a crop of the mirror image is the mirror of the crop at the
+ * reflected window).
+ */
+export function tenCropWindows(
+  height: number,
+  width: number,
+  h: number,
+  w: number,
+): { top: number; left: number; flip: boolean }[] {
+  if (h > height || w > width) {
+    throw new ArgumentError(`tenCrop: crop ${h}×${w} is larger than the image ${height}×${width}`);
+  }
+  const five = [
+    [0, 0],
+    [0, width - w],
+    [height - h, 0],
+    [height - h, width - w],
+    [roundHalfEven((height - h) / 2), roundHalfEven((width - w) / 2)],
+  ] as const;
+  return [
+    ...five.map(([top, left]) => ({ top, left, flip: false })),
+    ...five.map(([top, left]) => ({ top, left: width - w - left, flip: true })),
+  ];
+}

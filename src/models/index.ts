@@ -5,7 +5,7 @@
 import { ArgumentError } from '../core/errors.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { alexnet } from './alexnet.js';
+import { AlexNetPaper, alexnet } from './alexnet.js';
 import { densenet121, densenet161, densenet169, densenet201 } from './densenet.js';
 import { googlenet } from './googlenet.js';
 import { LeNet5, LeNet5Classic } from './lenet.js';
@@ -26,7 +26,7 @@ export {
   scaledTanh,
   LENET_C3_TABLE,
 } from './lenet.js';
-export { AlexNet, type AlexNetOptions, alexnet } from './alexnet.js';
+export { AlexNet, type AlexNetOptions, AlexNetPaper, type AlexNetPaperOptions, alexnet } from './alexnet.js';
 export {
   VGG,
   type VggOptions,
@@ -131,6 +131,14 @@ export const MODELS: Readonly<Record<string, ModelSpec>> = {
     sizesText: '28 or 32 pixels',
   },
   alexnet: zoo('AlexNet, torchvision layout (61.1M parameters at 1000 classes)', alexnet, 28),
+  'alexnet-paper': {
+    description: 'AlexNet as published: groups 2 on conv2/4/5, LRN, 227x227 input (60,965,224 parameters)',
+    create: ({ numClasses, inChannels }) => new AlexNetPaper({ numClasses, inChannels }),
+    defaultInput: { channels: 3, size: 227 },
+    defaultClasses: 1000,
+    accepts: (size) => size === 227,
+    sizesText: '227-pixel',
+  },
   vgg11: zoo('VGG-11 (configuration A)', vgg11, 32),
   vgg11_bn: zoo('VGG-11 with batch norm', vgg11_bn, 32),
   vgg13: zoo('VGG-13 (configuration B)', vgg13, 32),

@@ -389,17 +389,34 @@ export function groupNorm(
 }
 
 /**
- * Local response normalization across channels (Krizhevsky et al. 2012),
- * PyTorch's formula: b_c = a_c / (k + alpha/n · Σ a_{c'}²)^beta, the sum over
- * a window of n = `size` channels around c (size//2 before, (size−1)//2
- * after), zero-padded at the ends. Built from pad and avgPool2d over the
- * channel axis, so it works on every backend and autograd derives its gradient.
- * @example localResponseNorm(x, 5, 1e-4, 0.75, 2)
+ * How LRN's alpha is applied: 'pytorch' (PyTorch and Caffe) divides it by the
+ * window size n, b = a / (k + α/n · Σa²)^β; 'paper' (Krizhevsky et al. 2012)
+ * applies it to the plain sum, b = a / (k + α · Σa²)^β.
  */
-export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1): Tensor {
+export type LrnConvention = 'pytorch' | 'paper';
+
+/**
+ * Local response normalization across channels (Krizhevsky et al. 2012),
+ * by default PyTorch's formula: b_c = a_c / (k + alpha/n · Σ a_{c'}²)^beta, the sum over
+ * a window of n = `size` channels around c (size//2 before, (size−1)//2
+ * after), zero-padded at the ends; with convention 'paper', alpha multiplies
+ * the plain sum. Built from pad and avgPool2d over the channel axis, so it
+ * works on every backend and autograd derives its gradient.
+ * @example localResponseNorm(x, 5, 1e-4, 0.75, 2, 'paper') // the paper's constants
+ */
+export function localResponseNorm(
+  x: Tensor,
+  size: number,
+  alpha = 1e-4,
+  beta = 0.75,
+  k = 1,
+  convention: LrnConvention = 'pytorch',
+): Tensor {
   if (x.rank < 3) throw new ShapeError(`localResponseNorm: expected input [N, C, ...spatial], got ${fmt(x.shape)}`);
   if (!(Number.isInteger(size) && size >= 1))
     throw new ArgumentError(`localResponseNorm: size must be a positive integer, got ${size}`);
+  if (convention !== 'pytorch' && convention !== 'paper')
+    throw new ArgumentError(`localResponseNorm: convention must be 'pytorch' or 'paper', got ${String(convention)}`);
   const [n, c] = x.shape as [number, number];
   const sq = ops.reshape(ops.square(x), [n, 1, c, -1]);
   const padded = ops.pad(sq, [
@@ -407,7 +424,9 @@ export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 
     [0, 0],
   ]);
   const avg = ops.reshape(ops.avgPool2d(padded, [size, 1], { stride: 1 }), x.shape);
-  return ops.div(x, ops.pow(ops.add(ops.mul(avg, alpha), k), beta));
+  // avg is Σa²/n: the paper's α·Σa² is (α·n)·avg.
+  const scale = convention === 'paper' ? alpha * size : alpha;
+  return ops.div(x, ops.pow(ops.add(ops.mul(avg, scale), k), beta));
 }
 
 // ---------------------------------------------------------------- more activations

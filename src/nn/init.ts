@@ -8,14 +8,14 @@ import { noGrad } from '../tensor/dispatch.js';
 import { type Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
+export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'leaky_relu' | 'selu';
 
 /**
  * The gain that keeps activations' variance steady through a nonlinearity:
  * 1 (linear, sigmoid), 5/3 (tanh), √2 (ReLU), √(2/(1+a²)) (leaky ReLU of slope a), 3/4 (SELU).
  */
 export function calculateGain(nonlinearity: Nonlinearity, param = 0.01): number {
-  switch (nonlinearity) {
+  switch (nonlinearity as string) {
     case 'linear':
     case 'conv2d':
     case 'sigmoid':
@@ -25,11 +25,27 @@ export function calculateGain(nonlinearity: Nonlinearity, param = 0.01): number 
     case 'relu':
       return Math.SQRT2;
     case 'leakyRelu':
+    case 'leaky_relu':
       return Math.sqrt(2 / (1 + param * param));
     case 'selu':
       return 3 / 4;
+    default:
+      throw new ArgumentError(
+        `init.calculateGain: unknown nonlinearity ${JSON.stringify(nonlinearity)}; accepted: ${NONLINEARITIES.join(', ')}`,
+      );
   }
 }
+
+/** The names calculateGain accepts ('leaky_relu', PyTorch's spelling, too). */
+export const NONLINEARITIES: readonly Nonlinearity[] = [
+  'linear',
+  'conv2d',
+  'sigmoid',
+  'tanh',
+  'relu',
+  'leakyRelu',
+  'selu',
+];
 
 /** fan_in and fan_out of a weight: [out, in] for dense, [out, in/groups, kH, kW] for conv. */
 export function fans(t: Tensor): { fanIn: number; fanOut: number } {
@@ -100,13 +116,20 @@ export function xavierNormal(t: Tensor, opts: InitOptions & { gain?: number } = 
 export interface KaimingOptions extends InitOptions {
   /** Negative slope of the leaky ReLU that follows (0 for ReLU). */
   a?: number;
-  mode?: 'fanIn' | 'fanOut';
+  /** Which fan keeps its variance: 'fanIn' (the default, forward pass) or 'fanOut' (backward); PyTorch's 'fan_in' / 'fan_out' too. */
+  mode?: 'fanIn' | 'fanOut' | 'fan_in' | 'fan_out';
   nonlinearity?: Nonlinearity;
 }
 
 function kaimingStd(t: Tensor, opts: KaimingOptions): number {
   const { fanIn, fanOut } = fans(t);
-  const fan = (opts.mode ?? 'fanIn') === 'fanIn' ? fanIn : fanOut;
+  const mode = opts.mode ?? 'fanIn';
+  if (!['fanIn', 'fanOut', 'fan_in', 'fan_out'].includes(mode)) {
+    throw new ArgumentError(
+      `init.kaiming: unknown mode ${JSON.stringify(mode)}; accepted: 'fanIn', 'fanOut' (or 'fan_in', 'fan_out')`,
+    );
+  }
+  const fan = mode === 'fanIn' || mode === 'fan_in' ? fanIn : fanOut;
   const gain = calculateGain(opts.nonlinearity ?? 'leakyRelu', opts.a ?? 0);
   return gain / Math.sqrt(fan);
 }

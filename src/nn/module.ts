@@ -1,7 +1,8 @@
 import { ArgumentError, ShapeError, TsgradError } from '../core/errors.js';
 import { fmt, sameShape } from '../core/shape.js';
-import { noGrad } from '../tensor/dispatch.js';
-import { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled, noGrad } from '../tensor/dispatch.js';
+import { type RemovableHandle, Tensor } from '../tensor/tensor.js';
+import { attachBackwardHooks } from './backward-hooks.js';
 
 /**
  * A trainable tensor owned by a module. It shares storage with the tensor
@@ -37,6 +38,71 @@ const failingModule = new WeakMap<Error, Module>();
 /** When set, sees every module's output (used by summary()). */
 let forwardObserver: ((m: Module, output: unknown) => void) | null = null;
 
+/**
+ * Called before forward() with the module and its arguments. Returning an
+ * array replaces the arguments; returning anything else but undefined
+ * replaces the single argument. PyTorch's forward pre-hook.
+ */
+export type ForwardPreHook = (module: Module, inputs: unknown[]) => unknown;
+/** Called after forward() with the module, its arguments and its output; a return value other than undefined replaces the output. */
+export type ForwardHook = (module: Module, inputs: unknown[], output: unknown) => unknown;
+/**
+ * Called during backward once the gradients with respect to the module's
+ * tensor arguments (`gradInput`, one entry per argument, null where there is
+ * none) are known; `gradOutput` holds the gradients with respect to its
+ * output tensor(s). Returning an array replaces `gradInput`. PyTorch's full backward hook.
+ */
+export type FullBackwardHook = (
+  module: Module,
+  gradInput: (Tensor | null)[],
+  gradOutput: (Tensor | null)[],
+) => (Tensor | null)[] | void;
+
+/** @internal A module's hooks, in registration order. Kept outside the module so they never reach state dicts or namedChildren. */
+export interface ModuleHooks {
+  pre: Map<number, ForwardPreHook>;
+  forward: Map<number, ForwardHook>;
+  backward: Map<number, FullBackwardHook>;
+}
+const moduleHooks = new WeakMap<Module, ModuleHooks>();
+let nextHookId = 0;
+
+function hooksOf(m: Module): ModuleHooks {
+  let h = moduleHooks.get(m);
+  if (!h) moduleHooks.set(m, (h = { pre: new Map(), forward: new Map(), backward: new Map() }));
+  return h;
+}
+
+function addHook<F>(table: Map<number, F>, fn: F, what: string): RemovableHandle {
+  if (typeof fn !== 'function') throw new ArgumentError(`${what}: expected a function, got ${typeof fn}`);
+  const id = nextHookId++;
+  table.set(id, fn);
+  return { remove: () => void table.delete(id) };
+}
+
+/** Runs `forward` on `args` with the module's hooks around it (PyTorch's order: pre-hooks, backward-hook inputs, forward, forward hooks, backward-hook outputs). */
+function callWithHooks(
+  m: Module,
+  hooks: ModuleHooks,
+  forward: (...a: unknown[]) => unknown,
+  input: unknown[],
+): unknown {
+  let args = input;
+  for (const pre of [...hooks.pre.values()]) {
+    const r = pre(m, args);
+    if (r !== undefined) args = Array.isArray(r) ? r : [r];
+  }
+  const backwardHooks = hooks.backward.size > 0 && isGradEnabled() ? [...hooks.backward.values()] : null;
+  const wiring = backwardHooks ? attachBackwardHooks(m, backwardHooks, args) : null;
+  if (wiring) args = wiring.args;
+  let out = forward.apply(m, args);
+  for (const post of [...hooks.forward.values()]) {
+    const r = post(m, args, out);
+    if (r !== undefined) out = r;
+  }
+  return wiring ? wiring.wrapOutput(out) : out;
+}
+
 /** Runs fn while `observer` sees the output of every module forward() call. */
 export function observeForward<T>(observer: (m: Module, output: unknown) => void, fn: () => T): T {
   const prev = forwardObserver;
@@ -70,7 +136,9 @@ export abstract class Module {
       value: (...args: unknown[]) => {
         callDepth++;
         try {
-          const out = forward.apply(this, args);
+          const hooks = moduleHooks.get(this);
+          const hooked = hooks && (hooks.pre.size > 0 || hooks.forward.size > 0 || hooks.backward.size > 0);
+          const out = hooked ? callWithHooks(this, hooks, forward, args) : forward.apply(this, args);
           forwardObserver?.(this, out);
           return out;
         } catch (e) {
@@ -85,6 +153,32 @@ export abstract class Module {
   }
 
   abstract forward(...args: never[]): unknown;
+
+  /**
+   * Calls `fn(module, inputs)` before every forward(); it may return new inputs.
+   * @example const h = layer.registerForwardPreHook((m, [x]) => console.log((x as Tensor).shape)); h.remove();
+   */
+  registerForwardPreHook(fn: ForwardPreHook): RemovableHandle {
+    return addHook(hooksOf(this).pre, fn, `${this.describe()}.registerForwardPreHook`);
+  }
+
+  /**
+   * Calls `fn(module, inputs, output)` after every forward(); a return value replaces the output.
+   * @example const h = model.getSubmodule('features.0').registerForwardHook((m, _in, out) => { maps.push(out); });
+   */
+  registerForwardHook(fn: ForwardHook): RemovableHandle {
+    return addHook(hooksOf(this).forward, fn, `${this.describe()}.registerForwardHook`);
+  }
+
+  /**
+   * Calls `fn(module, gradInput, gradOutput)` during backward, once the
+   * gradients with respect to this module's tensor arguments are known; a
+   * returned array replaces gradInput.
+   * @example conv.registerFullBackwardHook((m, gIn, gOut) => { console.log(gOut[0]?.shape); });
+   */
+  registerFullBackwardHook(fn: FullBackwardHook): RemovableHandle {
+    return addHook(hooksOf(this).backward, fn, `${this.describe()}.registerFullBackwardHook`);
+  }
 
   private nameError(e: TsgradError): void {
     const m = failingModule.get(e);

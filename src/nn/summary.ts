@@ -40,13 +40,21 @@ export function summary(model: Module & { forward(x: Tensor): unknown }, inputSh
   } finally {
     model.train(wasTraining);
   }
+  // Only parameters count, each once (in the first layer that owns it), so the rows add up to the total;
+  // layers' other tensors (masks, scatter matrices, constants) are not parameters.
+  const counted = new Set<Tensor>();
   const rows: SummaryRow[] = [];
   for (const [name, m] of model.namedModules()) {
-    if (name === '' || m.namedChildren().length > 0) continue;
-    const params = Object.values(m)
-      .filter((v): v is Tensor => v instanceof Tensor)
-      .reduce((n, p) => n + p.numel, 0);
-    rows.push({ name, layer: m.describe(), outputShape: shapes.get(m) ?? null, params });
+    const own = m
+      .namedParameters()
+      .filter(([n]) => !n.includes('.'))
+      .map(([, p]) => p);
+    const isLeaf = m.namedChildren().length === 0;
+    const fresh = own.filter((p) => !counted.has(p));
+    fresh.forEach((p) => counted.add(p));
+    const params = fresh.reduce((n, p) => n + p.numel, 0);
+    if ((name === '' || !isLeaf) && params === 0) continue;
+    rows.push({ name: name || '(self)', layer: m.describe(), outputShape: shapes.get(m) ?? null, params });
   }
   const totalParams = model.numParameters();
   const trainableParams = model.numParameters({ trainableOnly: true });

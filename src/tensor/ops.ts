@@ -4,7 +4,7 @@
  */
 import { type DType, isFloat, promoteTypes } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
-import type { BinaryOpName, CompareOp, Conv2dParams, UnaryOpName } from '../core/ops.js';
+import type { BinaryOpName, CompareOp, Conv2dParams, Pool2dParams, UnaryOpName } from '../core/ops.js';
 import {
   checkShape,
   fmt,
@@ -437,6 +437,11 @@ function collapseBatch(x: Tensor, bsize: number): Tensor {
 // ---------------------------------------------------------------- convolution and pooling
 
 export type Pair = number | readonly [number, number];
+/**
+ * Implicit padding: a number or [h, w] of zeros on both sides, or TensorFlow's
+ * rules: 'same' gives ceil(n / stride) outputs, the padding split with the extra
+ * row / column at the bottom / right; 'valid' pads nothing (ceil((n − span + 1) / stride) outputs).
+ */
 export type Padding = Pair | 'same' | 'valid';
 
 export interface Conv2dOptions {
@@ -447,26 +452,100 @@ export interface Conv2dOptions {
 }
 
 export function pair(v: Pair, name: string, op: string): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  const p: [number, number] =
+    typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [NaN, NaN];
   if (!p.every((x) => Number.isInteger(x)))
-    throw new ArgumentError(`${op}: ${name} must be an integer or a pair of integers, got ${String(v)}`);
+    throw new ArgumentError(`${op}: ${name} must be an integer or a pair of integers, got ${describeValue(v)}`);
   return p;
 }
 
-/** Resolves stride/padding/dilation/groups for a kernel size into the primitive's parameters. */
-export function conv2dParams(kernel: readonly [number, number], o: Conv2dOptions, op = 'conv2d'): Conv2dParams {
-  const stride = pair(o.stride ?? 1, 'stride', op);
-  const dilation = pair(o.dilation ?? 1, 'dilation', op);
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? `[${v.map(String).join(', ')}]` : String(v);
+}
+
+/** A pair of integers ≥ `min`, or an error naming the layer / op and the option. */
+function positivePair(v: Pair, name: string, op: string, min = 1): [number, number] {
+  const p = pair(v, name, op);
+  if (p.some((x) => x < min))
+    throw new ArgumentError(
+      `${op}: ${name} must be ${min === 1 ? 'positive' : `at least ${min}`}, got ${describeValue(v)}`,
+    );
+  return p;
+}
+
+/** Refuses option keys the op does not know, so a misspelt option is not silently ignored. */
+export function checkOptionKeys(op: string, opts: object, known: readonly string[]): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts))
+    throw new ArgumentError(`${op}: options must be an object, got ${describeValue(opts)}`);
+  const unknown = Object.keys(opts).filter(
+    (k) => !known.includes(k) && (opts as Record<string, unknown>)[k] !== undefined,
+  );
+  if (unknown.length)
+    throw new ArgumentError(
+      `${op}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (accepted: ${known.join(', ')})`,
+    );
+}
+
+/** The padding option checked: 'same', 'valid', or a non-negative integer / pair. */
+function checkPadding(padding: Padding, op: string): void {
+  if (padding === 'same' || padding === 'valid') return;
+  if (typeof padding === 'string')
+    throw new ArgumentError(
+      `${op}: padding must be 'same', 'valid', an integer or a pair of integers, got '${padding}'`,
+    );
+  positivePair(padding, 'padding', op, 0);
+}
+
+/**
+ * TensorFlow's SAME padding of one axis: [before, after] giving ceil(n / stride)
+ * outputs, the odd row going after.
+ */
+export function samePadding(size: number, kernel: number, stride: number, dilation = 1): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/**
+ * Checks convolution options (kernel, stride, dilation, padding, groups) up front;
+ * layers call it when constructed, so a bad option fails there, naming the layer.
+ */
+export function checkConv2dOptions(
+  kernel: Pair,
+  o: Conv2dOptions,
+  op: string,
+  extraKeys: readonly string[] = [],
+): void {
+  checkOptionKeys(op, o, ['stride', 'padding', 'dilation', 'groups', ...extraKeys]);
+  positivePair(kernel, 'kernel size', op);
+  positivePair(o.stride ?? 1, 'stride', op);
+  positivePair(o.dilation ?? 1, 'dilation', op);
+  checkPadding(o.padding ?? 0, op);
+  if (o.groups !== undefined && !(Number.isInteger(o.groups) && o.groups >= 1))
+    throw new ArgumentError(`${op}: groups must be a positive integer, got ${describeValue(o.groups)}`);
+}
+
+/**
+ * Resolves stride/padding/dilation/groups for a kernel size into the primitive's
+ * parameters; 'same' needs the input's [H, W] (its padding depends on them when stride > 1).
+ */
+export function conv2dParams(
+  kernel: readonly [number, number],
+  o: Conv2dOptions,
+  op = 'conv2d',
+  inputHW: readonly [number, number] = [1, 1],
+): Conv2dParams {
+  const stride = positivePair(o.stride ?? 1, 'stride', op);
+  const dilation = positivePair(o.dilation ?? 1, 'dilation', op);
   const padOpt = o.padding ?? 0;
+  checkPadding(padOpt, op);
   let padding: [number, number, number, number];
   if (padOpt === 'valid') padding = [0, 0, 0, 0];
   else if (padOpt === 'same') {
-    if (stride[0] !== 1 || stride[1] !== 1)
-      throw new ArgumentError(`${op}: padding 'same' needs stride 1, got stride [${stride.join(', ')}]`);
-    // Total padding d·(k−1), the extra row/column (even kernels) going after, as in PyTorch.
-    const th = dilation[0] * (kernel[0] - 1);
-    const tw = dilation[1] * (kernel[1] - 1);
-    padding = [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+    padding = [
+      ...samePadding(inputHW[0], kernel[0], stride[0], dilation[0]),
+      ...samePadding(inputHW[1], kernel[1], stride[1], dilation[1]),
+    ];
   } else {
     const [ph, pw] = pair(padOpt, 'padding', op);
     padding = [ph, ph, pw, pw];
@@ -476,12 +555,14 @@ export function conv2dParams(kernel: readonly [number, number], o: Conv2dOptions
 
 /**
  * 2-D convolution (cross-correlation) of NCHW `x` with weight [Cout, Cin/groups, kH, kW].
- * @example conv2d(x, w, b, { stride: 2, padding: 'same' })
+ * `padding: 'same'` keeps ceil(H / stride) rows for any stride and dilation (TensorFlow's rule).
+ * @example conv2d(x, w, b, { stride: 2, padding: 'same' }) // x [1, 3, 13, 13], w [8, 3, 3, 3] -> [1, 8, 7, 7]
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   if (weight.rank !== 4)
     throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
-  const p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts);
+  const hw: [number, number] = x.rank === 4 ? [x.shape[2]!, x.shape[3]!] : [1, 1];
+  const p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts, 'conv2d', hw);
   let y = run('conv2d', [x, weight], p);
   if (bias) {
     if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
@@ -493,35 +574,144 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
 }
 
 export interface Pool2dOptions {
+  /** Default: the kernel size (non-overlapping windows). */
   stride?: Pair;
-  padding?: Pair;
+  /** A number or [h, w] (at most half the kernel), 'same' (TensorFlow's rule) or 'valid'. Default 0. */
+  padding?: Padding;
   dilation?: Pair;
+  /** Round the output size up (PyTorch's ceil_mode); not with 'same' / 'valid'. */
   ceilMode?: boolean;
 }
 
-function poolParams(kernel: Pair, o: Pool2dOptions, op: string) {
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /**
+   * Divide by the whole window, padding included (default true for numeric
+   * padding, as PyTorch; false for 'same', as TensorFlow, which leaves padded cells out).
+   */
+  countIncludePad?: boolean;
+}
+
+/** Checks pooling options up front (layers call it when constructed). */
+export function checkPool2dOptions(kernel: Pair, o: AvgPool2dOptions, op: string, avg = false): void {
+  checkOptionKeys(op, o, ['stride', 'padding', 'dilation', 'ceilMode', ...(avg ? ['countIncludePad'] : [])]);
+  const k = positivePair(kernel, 'kernel size', op);
+  positivePair(o.stride ?? k, 'stride', op);
+  positivePair(o.dilation ?? 1, 'dilation', op);
+  const padding = o.padding ?? 0;
+  checkPadding(padding, op);
+  if (typeof padding !== 'string') {
+    const [ph, pw] = pair(padding, 'padding', op);
+    if (ph * 2 > k[0] || pw * 2 > k[1])
+      throw new ArgumentError(
+        `${op}: padding ${describeValue(padding)} must be at most half the kernel [${k.join(', ')}]`,
+      );
+  } else if (o.ceilMode) {
+    throw new ArgumentError(`${op}: ceilMode does not apply with padding '${padding}'`);
+  }
+  for (const key of ['ceilMode', 'countIncludePad'] as const) {
+    const v = (o as Record<string, unknown>)[key];
+    if (v !== undefined && typeof v !== 'boolean')
+      throw new ArgumentError(`${op}: ${key} must be true or false, got ${describeValue(v)}`);
+  }
+}
+
+interface PoolPlan {
+  params: Pool2dParams;
+  /** Explicit [top, bottom, left, right] padding applied before a VALID pool (asymmetric SAME). */
+  pads: [number, number, number, number] | null;
+}
+
+/** The primitive's parameters for one call, with TensorFlow's SAME resolved from the input size. */
+function planPool(x: Tensor, kernel: Pair, o: Pool2dOptions, op: string): PoolPlan {
+  checkPool2dOptions(kernel, o, op, op === 'avgPool2d');
   const k = pair(kernel, 'kernel', op);
-  return {
-    kernel: k,
-    stride: pair(o.stride ?? k, 'stride', op),
-    padding: pair(o.padding ?? 0, 'padding', op),
-    dilation: pair(o.dilation ?? 1, 'dilation', op),
-    ceilMode: o.ceilMode ?? false,
+  const stride = pair(o.stride ?? k, 'stride', op);
+  const dilation = pair(o.dilation ?? 1, 'dilation', op);
+  const base = { kernel: k, stride, dilation, ceilMode: o.ceilMode ?? false };
+  if (o.padding === 'valid') return { params: { ...base, padding: [0, 0] }, pads: null };
+  if (o.padding !== 'same') return { params: { ...base, padding: pair(o.padding ?? 0, 'padding', op) }, pads: null };
+  if (x.rank !== 4) throw new ShapeError(`${op}: expected input of rank 4 (N, C, H, W), got shape ${fmt(x.shape)}`);
+  const [h, w] = [x.shape[2]!, x.shape[3]!];
+  const [top, bottom] = samePadding(h, k[0], stride[0], dilation[0]);
+  const [left, right] = samePadding(w, k[1], stride[1], dilation[1]);
+  for (const [axis, size, before, kk, s, d] of [
+    ['rows', h, top, k[0], stride[0], dilation[0]],
+    ['columns', w, left, k[1], stride[1], dilation[1]],
+  ] as const) {
+    const out = Math.ceil(size / s);
+    for (let j = 0; j < out; j++) {
+      const first = j * s - before;
+      let inside = false;
+      for (let i = 0; i < kk && !inside; i++) inside = first + i * d >= 0 && first + i * d < size;
+      if (!inside)
+        throw new ShapeError(
+          `${op}: with padding 'same', window ${j} along the ${axis} covers only padding (input ${size}, kernel ${kk}, dilation ${d}); use a smaller dilation`,
+        );
+    }
+  }
+  // Symmetric SAME padding the primitive can take (at most half the kernel) runs natively.
+  if (top === bottom && left === right && top * 2 <= k[0] && left * 2 <= k[1])
+    return { params: { ...base, padding: [top, left] }, pads: null };
+  return { params: { ...base, padding: [0, 0] }, pads: [top, bottom, left, right] };
+}
+
+/** Per-output count of window cells inside the input ([1, 1, oh, ow]), for SAME average pooling. */
+function windowCounts(x: Tensor, p: Pool2dParams, pads: readonly [number, number, number, number]): Tensor {
+  const axis = (size: number, k: number, s: number, d: number, before: number): number[] => {
+    const out = Math.ceil(size / s);
+    return Array.from({ length: out }, (_, j) => {
+      let n = 0;
+      for (let i = 0; i < k; i++) {
+        const r = j * s - before + i * d;
+        if (r >= 0 && r < size) n++;
+      }
+      return n;
+    });
   };
+  const rows = axis(x.shape[2]!, p.kernel[0], p.stride[0], p.dilation[0], pads[0]);
+  const cols = axis(x.shape[3]!, p.kernel[1], p.stride[1], p.dilation[1], pads[2]);
+  const data = new Float64Array(rows.length * cols.length);
+  rows.forEach((r, i) => cols.forEach((c, j) => (data[i * cols.length + j] = r * c)));
+  return x.constantFrom(data, [1, 1, rows.length, cols.length]);
 }
 
-/** Max pooling; stride defaults to the kernel size (non-overlapping windows). @example maxPool2d(x, 3, { stride: 2 }) */
+/**
+ * Max pooling; stride defaults to the kernel size (non-overlapping windows).
+ * `padding: 'same'` keeps ceil(H / stride) rows (TensorFlow's rule, padded cells never win).
+ * @example maxPool2d(x, 3, { stride: 2 }); maxPool2d(x, 6, { stride: 5, padding: 'same' }) // 13x13 -> 3x3
+ */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Tensor {
-  return run('maxPool2d', [x], poolParams(kernel, opts, 'maxPool2d'));
+  const { params, pads } = planPool(x, kernel, opts, 'maxPool2d');
+  if (!pads) return run('maxPool2d', [x], params);
+  const padded = pad(
+    x,
+    [
+      [pads[0], pads[1]],
+      [pads[2], pads[3]],
+    ],
+    -Infinity,
+  );
+  return run('maxPool2d', [padded], params);
 }
 
-/** Average pooling; counts padded zeros in the divisor unless countIncludePad is false. */
-export function avgPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions & { countIncludePad?: boolean } = {}): Tensor {
+/**
+ * Average pooling; counts padded zeros in the divisor unless countIncludePad is
+ * false. With `padding: 'same'` the padded cells are left out of the divisor, as TensorFlow does.
+ * @example avgPool2d(x, 2); avgPool2d(x, 3, { stride: 2, padding: 'same' })
+ */
+export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dOptions = {}): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError(`avgPool2d: expected a float tensor, got ${x.dtype}`);
-  return run('avgPool2d', [x], {
-    ...poolParams(kernel, opts, 'avgPool2d'),
-    countIncludePad: opts.countIncludePad ?? true,
-  });
+  const { params, pads } = planPool(x, kernel, opts, 'avgPool2d');
+  const countIncludePad = opts.countIncludePad ?? opts.padding !== 'same';
+  if (!pads) return run('avgPool2d', [x], { ...params, countIncludePad });
+  const padded = pad(x, [
+    [pads[0], pads[1]],
+    [pads[2], pads[3]],
+  ]);
+  const y = run('avgPool2d', [padded], { ...params, countIncludePad: true });
+  if (countIncludePad) return y;
+  // The primitive divided by the whole window; rescale to the cells inside the input.
+  return mul(y, div(params.kernel[0] * params.kernel[1], windowCounts(x, params, pads)));
 }
 
 /** Matrix [out, in] whose row i averages the PyTorch adaptive window floor(i·in/out) … ceil((i+1)·in/out). */

@@ -23,6 +23,16 @@ export type NestedNumbers = number | NestedNumbers[];
  * loss.backward();
  * x.grad!.arraySync(); // [[2, 4], [6, 8]]
  */
+/** Sees (and may replace) a tensor's gradient during backward. */
+export type GradHook = (grad: Tensor) => Tensor | void;
+
+/** Returned by every register…Hook: `remove()` unregisters the hook (calling it twice is harmless). */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+let nextHookId = 0;
+
 export class Tensor {
   /** Whether backward should compute a gradient for this tensor. */
   requiresGrad = false;
@@ -32,6 +42,8 @@ export class Tensor {
   node: GraphNode | null = null;
   /** Keep the gradient of a non-leaf tensor in `.grad` during backward. */
   retainsGrad = false;
+  /** @internal Functions called with this tensor's gradient during backward (see registerHook). */
+  gradHooks: Map<number, GradHook> | null = null;
 
   /** @internal Build tensors with tensor(), zeros(), ... */
   constructor(
@@ -138,6 +150,21 @@ export class Tensor {
       throw new ArgumentError(`setRequiresGrad: only float tensors can require gradients, got ${this.dtype}`);
     this.requiresGrad = flag;
     return this;
+  }
+
+  /**
+   * Calls `fn` with this tensor's gradient each time backward computes it
+   * (summed over every use, before it flows further back). Returning a tensor
+   * of the same shape replaces the gradient. PyTorch's `Tensor.register_hook`.
+   * @example
+   * const h = y.registerHook((g) => g.mul(2)); // doubles what flows back through y
+   * h.remove();
+   */
+  registerHook(fn: GradHook): RemovableHandle {
+    const hooks = (this.gradHooks ??= new Map());
+    const id = nextHookId++;
+    hooks.set(id, fn);
+    return { remove: () => void hooks.delete(id) };
   }
 
   /** Keep this non-leaf tensor's gradient in `.grad` during backward. */

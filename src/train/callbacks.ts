@@ -246,6 +246,8 @@ export class ProgressBar implements Callback {
   }
 
   onBatchEnd(t: Trainer, batch: number, logs: Logs): void {
+    // A run resumed in the middle of an epoch starts here, without onEpochBegin.
+    if (this.start === 0) this.onEpochBegin();
     this.runningLoss += logs['loss']!;
     this.count++;
     const now = performance.now();

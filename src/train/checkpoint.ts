@@ -11,11 +11,13 @@
  * Every file is written atomically (temp file + rename). The weights file is
  * written before the checkpoint.json that names it, and the previous
  * weights file is removed only after, so an interrupted run always leaves a
- * consistent pair.
+ * consistent pair. Only the latest checkpoint is kept: older weights and
+ * optimizer files, and temporary files left by a process killed mid-write,
+ * are removed once the new checkpoint.json is in place.
  */
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFileError, TsgradError } from '../core/errors.js';
+import { ArgumentError, DataFileError, TsgradError } from '../core/errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import type { Module } from '../nn/module.js';
@@ -129,10 +131,19 @@ export function saveCheckpoint(dir: string, model: Module, state: TrainingState)
   };
   writeJsonAtomic(join(dir, STATE_FILE), file);
   for (const f of readdirSync(dir)) {
-    if (/^(weights|optimizer)-\d+\.safetensors$/.test(f) && f !== weights && f !== optimizerTensors) {
-      rmSync(join(dir, f), { force: true });
-    }
+    const older = /^(weights|optimizer)-\d+\.safetensors$/.test(f) && f !== weights && f !== optimizerTensors;
+    if (older || isStaleTempFile(f)) rmSync(join(dir, f), { force: true });
   }
+}
+
+/**
+ * A temporary file of writeFileAtomic (`.<name>.<pid>.<random>.tmp`) for one of the checkpoint's own files,
+ * left by another process that died mid-write (this process's writes are complete when saveCheckpoint runs).
+ */
+function isStaleTempFile(f: string): boolean {
+  const m =
+    /^\.(?:(?:weights|optimizer)-\d+\.safetensors|checkpoint\.json|best\.safetensors)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
+  return m !== null && Number(m[1]) !== process.pid;
 }
 
 /** Reads a checkpoint saved by saveCheckpoint; errors name the file and the problem. */
@@ -169,6 +180,10 @@ export function restoreCheckpoint(dir: string, model: Module, trainer: Trainer):
 export interface ModelCheckpointOptions {
   /** Save the last state after every epoch (for resume). Default true. */
   saveLast?: boolean;
+  /** Also save the resumable state every this many optimizer steps, mid-epoch included. */
+  everySteps?: number;
+  /** Also save the resumable state when this many minutes have passed since the last save. */
+  everyMinutes?: number;
   /** Metric whose best value selects best.safetensors; none: no best file. */
   monitor?: string;
   mode?: Mode;
@@ -176,12 +191,18 @@ export interface ModelCheckpointOptions {
 
 /**
  * Writes checkpoints into a directory during fit: the resumable last state
- * after every epoch, and best.safetensors whenever the monitored metric improves.
- * @example new ModelCheckpoint('runs/lenet', { monitor: 'val_accuracy' })
+ * after every epoch (and, with `everySteps` / `everyMinutes`, in the middle of
+ * an epoch too, so a crash loses at most that much work), and
+ * best.safetensors whenever the monitored metric improves. It saves once every
+ * other callback has seen the batch or epoch (the afterBatch / afterEpoch
+ * hooks), so its place in the callback list does not matter. A run resumed
+ * from any of these checkpoints continues bit for bit as if never stopped.
+ * @example new ModelCheckpoint('runs/lenet', { monitor: 'val_accuracy', everySteps: 500 })
  */
 export class ModelCheckpoint implements Callback {
   private best: number;
   private readonly mode: 'min' | 'max';
+  private lastSave = 0;
 
   constructor(
     readonly dir: string,
@@ -190,9 +211,32 @@ export class ModelCheckpoint implements Callback {
     const monitor = options.monitor ?? '';
     this.mode = options.mode && options.mode !== 'auto' ? options.mode : /acc|top/.test(monitor) ? 'max' : 'min';
     this.best = this.mode === 'min' ? Infinity : -Infinity;
+    const { everySteps, everyMinutes } = options;
+    if (everySteps !== undefined && !(Number.isInteger(everySteps) && everySteps >= 1))
+      throw new ArgumentError(`ModelCheckpoint: everySteps must be a positive integer, got ${everySteps}`);
+    if (everyMinutes !== undefined && !(everyMinutes > 0 && Number.isFinite(everyMinutes)))
+      throw new ArgumentError(`ModelCheckpoint: everyMinutes must be a positive number, got ${everyMinutes}`);
   }
 
-  onEpochEnd(t: Trainer, epoch: number, logs: Logs): void {
+  onTrainBegin(): void {
+    this.lastSave = Date.now();
+  }
+
+  afterBatch(t: Trainer): void {
+    // The last batch of an epoch is saved by afterEpoch, with the epoch's metrics.
+    if (t.batchInEpoch >= t.batchesPerEpoch) return;
+    const { everySteps, everyMinutes } = this.options;
+    const dueBySteps = everySteps !== undefined && t.step % everySteps === 0;
+    const dueByTime = everyMinutes !== undefined && Date.now() - this.lastSave >= everyMinutes * 60_000;
+    if (dueBySteps || dueByTime) this.save(t);
+  }
+
+  private save(t: Trainer): void {
+    saveCheckpoint(this.dir, t.model, t.getState());
+    this.lastSave = Date.now();
+  }
+
+  afterEpoch(t: Trainer, epoch: number, logs: Logs): void {
     const monitor = this.options.monitor;
     if (monitor) {
       const v = logs[monitor];
@@ -208,7 +252,7 @@ export class ModelCheckpoint implements Callback {
         });
       }
     }
-    if (this.options.saveLast ?? true) saveCheckpoint(this.dir, t.model, t.getState());
+    if (this.options.saveLast ?? true) this.save(t);
   }
 
   stateDict(): unknown {

@@ -24,6 +24,13 @@ export interface Callback {
   onBatchEnd?(t: Trainer, batch: number, logs: Logs): void | Promise<void>;
   onEpochEnd?(t: Trainer, epoch: number, logs: Logs): void | Promise<void>;
   onTrainEnd?(t: Trainer, logs: Logs): void | Promise<void>;
+  /**
+   * Runs once every callback's onBatchEnd has run, when the state of the batch is complete:
+   * the place to snapshot it (ModelCheckpoint), whatever the order of the callbacks.
+   */
+  afterBatch?(t: Trainer, batch: number): void | Promise<void>;
+  /** Runs once every callback's onEpochEnd has run (see afterBatch). */
+  afterEpoch?(t: Trainer, epoch: number, logs: Logs): void | Promise<void>;
   /** State to save in a checkpoint (JSON-serializable). */
   stateDict?(): unknown;
   loadStateDict?(state: unknown): void;
@@ -225,6 +232,7 @@ export class Trainer {
           loss: lossValue,
           lr: this.optimizer.paramGroups[0]!.lr,
         });
+        await this.emit('afterBatch', this.batchInEpoch - 1);
         await yieldToEventLoop();
       }
       if (this.interrupted) break;
@@ -243,6 +251,7 @@ export class Trainer {
       this.epochOrderState = this.generator.getState();
       this.history.push(logs);
       await this.emit('onEpochEnd', epoch, logs);
+      await this.emit('afterEpoch', epoch, logs);
     }
     await this.emit('onTrainEnd', this.history[this.history.length - 1] ?? {});
     return this.history;

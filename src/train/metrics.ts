@@ -1,7 +1,11 @@
-import { ArgumentError } from '../core/errors.js';
+import { ArgumentError, ShapeError } from '../core/errors.js';
 import type { TypedArray } from '../core/dtype.js';
+import { fmt } from '../core/shape.js';
 import { type Dataset, DataLoader } from '../data/dataset.js';
+import { type Size, crop, hflip, tenCropWindows } from '../data/transforms.js';
+import { fromArray } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
+import { softmax } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Counts of (true class, predicted class) pairs: matrix[t][p]. */
@@ -58,17 +62,60 @@ export interface EvaluationResult {
   count: number;
 }
 
+export interface EvaluateOptions {
+  batchSize?: number;
+  /**
+   * Test-time augmentation. 'ten-crop' (AlexNet's protocol): the model sees the
+   * four corner and centre crops of each image and of its mirror image, and the
+   * ten softmax outputs are averaged; lossFn then receives the log of the averaged
+   * probabilities (crossEntropy of it is −log p̄ of the label).
+   */
+  tta?: 'none' | 'ten-crop';
+  /** Crop size for 'ten-crop' (default: 224/256 of the shorter side, e.g. 224 of 256). */
+  cropSize?: Size;
+}
+
+type Model = { forward(x: Tensor): Tensor; training: boolean; train(mode?: boolean): unknown };
+
+/** log of the mean softmax over the ten crops of every image of the [N, C, H, W] batch. */
+function tenCropLogProbs(model: Model, x: Tensor, cropSize: Size | undefined): Tensor {
+  if (x.rank !== 4)
+    throw new ShapeError(`evaluate: tta 'ten-crop' needs image batches [N, C, H, W], got ${fmt(x.shape)}`);
+  const [n, c, H, W] = x.shape as [number, number, number, number];
+  const side = Math.floor((Math.min(H, W) * 224) / 256);
+  const [h, w] = cropSize === undefined ? [side, side] : typeof cropSize === 'number' ? [cropSize, cropSize] : cropSize;
+  const data = x.dataSync() as Float32Array;
+  const plane = c * H * W;
+  let sum: Tensor | null = null;
+  for (const { top, left, flip } of tenCropWindows(H, W, h, w)) {
+    const batch = new Float32Array(n * c * h * w);
+    for (let i = 0; i < n; i++) {
+      const img = { data: data.subarray(i * plane, (i + 1) * plane), channels: c, height: H, width: W };
+      const cut = crop(img, top, left, h, w);
+      batch.set((flip ? hflip(cut) : cut).data, i * c * h * w);
+    }
+    const p = softmax(model.forward(fromArray(batch, [n, c, h, w], { backend: x.backend })), 1);
+    sum = sum ? sum.add(p) : p;
+  }
+  return sum!.div(10).log();
+}
+
 /**
  * Loss and classification metrics of `model` over a dataset, in eval mode
- * without a graph (the previous mode is restored).
+ * without a graph (the previous mode is restored). `tta: 'ten-crop'` averages
+ * the predictions on ten crops per image (see EvaluateOptions).
  * @example const { accuracy } = evaluate(model, testSet, crossEntropy);
+ * evaluate(alexnet, imagesOf256, crossEntropy, { tta: 'ten-crop', cropSize: 227 });
  */
 export function evaluate(
-  model: { forward(x: Tensor): Tensor; training: boolean; train(mode?: boolean): unknown },
+  model: Model,
   data: Dataset,
   lossFn: (output: Tensor, target: Tensor) => Tensor,
-  opts: { batchSize?: number } = {},
+  opts: EvaluateOptions = {},
 ): EvaluationResult {
+  const tta = opts.tta ?? 'none';
+  if (tta !== 'none' && tta !== 'ten-crop')
+    throw new ArgumentError(`evaluate: tta must be 'none' or 'ten-crop', got ${String(tta)}`);
   const wasTraining = model.training;
   model.train(false);
   let lossSum = 0;
@@ -78,7 +125,7 @@ export function evaluate(
   try {
     noGrad(() => {
       for (const { x, y } of new DataLoader(data, { batchSize: opts.batchSize ?? 256 })) {
-        const out = model.forward(x);
+        const out = tta === 'ten-crop' ? tenCropLogProbs(model, x, opts.cropSize) : model.forward(x);
         const n = y.shape[0]!;
         const c = out.shape[1]!;
         lossSum += lossFn(out, y).itemSync() * n;

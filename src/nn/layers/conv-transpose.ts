@@ -1,12 +1,12 @@
 import { ArgumentError, ShapeError } from '../../core/errors.js';
 import { fmt } from '../../core/shape.js';
 import { zeros } from '../../tensor/creation.js';
-import { type Pair, pair } from '../../tensor/ops.js';
+import { type Pair, checkOptionKeys, pair } from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { convTranspose2d, convTranspose2dOutputSize } from '../functional.js';
 import { fans, kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
-import { checkGroups } from './conv.js';
+import { checkChannels, checkGroups } from './conv.js';
 
 export interface ConvTranspose2dLayerOptions {
   stride?: Pair;
@@ -38,9 +38,28 @@ export class ConvTranspose2d extends Module {
     readonly outChannels: number,
     kernelSize: Pair,
     readonly options: ConvTranspose2dLayerOptions = {},
+    ...unexpected: never[]
   ) {
     super();
+    if (unexpected.length)
+      throw new ArgumentError(
+        `ConvTranspose2d: unexpected argument(s) after the options object; pass stride, padding, ... in it`,
+      );
+    checkChannels('ConvTranspose2d', inChannels, outChannels);
+    checkOptionKeys('ConvTranspose2d', options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias']);
     this.kernelSize = pair(kernelSize, 'kernelSize', 'ConvTranspose2d');
+    for (const [name, v, min] of [
+      ['kernel size', kernelSize, 1],
+      ['stride', options.stride ?? 1, 1],
+      ['dilation', options.dilation ?? 1, 1],
+      ['padding', options.padding ?? 0, 0],
+      ['outputPadding', options.outputPadding ?? 0, 0],
+    ] as const) {
+      if (pair(v, name, 'ConvTranspose2d').some((x) => x < min))
+        throw new ArgumentError(
+          `ConvTranspose2d: ${name} must be ${min ? 'positive' : 'non-negative'}, got ${String(v)}`,
+        );
+    }
     const groups = checkGroups('ConvTranspose2d', inChannels, outChannels, options.groups);
     const stride = pair(options.stride ?? 1, 'stride', 'ConvTranspose2d');
     const dilation = pair(options.dilation ?? 1, 'dilation', 'ConvTranspose2d');

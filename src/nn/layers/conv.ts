@@ -1,6 +1,6 @@
 import { ArgumentError, ShapeError } from '../../core/errors.js';
 import { fmt } from '../../core/shape.js';
-import { type Padding, type Pair, conv2d, pair } from '../../tensor/ops.js';
+import { type Padding, type Pair, checkConv2dOptions, conv2d, pair } from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -8,7 +8,7 @@ import { zeros } from '../../tensor/creation.js';
 
 export interface Conv2dOptions {
   stride?: Pair;
-  /** A number, a pair, 'same' (stride 1 only) or 'valid'. Default 0. */
+  /** A number, a pair, 'same' (TensorFlow's rule: ceil(H / stride) rows, any stride and dilation) or 'valid'. Default 0. */
   padding?: Padding;
   dilation?: Pair;
   /** Split channels into groups; groups = inChannels gives a depthwise convolution. */
@@ -28,23 +28,92 @@ export function checkGroups(layer: string, inChannels: number, outChannels: numb
   return groups;
 }
 
+/** Channel counts must be positive integers. */
+export function checkChannels(layer: string, inChannels: unknown, outChannels: unknown): void {
+  for (const [name, v] of [
+    ['in channels', inChannels],
+    ['out channels', outChannels],
+  ] as const) {
+    if (!(Number.isInteger(v) && (v as number) >= 1))
+      throw new ArgumentError(`${layer}: ${name} must be a positive integer, got ${String(v)}`);
+  }
+}
+
+/**
+ * The options of a layer built either PyTorch-style with positional stride and
+ * padding, or with one options object; anything else (or more) is refused.
+ */
+export function positionalOptions<O extends { stride?: Pair; padding?: unknown }>(
+  layer: string,
+  rest: readonly unknown[],
+  maxPositional: number,
+): O {
+  const isOptions = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (rest.length === 0) return {} as O;
+  if (isOptions(rest[0])) {
+    if (rest.length > 1) throw new ArgumentError(`${layer}: unexpected argument(s) after the options object`);
+    return rest[0] as O;
+  }
+  const positional: unknown[] = [];
+  let options: object = {};
+  for (let i = 0; i < rest.length; i++) {
+    const v = rest[i];
+    if (isOptions(v) && i === rest.length - 1) options = v as object;
+    else if (positional.length < maxPositional) positional.push(v);
+    else
+      throw new ArgumentError(
+        `${layer}: too many arguments (${rest.length} after the kernel size); pass the rest in an options object`,
+      );
+  }
+  const names = ['stride', 'padding'].slice(0, positional.length);
+  for (const name of names) {
+    if (name in options) throw new ArgumentError(`${layer}: ${name} given both positionally and in the options object`);
+  }
+  const merged: Record<string, unknown> = { ...options };
+  positional.forEach((v, i) => {
+    if (v !== undefined) merged[names[i]!] = v;
+  });
+  return merged as O;
+}
+
 /**
  * 2-D convolution over NCHW input, weight [out, in/groups, kH, kW],
- * initialized as in PyTorch (uniform in ±1/√fan_in).
- * @example const conv = new Conv2d(1, 6, 5, { padding: 2 });
+ * initialized as in PyTorch (uniform in ±1/√fan_in). Stride and padding may
+ * also be given positionally, as in PyTorch. Options are checked here, so a
+ * bad one fails when the layer is built.
+ * @example
+ * const conv = new Conv2d(1, 6, 5, { padding: 2 });
+ * const same = new Conv2d(3, 96, 11, { stride: 4, padding: 'same' }); // 227x227 -> 57x57
+ * const pt = new Conv2d(3, 64, 3, 1, 1); // stride 1, padding 1
  */
 export class Conv2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
   readonly kernelSize: [number, number];
+  readonly options: Conv2dOptions;
 
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options?: Conv2dOptions);
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: Pair,
+    stride: Pair,
+    padding?: Padding,
+    options?: Omit<Conv2dOptions, 'stride' | 'padding'>,
+  );
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
     kernelSize: Pair,
-    readonly options: Conv2dOptions = {},
+    ...rest: unknown[]
   ) {
     super();
+    checkChannels('Conv2d', inChannels, outChannels);
+    const options = positionalOptions<Conv2dOptions>('Conv2d', rest, 2);
+    checkConv2dOptions(kernelSize, options, 'Conv2d', ['bias']);
+    if (options.bias !== undefined && typeof options.bias !== 'boolean')
+      throw new ArgumentError(`Conv2d: bias must be true or false, got ${String(options.bias)}`);
+    this.options = options;
     this.kernelSize = pair(kernelSize, 'kernelSize', 'Conv2d');
     const groups = checkGroups('Conv2d', inChannels, outChannels, options.groups);
     this.weight = new Parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));

@@ -2,7 +2,8 @@ import { ArgumentError, ShapeError } from '../../core/errors.js';
 import { fmt } from '../../core/shape.js';
 import { ones, zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { groupNorm, instanceNorm, layerNorm, localResponseNorm } from '../functional.js';
+import { type LrnConvention, groupNorm, instanceNorm, layerNorm, localResponseNorm } from '../functional.js';
+import { checkOptionKeys } from '../../tensor/ops.js';
 import { Module, Parameter } from '../module.js';
 import { ChannelNorm } from './normalization.js';
 
@@ -152,20 +153,29 @@ export class GroupNorm extends Module {
 export interface LocalResponseNormOptions {
   alpha?: number;
   beta?: number;
+  /** Default 1 with the 'pytorch' convention, 2 with 'paper'. */
   k?: number;
+  /**
+   * 'pytorch' (the default, also Caffe's): α is divided by the window size n.
+   * 'paper' (Krizhevsky et al. 2012): α multiplies the plain sum of squares.
+   */
+  convention?: LrnConvention;
 }
 
 /**
- * Local response normalization across channels (AlexNet), exactly
+ * Local response normalization across channels (AlexNet). By default exactly
  * PyTorch's nn.LocalResponseNorm: b_c = a_c / (k + alpha/n · Σ a_{c'}²)^beta
- * over a zero-padded window of n = `size` neighbouring channels.
- * Defaults alpha 1e-4, beta 0.75, k 1; AlexNet used size 5, k 2.
- * @example const lrn = new LocalResponseNorm(5, { k: 2 });
+ * over a zero-padded window of n = `size` neighbouring channels (defaults alpha
+ * 1e-4, beta 0.75, k 1). With `convention: 'paper'`, the paper's
+ * b_c = a_c / (k + alpha · Σ a_{c'}²)^beta, k defaulting to 2: its constants are
+ * n = 5, k = 2, α = 1e-4, β = 0.75.
+ * @example const lrn = new LocalResponseNorm(5, { convention: 'paper' }); // AlexNet as published
  */
 export class LocalResponseNorm extends Module {
   readonly alpha: number;
   readonly beta: number;
   readonly k: number;
+  readonly convention: LrnConvention;
 
   constructor(
     readonly size: number,
@@ -174,16 +184,22 @@ export class LocalResponseNorm extends Module {
     super();
     if (!(Number.isInteger(size) && size >= 1))
       throw new ArgumentError(`LocalResponseNorm: size must be a positive integer, got ${size}`);
+    checkOptionKeys('LocalResponseNorm', opts, ['alpha', 'beta', 'k', 'convention']);
+    this.convention = opts.convention ?? 'pytorch';
+    if (this.convention !== 'pytorch' && this.convention !== 'paper')
+      throw new ArgumentError(
+        `LocalResponseNorm: convention must be 'pytorch' or 'paper', got ${String(this.convention)}`,
+      );
     this.alpha = opts.alpha ?? 1e-4;
     this.beta = opts.beta ?? 0.75;
-    this.k = opts.k ?? 1;
+    this.k = opts.k ?? (this.convention === 'paper' ? 2 : 1);
   }
 
   forward(x: Tensor): Tensor {
-    return localResponseNorm(x, this.size, this.alpha, this.beta, this.k);
+    return localResponseNorm(x, this.size, this.alpha, this.beta, this.k, this.convention);
   }
 
   protected override extraRepr(): string {
-    return `${this.size}, alpha=${this.alpha}, beta=${this.beta}, k=${this.k}`;
+    return `${this.size}, alpha=${this.alpha}, beta=${this.beta}, k=${this.k}${this.convention === 'paper' ? ', convention=paper' : ''}`;
   }
 }

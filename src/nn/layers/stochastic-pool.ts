@@ -1,4 +1,5 @@
-import { type Pair, pair } from '../../tensor/ops.js';
+import { ArgumentError } from '../../core/errors.js';
+import { type Pair, checkOptionKeys, pair } from '../../tensor/ops.js';
 import type { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { stochasticPool2d } from '../functional.js';
@@ -23,10 +24,14 @@ export class StochasticPool2d extends Module {
   readonly stride: [number, number];
   readonly generator: Generator | undefined;
 
-  constructor(kernelSize: Pair, opts: StochasticPool2dOptions = {}) {
+  constructor(kernelSize: Pair, opts: StochasticPool2dOptions = {}, ...unexpected: never[]) {
     super();
+    if (unexpected.length) throw new ArgumentError('StochasticPool2d: unexpected argument(s) after the options object');
+    checkOptionKeys('StochasticPool2d', opts, ['stride', 'generator']);
     this.kernelSize = pair(kernelSize, 'kernelSize', 'StochasticPool2d');
     this.stride = pair(opts.stride ?? this.kernelSize, 'stride', 'StochasticPool2d');
+    if ([...this.kernelSize, ...this.stride].some((v) => v < 1))
+      throw new ArgumentError(`StochasticPool2d: kernel size and stride must be positive`);
     this.generator = opts.generator;
   }
 
