@@ -56,6 +56,7 @@ import { run } from '../../src/tensor/dispatch.js';
 import * as N from '../helpers/nd.js';
 import type { Nd } from '../helpers/nd.js';
 import { assertClose, assertShape } from '../helpers/assert.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 type FloatDType = 'float32' | 'float64';
 type Kind = 'float' | 'int32' | 'bool';
@@ -1660,6 +1661,7 @@ function secondOrderSuite(): void {
 
 // The webgpu adapter arrives asynchronously: find it before listing the backends.
 const gpuReady = await initWebGPU();
+skipUnlessRequired('webgpu', !gpuReady && `no WebGPU adapter: ${webgpuStatus().reason}`);
 
 // One copy of the whole table per registered backend.
 for (const backend of listBackends()) {

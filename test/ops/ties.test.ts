@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import * as T from '../../src/index.js';
 import { type Backend, type Tensor, getBackend, initWebGPU, listBackends, setBackend } from '../../src/index.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 interface Fx {
   shape: number[];
@@ -144,7 +145,7 @@ test('tie fixtures: every section has its cases', () => {
   assert.equal(fixtures.maxPool2d.length, 6);
 });
 
-await initWebGPU();
+skipUnlessRequired('webgpu', !(await initWebGPU()) && `no WebGPU adapter: ${T.webgpuStatus().reason}`);
 
 for (const backend of listBackends()) {
   // webgpu computes in float32 only; float64 there falls back to the host kernels.
