@@ -34,9 +34,21 @@ const walk = (dir) =>
 const TESTS = [
   [/^src\/optim\//, ['optim/*.test.js']],
   [/^src\/autograd\/gradcheck/, ['nn/gradcheck*.test.js']],
-  [/^src\/autograd\//, ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js']],
+  [
+    /^src\/autograd\//,
+    ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js'],
+  ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/transfer.test.js']],
-  [/^src\/nn\//, ['nn/layers.test.js', 'nn/module-reference.test.js', 'nn/torch-reference.test.js', 'nn/layers-gradcheck.test.js', 'nn/gradcheck.test.js']],
+  [
+    /^src\/nn\//,
+    [
+      'nn/layers.test.js',
+      'nn/module-reference.test.js',
+      'nn/torch-reference.test.js',
+      'nn/layers-gradcheck.test.js',
+      'nn/gradcheck.test.js',
+    ],
+  ],
   [/^src\/train\/checkpoint/, ['train/checkpoint.test.js', 'train/resume.test.js']],
   [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
