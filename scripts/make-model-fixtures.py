@@ -221,9 +221,13 @@ def full_key(name, options):
 
 
 def randomize_batch_norm(model):
-    """Batch-norm statistics and affine parameters away from 0/1, so eval outputs depend on every one."""
+    """Every parameter random and non-zero, so eval outputs depend on every one: batch-norm statistics
+    and affine parameters away from 0/1, and the convolution and linear biases (torchvision zeroes
+    VGG's and GoogLeNet's) drawn as well, so a layer that dropped its bias would fail the zoo test."""
     with torch.no_grad():
         for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+                m.bias.normal_(0, 0.2)
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.normal_(0, 0.2)
                 m.running_var.uniform_(0.5, 1.5)

@@ -6,9 +6,11 @@ import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface GradcheckOptions {
-  /** Central-difference step. */
+  /** Central-difference step. Default 1e-6. */
   eps?: number;
+  /** An entry passes when |analytic − numeric| ≤ atol + rtol·|numeric|. Default 1e-6. */
   atol?: number;
+  /** Default 1e-4: a gradient wrong by 1% is rejected wherever |numeric| > 1e-4. */
   rtol?: number;
   /** Which inputs to check (default: all float inputs). */
   wrt?: readonly number[];

@@ -9,9 +9,10 @@ import { after, describe, test } from 'node:test';
 import * as T from '../../src/index.js';
 import { soak } from '../../bench/webgpu-soak.js';
 import { trainSteps } from '../helpers/lenet-workload.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 const ready = await T.initWebGPU();
-const skip = ready ? false : `no WebGPU adapter: ${T.webgpuStatus().reason}`;
+const skip = skipUnlessRequired('webgpu', !ready && `no WebGPU adapter: ${T.webgpuStatus().reason}`);
 
 describe('webgpu backend', { skip }, () => {
   const previous = T.getBackend();

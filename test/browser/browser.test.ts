@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { repoRoot } from '../helpers/nn-fixtures.js';
 import { trainSteps, type BrowserRun } from '../helpers/lenet-workload.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 function findChromium(): string | null {
   for (const name of [process.env['CHROME_BIN'], 'chromium', 'chromium-browser', 'google-chrome']) {
@@ -129,7 +130,13 @@ const chromium = findChromium();
 
 test(
   'Chromium: LeNet-5 trains on the main thread and in a Web Worker with a 2-thread pool, as in Node',
-  { skip: chromium ? false : 'no Chromium found (apt-get install -y chromium, or set CHROME_BIN)', timeout: 180_000 },
+  {
+    skip: skipUnlessRequired(
+      'browser',
+      !chromium && 'no Chromium found (apt-get install -y chromium, or set CHROME_BIN)',
+    ),
+    timeout: 180_000,
+  },
   async (t) => {
     const r = await runInChromium(chromium!);
     t.diagnostic(`WebGPU in this headless Chromium: ${r.webgpu}`);

@@ -14,6 +14,7 @@ import {
   loadMnistPackage,
   loadMnistPackageSplit,
 } from '../../src/data/mnist.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 /** A big-endian IDX file of bytes (0x08) or int32 (0x0c), written independently of the reader. */
 function encodeIdx(code: 0x08 | 0x0c, dims: number[], values: ArrayLike<number>): Uint8Array {
@@ -207,7 +208,7 @@ describe('findFashionMnist / loadFashionMnist on a synthetic directory', () => {
 describe('Fashion-MNIST (dataset-fashion-mnist package)', () => {
   test('test split: 10000 28×28 images, 1000 per class', (t) => {
     if (!existsSync('/usr/share/datasets/fashion-mnist')) {
-      t.skip('dataset-fashion-mnist not installed');
+      t.skip(skipUnlessRequired('fashion-mnist', 'dataset-fashion-mnist not installed') || undefined);
       return;
     }
     const set = loadFashionMnist('test', '/usr/share/datasets/fashion-mnist');

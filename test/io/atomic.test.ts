@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/io/atomic.js';
 import { expectDataFileError } from '../helpers/assert.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -110,7 +111,7 @@ describe('writeFileAtomic / writeJsonAtomic', () => {
 
   test(
     'a read-only directory fails with permission denied and keeps the previous file',
-    { skip: isRoot && 'root ignores directory permissions' },
+    { skip: skipUnlessRequired('permissions', isRoot && 'root ignores directory permissions') },
     () => {
       const dir = freshDir();
       const path = join(dir, 'model.bin');

@@ -13,6 +13,7 @@ import { after, describe, test } from 'node:test';
 import * as T from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
 import { type TensorSpec, repoRoot } from '../helpers/nn-fixtures.js';
+import { skipUnlessRequired } from '../helpers/require.js';
 
 const TOL = 1e-4;
 
@@ -127,7 +128,7 @@ function backendSuite(name: 'cpu' | 'wasm' | 'webgpu', skip: string | false): vo
 backendSuite('cpu', false);
 backendSuite('wasm', T.listBackends().includes('wasm') ? false : 'no wasm backend on this engine');
 const gpu = await T.initWebGPU();
-backendSuite('webgpu', gpu ? false : `no WebGPU adapter: ${T.webgpuStatus().reason}`);
+backendSuite('webgpu', skipUnlessRequired('webgpu', !gpu && `no WebGPU adapter: ${T.webgpuStatus().reason}`));
 
 test("the notes' reference sizes: 13x13 k6 s5 gives 3 (SAME) and 2 (VALID); 227 k11 s4 gives 57 and 55", () => {
   T.setBackend('cpu');
