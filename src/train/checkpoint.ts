@@ -21,7 +21,7 @@ import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import type { Module } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Callback, Logs, Trainer, TrainingState } from './fit.js';
+import { type Callback, type Logs, type Trainer, type TrainingState, type MetricName, metricValue } from './fit.js';
 import { type Mode } from './callbacks.js';
 
 const STATE_FILE = 'checkpoint.json';
@@ -170,7 +170,7 @@ export interface ModelCheckpointOptions {
   /** Save the last state after every epoch (for resume). Default true. */
   saveLast?: boolean;
   /** Metric whose best value selects best.safetensors; none: no best file. */
-  monitor?: string;
+  monitor?: MetricName;
   mode?: Mode;
 }
 
@@ -195,7 +195,7 @@ export class ModelCheckpoint implements Callback {
   onEpochEnd(t: Trainer, epoch: number, logs: Logs): void {
     const monitor = this.options.monitor;
     if (monitor) {
-      const v = logs[monitor];
+      const v = metricValue(logs, monitor);
       if (v === undefined)
         throw new TsgradError(
           `ModelCheckpoint: metric '${monitor}' is not in the epoch logs (${Object.keys(logs).join(', ')})`,

@@ -1,6 +1,7 @@
 import { ArgumentError } from '../core/errors.js';
 import type { TypedArray } from '../core/dtype.js';
-import { type Dataset, DataLoader } from '../data/dataset.js';
+import { type DataSource, DataLoader, toDataset } from '../data/dataset.js';
+import { crossEntropy } from '../nn/functional.js';
 import { noGrad } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -58,17 +59,28 @@ export interface EvaluationResult {
   count: number;
 }
 
+export interface EvaluateOptions {
+  /** Samples per forward pass (default 256). */
+  batchSize?: number;
+}
+
 /**
- * Loss and classification metrics of `model` over a dataset, in eval mode
- * without a graph (the previous mode is restored).
- * @example const { accuracy } = evaluate(model, testSet, crossEntropy);
+ * Loss and classification metrics of `model` over a dataset (or `[x, y]` / `{ x, y }`
+ * tensors), in eval mode without a graph (the previous mode is restored). The loss is
+ * cross-entropy from logits unless `lossFn` says otherwise, as in Trainer.
+ * @example const { accuracy, loss } = evaluate(model, testSet);
+ * @example evaluate(model, [x, y], mseLoss, { batchSize: 64 });
  */
 export function evaluate(
   model: { forward(x: Tensor): Tensor; training: boolean; train(mode?: boolean): unknown },
-  data: Dataset,
-  lossFn: (output: Tensor, target: Tensor) => Tensor,
-  opts: { batchSize?: number } = {},
+  data: DataSource,
+  lossFnOrOptions?: ((output: Tensor, target: Tensor) => Tensor) | EvaluateOptions,
+  options: EvaluateOptions = {},
 ): EvaluationResult {
+  const lossFn =
+    typeof lossFnOrOptions === 'function' ? lossFnOrOptions : (out: Tensor, y: Tensor) => crossEntropy(out, y);
+  const opts = typeof lossFnOrOptions === 'function' ? options : (lossFnOrOptions ?? options);
+  const dataset = toDataset(data, 'evaluate');
   const wasTraining = model.training;
   model.train(false);
   let lossSum = 0;
@@ -77,7 +89,7 @@ export function evaluate(
   let confusion: ConfusionMatrix | null = null;
   try {
     noGrad(() => {
-      for (const { x, y } of new DataLoader(data, { batchSize: opts.batchSize ?? 256 })) {
+      for (const { x, y } of new DataLoader(dataset, { batchSize: opts.batchSize ?? 256 })) {
         const out = model.forward(x);
         const n = y.shape[0]!;
         const c = out.shape[1]!;
