@@ -138,3 +138,10 @@ export {
 } from './io/safetensors.js';
 export * as transforms from './data/transforms.js';
 export { AugmentedDataset, type Image, type Transform } from './data/transforms.js';
+export { type LoaderBatch, type DataSource, type ArrayDatasetOptions, loaderBatch, toDataset } from './data/dataset.js';
+export { type KnownMetric, type MetricName, metricValue } from './train/fit.js';
+export { type EvaluateOptions } from './train/metrics.js';
+export { type FloatDType, type MathDType } from './tensor/tensor.js';
+export { type DTypeOf, type DataDType } from './tensor/creation.js';
+export { inspectSymbol } from './core/inspect.js';
+export { type ArrayFor } from './core/dtype.js';
