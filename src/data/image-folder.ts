@@ -57,7 +57,8 @@ function imageHeader(path: string): { height: number; width: number; gray: boole
   return { height: h.height, width: h.width, gray: h.colorType === 0 || h.colorType === 4 };
 }
 
-function readImageFile(path: string, opts: { channels: 1 | 3; size: [number, number] }): Uint8Array {
+/** A PNG or JPEG file (by its name) as planar bytes, converted and resized as readPngFile does. */
+export function readImageFile(path: string, opts: { channels: 1 | 3; size?: [number, number] }): Uint8Array {
   return JPEG_NAME.test(path) ? readJpegFile(path, opts) : readPngFile(path, opts);
 }
 
