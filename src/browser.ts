@@ -139,7 +139,7 @@ export {
 export * as transforms from './data/transforms.js';
 export { AugmentedDataset, type Image, type Transform } from './data/transforms.js';
 export { type LoaderBatch, type DataSource, type ArrayDatasetOptions, loaderBatch, toDataset } from './data/dataset.js';
-export { type KnownMetric, type MetricName, metricValue } from './train/fit.js';
+export { type KnownLogs, type KnownMetric, type MetricName, metricValue } from './train/fit.js';
 export { type EvaluateOptions } from './train/metrics.js';
 export { type FloatDType, type MathDType } from './tensor/tensor.js';
 export { type DTypeOf, type DataDType } from './tensor/creation.js';

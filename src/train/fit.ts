@@ -31,7 +31,7 @@ export type MetricName = KnownMetric | (string & Record<never, never>);
  * any name.
  * @example { onEpochEnd: (_t, epoch, logs) => console.log(epoch, logs.loss, logs.val_accuracy) }
  */
-export type Logs<Custom extends string = never> = {
+export interface KnownLogs {
   /** 1-based epoch number (epoch logs). */
   epoch?: number;
   /** Mean training loss over the epoch, or the batch's loss. */
@@ -44,7 +44,12 @@ export type Logs<Custom extends string = never> = {
   val_accuracy?: number;
   /** Fraction of val samples whose class is among the 5 highest scores. */
   val_top5?: number;
-} & { [K in Custom]?: number };
+}
+
+/** KnownLogs, plus the custom metric names `Custom` (none by default; `string` for any). */
+export type Logs<Custom extends string = never> = [Custom] extends [never]
+  ? KnownLogs
+  : KnownLogs & { [K in Custom]?: number };
 
 /** The value of any metric, custom ones included, by name (undefined when absent). */
 export function metricValue(logs: Logs | Partial<Logs>, name: MetricName): number | undefined {
