@@ -421,6 +421,17 @@ export class Tensor<D extends DType = DType> {
   }
 }
 
+/**
+ * @internal The values of `t` where its backend holds them on the host now (a fresh upload on
+ * webgpu, for instance), else undefined: the library's own peeks (gradcheck's inputs), which
+ * user-facing reads must not depend on.
+ */
+export function peekSync(t: Tensor): TypedArray | undefined {
+  const c = ops.contiguous(t);
+  const a = c.backend.readSync(c.storage, c.dtype, c.offset + c.numel);
+  return a && (c.offset ? a.subarray(c.offset) : a);
+}
+
 /** @internal Whether dataSync() may read `t` on its backend (see Backend.syncReadDTypes). */
 export function canReadSync(t: Tensor): boolean {
   const only = t.backend.syncReadDTypes;
