@@ -27,3 +27,18 @@ export {
   loadMnistPackage,
   loadMnistPackageSplit,
 } from './data/mnist.js';
+export {
+  exportOnnx,
+  exportOnnxBytes,
+  type ExportOnnxOptions,
+  importOnnx,
+  OnnxModel,
+  type OnnxModelInfo,
+  type OnnxNode,
+  SUPPORTED_ONNX_OPS,
+  onnxSummary,
+  type OnnxSummaryRow,
+  importTfjsLayersModel,
+  TfjsLayersModel,
+  SUPPORTED_TFJS_LAYERS,
+} from './interop/index.js';

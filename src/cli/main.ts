@@ -41,6 +41,9 @@ import { evaluate } from '../train/metrics.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
 import { augmentedDataset, AUGMENTATIONS } from './augment.js';
 import { DATASETS, channelStats, loadDataset } from './data.js';
+import { commandExport } from './export.js';
+import { commandImport } from './import.js';
+import { IMPORTED_MODEL, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
 import { commandModels } from './models.js';
 import { readImageFile } from '../data/image-folder.js';
 
@@ -98,6 +101,10 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'integer', help: 'random seed (initialization, order, augmentation)', default: 0, min: 0 },
   'eval-test': { type: 'flag', help: 'also report test-set accuracy after every epoch (learning curves)' },
   json: { type: 'flag', help: 'print one JSON object with the final metrics as the last line' },
+  'init-from': {
+    type: 'string',
+    help: 'start from the weights of another run (trained or imported) where names and shapes match',
+  },
   help: { type: 'flag', help: 'show this help' },
 };
 
@@ -124,6 +131,8 @@ interface RunConfig {
   input: { channels: number; size: number };
   classes: string[];
   normalization: { mean: number[]; std: number[] };
+  /** Run directory whose weights the training started from (train --init-from). */
+  initFrom?: string | null;
 }
 
 let jsonMode = false;
@@ -157,6 +166,7 @@ function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConf
     input: { channels: train.channels, size: train.height },
     classes: train.classes,
     normalization: channelStats(train),
+    initFrom: o['init-from'] !== undefined ? resolve(o['init-from'] as string) : null,
   };
 }
 
@@ -188,6 +198,12 @@ function prepareRun(cfg: RunConfig, dir: string) {
     inChannels: cfg.input.channels,
     inputSize: cfg.input.size,
   });
+  if (cfg.initFrom) {
+    const r = initFromRun(model, cfg.initFrom);
+    say(
+      `initialized ${r.loaded} tensors from ${cfg.initFrom}${r.skipped.length ? `; not matching this model, left as initialized: ${r.skipped.join(', ')}` : ''}`,
+    );
+  }
   const optimizer = makeOptimizer(cfg, model.parameters());
   const plain = plainDataset(data.train, cfg);
   const augmented = augmentedDataset(cfg.augment, cfg.dataset, data.train, cfg.normalization);
@@ -313,21 +329,14 @@ function readConfig(dir: string): RunConfig {
 }
 
 /** The best available weights of a run: final, then best, then the last checkpoint's. */
-function loadRunModel(dir: string, cfg: RunConfig): Net {
+async function loadRunModel(dir: string, cfg: RunConfig): Promise<Net> {
+  if (cfg.model === IMPORTED_MODEL) return loadImportedRun(dir);
   const model = createModel(cfg.model, {
     numClasses: cfg.classes.length,
     inChannels: cfg.input.channels,
     inputSize: cfg.input.size,
   });
-  const candidates = ['model.safetensors', 'best.safetensors'].map((f) => join(dir, f));
-  let path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    const cp = join(dir, 'checkpoint.json');
-    if (!existsSync(cp))
-      throw new UsageError(`${dir} has no weights (model.safetensors, best.safetensors or checkpoint.json)`);
-    path = join(dir, (JSON.parse(readFileSync(cp, 'utf8')) as { weights: string }).weights);
-  }
-  model.loadStateDict(loadSafetensors(path).tensors);
+  model.loadStateDict(loadSafetensors(findRunWeights(dir)).tensors);
   model.eval();
   return model;
 }
@@ -412,7 +421,7 @@ async function commandEval(argv: string[]): Promise<number> {
   const dir = options['checkpoint'] as string | undefined;
   if (!dir) throw new UsageError('eval: --checkpoint DIR is required');
   const cfg = readConfig(resolve(dir));
-  const model = loadRunModel(resolve(dir), cfg);
+  const model = await loadRunModel(resolve(dir), cfg);
   const name = (options['dataset'] as string | undefined) ?? cfg.dataset;
   const data = loadDataset(
     name,
@@ -463,7 +472,7 @@ async function commandPredict(argv: string[]): Promise<number> {
   if (!dir) throw new UsageError('predict: --checkpoint DIR is required');
   if (positional.length === 0) throw new UsageError('predict: give one or more PNG or JPEG images');
   const cfg = readConfig(resolve(dir));
-  const model = loadRunModel(resolve(dir), cfg);
+  const model = await loadRunModel(resolve(dir), cfg);
   const { channels, size } = cfg.input;
   const k = Math.min(options['top'] as number, cfg.classes.length);
   const results = positional.map((file) => {
@@ -495,8 +504,10 @@ const SUMMARY_OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function commandSummary(argv: string[]): Promise<number> {
-  const { options } = parseOptions(argv, SUMMARY_OPTIONS, 'summary');
-  if (options['help']) return (say(help('summary', '--model NAME', SUMMARY_OPTIONS)), 0);
+  const { options, positional } = parseOptions(argv, SUMMARY_OPTIONS, 'summary');
+  if (options['help']) return (say(help('summary', '--model NAME | model.onnx | RUN_DIR', SUMMARY_OPTIONS)), 0);
+  if (positional.length > 1) throw new UsageError(`summary: unexpected argument '${positional[1]}'`);
+  if (positional.length === 1) return summarizeFile(positional[0]!, options);
   const name = options['model'] as string;
   const spec = MODELS[name]!;
   const channels = (options['channels'] as number | undefined) ?? spec.defaultInput.channels;
@@ -505,6 +516,33 @@ async function commandSummary(argv: string[]): Promise<number> {
   // Only shapes and counts are shown, so the weights need no random initialization.
   const model = skipInit(() => createModel(name, { numClasses, inChannels: channels, inputSize: size }));
   say(summary(model, [1, channels, size, size]).text);
+  return 0;
+}
+
+/** `tsgrad summary model.onnx` or `tsgrad summary RUN_DIR`. */
+async function summarizeFile(target: string, options: Record<string, unknown>): Promise<number> {
+  const path = resolve(target);
+  const { onnxSummary } = await import('../interop/onnx-summary.js');
+  const { importOnnx } = await import('../interop/onnx-import.js');
+  if (!existsSync(join(path, 'config.json'))) {
+    if (!path.endsWith('.onnx'))
+      throw new UsageError(`summary: ${target} is neither an .onnx file nor a run directory`);
+    const model = await importOnnx(path);
+    const shape = model.info.inputs[0]!.shape.map((d, i) =>
+      i === 1
+        ? ((options['channels'] as number | undefined) ?? d ?? 1)
+        : i >= 2
+          ? ((options['size'] as number | undefined) ?? d ?? 1)
+          : 1,
+    );
+    say(onnxSummary(model, shape).text);
+    return 0;
+  }
+  const cfg = readConfig(path);
+  const model = await loadRunModel(path, cfg);
+  const shape = [1, cfg.input.channels, cfg.input.size, cfg.input.size];
+  if (cfg.model === IMPORTED_MODEL) say(onnxSummary(model as Parameters<typeof onnxSummary>[0], shape).text);
+  else say(summary(model, shape).text);
   return 0;
 }
 
@@ -520,6 +558,11 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
+  export: {
+    run: commandExport,
+    help: "write a run's model as an ONNX file (tsgrad export --checkpoint DIR --out model.onnx)",
+  },
+  import: { run: commandImport, help: 'make a run directory from an ONNX file or a TF.js Layers model.json' },
   models: { run: commandModels, help: 'list the model zoo with parameter counts' },
 };
 

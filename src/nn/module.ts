@@ -48,6 +48,25 @@ export function observeForward<T>(observer: (m: Module, output: unknown) => void
   }
 }
 
+/** When set, runs every module forward() call in its place (ONNX export maps whole layers with it). */
+export type ForwardInterceptor = (m: Module, args: unknown[], callForward: () => unknown) => unknown;
+let forwardInterceptor: ForwardInterceptor | null = null;
+
+/**
+ * Runs fn while `interceptor` wraps every module forward() call: it receives the
+ * module, its arguments and a function that runs the real forward.
+ * @example interceptForward((m, args, call) => call(), () => model.forward(x));
+ */
+export function interceptForward<T>(interceptor: ForwardInterceptor, fn: () => T): T {
+  const prev = forwardInterceptor;
+  forwardInterceptor = interceptor;
+  try {
+    return fn();
+  } finally {
+    forwardInterceptor = prev;
+  }
+}
+
 /**
  * Base class of layers and models. Parameters and sub-modules are found by
  * looking at the module's own properties (arrays of modules too), so names
@@ -70,7 +89,9 @@ export abstract class Module {
       value: (...args: unknown[]) => {
         callDepth++;
         try {
-          const out = forward.apply(this, args);
+          const out = forwardInterceptor
+            ? forwardInterceptor(this, args, () => forward.apply(this, args))
+            : forward.apply(this, args);
           forwardObserver?.(this, out);
           return out;
         } catch (e) {

@@ -19,6 +19,24 @@ export interface GraphNode<K extends OpName = OpName> {
 
 let gradEnabled = true;
 
+/** Sees every primitive as it runs, with its output (ONNX export traces a forward pass with it). */
+export type OpObserver = (op: OpName, inputs: readonly Tensor[], params: OpParams[OpName], out: Tensor) => void;
+let opObserver: OpObserver | null = null;
+
+/**
+ * Runs `fn` while `observer` sees every primitive dispatched, in order.
+ * @example observeOps((op) => ops.push(op), () => model.forward(x));
+ */
+export function observeOps<T>(observer: OpObserver, fn: () => T): T {
+  const prev = opObserver;
+  opObserver = observer;
+  try {
+    return fn();
+  } finally {
+    opObserver = prev;
+  }
+}
+
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -146,5 +164,6 @@ export function run<K extends OpName>(op: K, inputs: readonly Tensor[], params: 
     out.requiresGrad = true;
     out.node = { op, params, inputs } as GraphNode;
   }
+  opObserver?.(op, inputs, params as OpParams[OpName], out);
   return out;
 }

@@ -1,5 +1,19 @@
 import { ArgumentError } from '../core/errors.js';
 
+/** When set, called on every draw from any generator (ONNX export refuses layers that draw). */
+let drawObserver: (() => void) | null = null;
+
+/** Runs `fn` while `observer` is called on every random draw. @example observeDraws(() => drew = true, f) */
+export function observeDraws<T>(observer: () => void, fn: () => T): T {
+  const prev = drawObserver;
+  drawObserver = observer;
+  try {
+    return fn();
+  } finally {
+    drawObserver = prev;
+  }
+}
+
 /**
  * A seedable random generator (xoshiro128**). The same seed gives the same
  * stream on every platform, and its state can be saved and restored, so a
@@ -32,6 +46,7 @@ export class Generator {
 
   /** Next 32 random bits as an unsigned integer. */
   nextUint32(): number {
+    drawObserver?.();
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
     const t = s[1]! << 9;

