@@ -3,7 +3,7 @@ import { fromArray, randn } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
 import { Generator } from '../tensor/random.js';
 import * as ops from '../tensor/ops.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { type Tensor, peekSync } from '../tensor/tensor.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. Default 1e-6. */
@@ -43,7 +43,8 @@ export function gradcheck(
     if (inputs[i]!.dtype !== 'float64')
       throw new DTypeError(`gradcheck: input ${i} must be float64, got ${inputs[i]!.dtype}`);
   }
-  const values = inputs.map((x) => x.dataSync().slice());
+  // Inputs are usually fresh tensors; on webgpu only a peek (not dataSync) reads int32/bool ones.
+  const values = inputs.map((x) => (peekSync(x) ?? x.dataSync()).slice());
   const leaves = (vals: readonly (typeof values)[number][]): Tensor[] =>
     inputs.map((x, i) =>
       fromArray(vals[i]!, x.shape, { dtype: x.dtype, backend: x.backend, requiresGrad: wrt.includes(i) }),

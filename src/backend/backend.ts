@@ -36,5 +36,11 @@ export interface Backend<S = unknown> {
   read(storage: S, dtype: DType, size: number): Promise<TypedArray>;
   /** Synchronous read, or undefined where the platform cannot read synchronously (WebGPU). */
   readSync(storage: S, dtype: DType, size: number): TypedArray | undefined;
+  /**
+   * The dtypes whose tensors `dataSync()` / `itemSync()` / `arraySync()` may read (default: all).
+   * webgpu lists only float64, which lives on the host there: every other tensor refuses a
+   * synchronous read, whether its values are still on the host (a fresh upload) or not.
+   */
+  readonly syncReadDTypes?: readonly DType[];
   readonly kernels: Partial<KernelTable<S>>;
 }

@@ -2,7 +2,7 @@ import { ArgumentError } from '../core/errors.js';
 import type { Backend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
 import { wasmBackend, wasmFeatures } from './wasm/index.js';
-import { isSoftwareAdapter, onWebGPURegistration, webgpuStatus } from './webgpu/index.js';
+import { NOT_INITIALISED, isSoftwareAdapter, onWebGPURegistration, webgpuStatus } from './webgpu/index.js';
 
 export type { Backend, Kernel, KernelTable, View } from './backend.js';
 export { cpuBackend } from './cpu/index.js';
@@ -93,6 +93,14 @@ export function setBackend<S>(nameOrBackend: string | Backend<S>): Backend {
   }
   const name = nameOrBackend;
   const b = name === 'auto' ? autoBackend() : available[name];
+  if (!b && name === 'webgpu') {
+    const reason = webgpuStatus().reason ?? 'not initialised';
+    throw new ArgumentError(
+      reason === NOT_INITIALISED
+        ? "setBackend('webgpu'): call `await initWebGPU()` first; the webgpu backend registers once it has found an adapter"
+        : `setBackend('webgpu'): the webgpu backend is not available (${reason}); \`await initWebGPU()\` must return true first`,
+    );
+  }
   if (!b) {
     throw new ArgumentError(
       `setBackend: unknown backend '${name}'; available: ${Object.keys(available).join(', ')}, auto`,

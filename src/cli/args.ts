@@ -9,7 +9,29 @@ export interface OptionSpec {
   help: string;
   default?: string | number | boolean;
   choices?: readonly string[];
+  /** Shown instead of the list of choices in --help, where the list is long (e.g. the models). */
+  choicesHelp?: string;
   min?: number;
+}
+
+/** --help lines are at most this wide. */
+export const HELP_WIDTH = 100;
+
+/** Choice lists up to this long go in the left column (`--optimizer adam|adamw|sgd`); longer ones are wrapped on the right. */
+const INLINE_CHOICES = 16;
+
+/** Splits `text` into lines of at most `width` characters at spaces. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 export type ParsedOptions = Record<string, string | number | boolean | undefined>;
@@ -62,13 +84,21 @@ export function parseOptions(
   return { options, positional };
 }
 
-/** The options table for --help. */
+/** The options table for --help, wrapped to HELP_WIDTH columns. */
 export function formatOptions(spec: Record<string, OptionSpec>): string {
   const rows = Object.entries(spec).map(([k, s]) => {
-    const left = `  --${k}${s.type === 'flag' ? '' : ` ${s.choices ? s.choices.join('|') : s.type === 'string' ? 'VALUE' : 'N'}`}`;
+    const inline = s.choices && !s.choicesHelp && s.choices.join('|').length <= INLINE_CHOICES;
+    const value = inline ? s.choices!.join('|') : s.choices || s.type === 'string' ? 'VALUE' : 'N';
+    const left = `  --${k}${s.type === 'flag' ? '' : ` ${value}`}`;
     const dflt = s.default !== undefined && s.type !== 'flag' ? ` (default ${s.default})` : '';
-    return [left, `${s.help}${dflt}`] as const;
+    const choices = s.choicesHelp ? `: ${s.choicesHelp}` : s.choices && !inline ? `: ${s.choices.join(', ')}` : '';
+    return [left, `${s.help}${choices}${dflt}`] as const;
   });
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
-  return rows.map(([l, r]) => `${l.padEnd(w)}${r}`).join('\n');
+  return rows
+    .map(([l, r]) => {
+      const [first, ...rest] = wrapText(r, HELP_WIDTH - w);
+      return [`${l.padEnd(w)}${first ?? ''}`, ...rest.map((line) => `${' '.repeat(w)}${line}`)].join('\n');
+    })
+    .join('\n');
 }

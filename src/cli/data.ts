@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadCifar10 } from '../data/cifar.js';
-import { loadImageFolder } from '../data/image-folder.js';
+import { type ImageFolderSet, loadImageFolder } from '../data/image-folder.js';
 import { type ImageSet, loadFashionMnist, loadMnistPackage } from '../data/mnist.js';
 import { UsageError } from './args.js';
 
@@ -29,9 +29,31 @@ function splitSet(set: ImageSet, every: number): [ImageSet, ImageSet] {
   return [pick((i) => i % every !== every - 1), pick((i) => i % every === every - 1)];
 }
 
+/** Folders whose skipped files were already reported (train loads its data twice). */
+const reported = new Set<string>();
+
+/** A folder's images, refused when there is one class only; skipped files reported once on stderr. */
+function loadFolder(dir: string, opts: { channels?: 1 | 3; size?: [number, number] }): ImageFolderSet {
+  const set = loadImageFolder(dir, opts);
+  if (set.classes.length < 2) {
+    throw new UsageError(
+      `${dir} has one class folder ('${set.classes[0]}'); a classifier needs at least two (one sub-folder per class)`,
+    );
+  }
+  if (set.skipped.length && !reported.has(dir)) {
+    reported.add(dir);
+    const names = set.skipped.slice(0, 5).map((f) => f.path);
+    const more = set.skipped.length > 5 ? `, and ${set.skipped.length - 5} more` : '';
+    console.error(
+      `note: ${dir}: skipped ${set.skipped.length} file${set.skipped.length > 1 ? 's' : ''} that ${set.skipped.length > 1 ? 'are' : 'is'} not PNG or JPEG images (by name): ${names.join(', ')}${more}`,
+    );
+  }
+  return set;
+}
+
 /**
  * Loads a dataset by name — mnist (the digits bundled with the `mnist`
- * package), fashion-mnist, cifar10 — or from a folder of PNGs with one
+ * package), fashion-mnist, cifar10 — or from a folder of PNG / JPEG images with one
  * sub-folder per class (train/ and test/ sub-folders are used when present;
  * otherwise every 5th image is held out for testing). Folder images are
  * resized to `size`×`size` when it is given.
@@ -52,15 +74,20 @@ export function loadDataset(name: string, dataDir?: string, channels?: 1 | 3, si
     if (existsSync(join(name, 'train')) && existsSync(join(name, 'test'))) {
       return {
         name,
-        train: loadImageFolder(join(name, 'train'), opts),
-        test: loadImageFolder(join(name, 'test'), opts),
+        train: loadFolder(join(name, 'train'), opts),
+        test: loadFolder(join(name, 'test'), opts),
       };
     }
-    const [train, test] = splitSet(loadImageFolder(name, opts), 5);
+    const [train, test] = splitSet(loadFolder(name, opts), 5);
     return { name, train, test };
   }
+  if (existsSync(name))
+    throw new UsageError(`--dataset ${name}: is a file; give a folder with one sub-folder per class`);
+  if (/[/\\.]/.test(name)) {
+    throw new UsageError(`--dataset ${name}: the folder does not exist (looked for ${resolve(name)})`);
+  }
   throw new UsageError(
-    `unknown dataset '${name}': use ${DATASETS.join(', ')} or a folder of PNG images (one sub-folder per class)`,
+    `unknown dataset '${name}': use ${DATASETS.join(', ')} or a folder of PNG / JPEG images (one sub-folder per class); there is no folder '${name}' here either`,
   );
 }
 

@@ -11,7 +11,6 @@ import { getBackend } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
 import type { ImageSet } from '../data/mnist.js';
-import { readPngFile } from '../data/png.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
@@ -37,7 +36,7 @@ import {
   ProgressBar,
   ReduceLROnPlateau,
 } from '../train/callbacks.js';
-import { ModelCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { ModelCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { type Callback, Trainer } from '../train/fit.js';
 import { BatchJSONLinesLogger, CSVLogger, JSONLinesLogger } from '../train/loggers.js';
 import { evaluate } from '../train/metrics.js';
@@ -52,14 +51,29 @@ import { commandPlayground } from './playground.js';
 import { commandPlot } from './plot.js';
 import { commandViz } from './viz.js';
 import { IMPORTED_MODEL, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
+import { commandModels } from './models.js';
+import { readImageFile } from '../data/image-folder.js';
+
+/** Models in --help: the list is long, `tsgrad models` shows it with parameter counts. */
+const MODEL_CHOICES_HELP = 'lenet5, lenet5-classic or a zoo model (list them: tsgrad models)';
+
+/** Top-5 accuracy says something only with more than 5 classes (with 5 or fewer it is always 100%). */
+const topFiveText = (classes: number, top5: number): string =>
+  classes > 5 ? `, top-5 ${(top5 * 100).toFixed(2)}%` : '';
 
 type Net = Module & { forward(x: Tensor): Tensor };
 
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
+  model: {
+    type: 'string',
+    help: 'architecture',
+    default: 'lenet5',
+    choices: Object.keys(MODELS),
+    choicesHelp: MODEL_CHOICES_HELP,
+  },
   dataset: {
     type: 'string',
-    help: `${DATASETS.join(', ')}, or a folder of PNGs with a sub-folder per class`,
+    help: `${DATASETS.join(', ')}, or a folder of PNG / JPEG images with a sub-folder per class`,
     default: 'mnist',
   },
   'data-dir': { type: 'string', help: 'where the fashion-mnist / cifar10 files are' },
@@ -284,6 +298,11 @@ function prepareRun(cfg: RunConfig, dir: string) {
 
 async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promise<number> {
   const run = prepareRun(cfg, dir);
+  if (!resume && cfg.batchSize > run.trainer.trainSet.length) {
+    console.error(
+      `warning: --batch-size ${cfg.batchSize} is larger than the ${run.trainer.trainSet.length} training images; each step uses all of them`,
+    );
+  }
   if (resume) {
     const state = restoreCheckpoint(dir, run.model, run.trainer);
     say(`resuming ${dir} at epoch ${state.epoch + 1}${state.batchInEpoch ? `, batch ${state.batchInEpoch + 1}` : ''}`);
@@ -318,14 +337,14 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
   const r = evaluate(run.model, run.testSet, crossEntropy);
   const last = run.trainer.history[run.trainer.history.length - 1] ?? {};
   say(
-    `test accuracy: ${(r.accuracy * 100).toFixed(2)}%  (test loss ${r.loss.toFixed(4)}, top-5 ${(r.top5 * 100).toFixed(2)}%, ${seconds.toFixed(1)} s)`,
+    `test accuracy: ${(r.accuracy * 100).toFixed(2)}%  (test loss ${r.loss.toFixed(4)}${topFiveText(cfg.classes.length, r.top5)}, ${seconds.toFixed(1)} s)`,
   );
   if (run.early?.stoppedEpoch)
     say(`early stopping at epoch ${run.early.stoppedEpoch}; weights of epoch ${run.early.bestEpoch} restored`);
   const result = {
     test_accuracy: r.accuracy,
     test_loss: r.loss,
-    test_top5: r.top5,
+    ...(cfg.classes.length > 5 ? { test_top5: r.top5 } : {}),
     epochs: run.trainer.epoch,
     train_loss: last['loss'] ?? null,
     train_accuracy: last['accuracy'] ?? null,
@@ -366,7 +385,9 @@ async function loadRunModel(dir: string, cfg: RunConfig): Promise<Net> {
 }
 
 function help(command: string, usage: string, spec: Record<string, OptionSpec>): string {
-  return `usage: tsgrad ${command} ${usage}\n\n${formatOptions(spec)}`;
+  const about = COMMANDS[command]?.help;
+  const line = about ? `\n\n${about[0]!.toUpperCase()}${about.slice(1)}.` : '';
+  return `usage: tsgrad ${command} ${usage}${line}\n\n${formatOptions(spec)}`;
 }
 
 async function commandTrain(argv: string[]): Promise<number> {
@@ -412,6 +433,15 @@ async function commandResume(argv: string[]): Promise<number> {
   jsonMode = Boolean(options['json']);
   const dir = resolve(positional[0]!);
   const cfg = readConfig(dir);
+  const done = existsSync(join(dir, 'checkpoint.json')) ? readCheckpoint(dir).state.epoch : 0;
+  const target = (options['epochs'] as number | undefined) ?? cfg.epochs;
+  if (target <= done) {
+    throw new UsageError(
+      options['epochs'] === undefined
+        ? `resume: ${dir} has finished its ${done} epochs, nothing to do; --epochs N (the new total, above ${done}) trains more`
+        : `resume: ${dir} has already trained ${done} epochs and --epochs is the new total, so --epochs ${target} leaves nothing to do; e.g. --epochs ${done + 5} trains 5 more`,
+    );
+  }
   if (options['epochs'] !== undefined && options['epochs'] !== cfg.epochs) {
     cfg.epochs = options['epochs'] as number;
     writeJsonAtomic(join(dir, 'config.json'), cfg);
@@ -449,7 +479,7 @@ async function commandEval(argv: string[]): Promise<number> {
   }
   const r = evaluate(model, plainDataset(data.test, cfg), crossEntropy);
   say(
-    `${name} test set: accuracy ${(r.accuracy * 100).toFixed(2)}%, top-5 ${(r.top5 * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)} (${r.count} images)`,
+    `${name} test set: accuracy ${(r.accuracy * 100).toFixed(2)}%${topFiveText(cfg.classes.length, r.top5)}, loss ${r.loss.toFixed(4)} (${r.count} images)`,
   );
   say('per-class accuracy:');
   r.perClassAccuracy.forEach((a, i) => say(`  ${(cfg.classes[i] ?? String(i)).padEnd(14)} ${(a * 100).toFixed(2)}%`));
@@ -460,7 +490,7 @@ async function commandEval(argv: string[]): Promise<number> {
       JSON.stringify({
         test_accuracy: r.accuracy,
         test_loss: r.loss,
-        test_top5: r.top5,
+        ...(cfg.classes.length > 5 ? { test_top5: r.top5 } : {}),
         per_class_accuracy: r.perClassAccuracy,
         confusion_matrix: r.confusion.matrix,
         count: r.count,
@@ -473,23 +503,23 @@ async function commandEval(argv: string[]): Promise<number> {
 const PREDICT_OPTIONS: Record<string, OptionSpec> = {
   checkpoint: EVAL_OPTIONS['checkpoint']!,
   top: { type: 'integer', help: 'how many classes to show per image', default: 3, min: 1 },
-  json: TRAIN_OPTIONS['json']!,
+  json: { type: 'flag', help: 'print one JSON object with every prediction as the last line' },
   help: TRAIN_OPTIONS['help']!,
 };
 
 async function commandPredict(argv: string[]): Promise<number> {
   const { options, positional } = parseOptions(argv, PREDICT_OPTIONS, 'predict');
-  if (options['help']) return (say(help('predict', '--checkpoint DIR image.png...', PREDICT_OPTIONS)), 0);
+  if (options['help']) return (say(help('predict', '--checkpoint DIR IMAGE...', PREDICT_OPTIONS)), 0);
   jsonMode = Boolean(options['json']);
   const dir = options['checkpoint'] as string | undefined;
   if (!dir) throw new UsageError('predict: --checkpoint DIR is required');
-  if (positional.length === 0) throw new UsageError('predict: give one or more PNG images');
+  if (positional.length === 0) throw new UsageError('predict: give one or more PNG or JPEG images');
   const cfg = readConfig(resolve(dir));
   const model = await loadRunModel(resolve(dir), cfg);
   const { channels, size } = cfg.input;
   const k = Math.min(options['top'] as number, cfg.classes.length);
   const results = positional.map((file) => {
-    const img = readPngFile(file, { channels: channels as 1 | 3, size: [size, size] });
+    const img = readImageFile(file, { channels: channels as 1 | 3, size: [size, size] });
     const x = new Float32Array(channels * size * size);
     const plane = size * size;
     for (let c = 0; c < channels; c++) {
@@ -509,7 +539,7 @@ async function commandPredict(argv: string[]): Promise<number> {
 }
 
 const SUMMARY_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', help: 'architecture', default: 'lenet5', choices: Object.keys(MODELS) },
+  model: TRAIN_OPTIONS['model']!,
   channels: { type: 'integer', help: "input channels (default: the model's)", min: 1 },
   size: { type: 'integer', help: "input height and width (default: the model's)", min: 1 },
   classes: { type: 'integer', help: "number of classes (default: the model's, 1000 for ImageNet models)", min: 1 },
@@ -565,7 +595,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
     run: commandEval,
     help: 'evaluate a trained run on a test set: accuracy, per-class accuracy, confusion matrix',
   },
-  predict: { run: commandPredict, help: 'classify PNG images with a trained run (top-k classes with probabilities)' },
+  predict: {
+    run: commandPredict,
+    help: 'classify PNG or JPEG images with a trained run: top-k classes with probabilities',
+  },
   summary: { run: commandSummary, help: "print a model's layers, output shapes and parameter counts" },
   resume: { run: commandResume, help: 'continue an interrupted run from its directory' },
   tune: { run: commandTune, help: 'hyperparameter search over train options (grid, random, bayesian; --redis)' },
@@ -582,6 +615,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   plot: { run: commandPlot, help: 'loss / accuracy / learning-rate curves of runs as SVG (several runs overlaid)' },
   playground: { run: commandPlayground, help: 'serve the browser playground: train and watch a CNN live' },
   ops: { run: commandOps, help: 'list every primitive: gradient rule, native backends and dtypes' },
+  models: { run: commandModels, help: 'list the model zoo with parameter counts' },
 };
 
 function usage(): string {

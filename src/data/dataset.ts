@@ -3,12 +3,65 @@ import { fmt, sizeOf } from '../core/shape.js';
 import { fromArray } from '../tensor/creation.js';
 import { type Generator, defaultGenerator } from '../tensor/random.js';
 import { stack } from '../tensor/ops.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** A batch of inputs and int32 targets. */
 export interface Batch {
   x: Tensor;
   y: Tensor;
+}
+
+/**
+ * A batch from a DataLoader: read it as an object or as a pair, as PyTorch users do.
+ * @example for (const [x, y] of loader) { ... }  // or: for (const { x, y } of loader)
+ */
+export interface LoaderBatch extends Batch, Iterable<Tensor> {
+  readonly 0: Tensor;
+  readonly 1: Tensor;
+  readonly length: 2;
+}
+
+class PairBatch implements LoaderBatch {
+  readonly length = 2 as const;
+  constructor(
+    readonly x: Tensor,
+    readonly y: Tensor,
+  ) {}
+  get 0(): Tensor {
+    return this.x;
+  }
+  get 1(): Tensor {
+    return this.y;
+  }
+  *[Symbol.iterator](): Iterator<Tensor> {
+    yield this.x;
+    yield this.y;
+  }
+}
+
+/** Wraps a batch so that both `const { x, y } = b` and `const [x, y] = b` work. */
+export function loaderBatch(b: Batch): LoaderBatch {
+  return b instanceof PairBatch ? b : new PairBatch(b.x, b.y);
+}
+
+/**
+ * What fit(), Trainer and evaluate() take as data: a Dataset, or inputs and targets as
+ * tensors, either as a pair `[x, y]` or as `{ x, y }` (x: [N, ...], y: N class indices).
+ */
+export type DataSource = Dataset | readonly [Tensor, Tensor] | { readonly x: Tensor; readonly y: Tensor };
+
+/** A Dataset over `source`: itself when it is one, else an ArrayDataset of the tensors. */
+export function toDataset(source: DataSource, who = 'data'): Dataset {
+  if (Array.isArray(source)) {
+    const [x, y] = source as readonly [unknown, unknown];
+    if (!(x instanceof Tensor) || !(y instanceof Tensor))
+      throw new ArgumentError(`${who}: a pair must be [inputs, targets] tensors`);
+    return new ArrayDataset(x, y);
+  }
+  const maybe = source as Partial<Dataset> & { x?: unknown; y?: unknown };
+  if (typeof maybe.get === 'function' && typeof maybe.length === 'number') return source as Dataset;
+  if (maybe.x instanceof Tensor && maybe.y instanceof Tensor) return new ArrayDataset(maybe.x, maybe.y);
+  throw new ArgumentError(`${who}: expected a Dataset, [inputs, targets] tensors or { x, y } tensors`);
 }
 
 /**
@@ -21,31 +74,81 @@ export interface Dataset {
   getBatch?(indices: readonly number[]): Batch;
 }
 
+export interface ArrayDatasetOptions {
+  scale?: number;
+  mean?: number | readonly number[];
+  std?: number | readonly number[];
+}
+
+/** The values of a tensor given as dataset inputs or targets (read once, on a backend that reads synchronously). */
+function tensorValues(t: Tensor, what: string): Float32Array | Int32Array {
+  if (what === 'targets') {
+    if (t.dtype !== 'int32' && t.dtype !== 'bool' && !Array.from(t.cast('float64').dataSync()).every(Number.isInteger))
+      throw new ArgumentError(
+        `ArrayDataset: targets must be integer class indices, got a ${t.dtype} tensor with fractions`,
+      );
+    if (t.rank !== 1) throw new ShapeError(`ArrayDataset: targets must have shape [N], got ${fmt(t.shape)}`);
+    return t.cast('int32').dataSync();
+  }
+  if (t.rank < 1) throw new ShapeError(`ArrayDataset: inputs must have shape [N, ...], got ${fmt(t.shape)}`);
+  return t.cast('float32').dataSync();
+}
+
 /**
  * Samples held as flat arrays in memory: `inputs` row-major [N, ...sampleShape],
  * `targets` one int label per sample. Byte inputs (images) are converted per
  * batch with `scale` and then `(v − mean) / std`, so a 60k-image set stays
- * 47 MB instead of 188 MB of float32.
+ * 47 MB instead of 188 MB of float32. Inputs and targets may also be tensors
+ * (then `sampleShape` defaults to the inputs' shape without its first axis).
  * @example new ArrayDataset(images, labels, [1, 28, 28], { scale: 1 / 255, mean: 0.2860, std: 0.3530 })
+ * @example new ArrayDataset(randn([100, 3, 8, 8]), randint(0, 4, [100]))
  */
 export class ArrayDataset implements Dataset {
   readonly length: number;
+  readonly inputs: Uint8Array | Float32Array;
+  readonly targets: Uint8Array | Int32Array;
+  readonly sampleShape: readonly number[];
   private readonly rowSize: number;
   private readonly scale: number;
   private readonly mean: readonly number[];
   private readonly std: readonly number[];
 
   constructor(
-    readonly inputs: Uint8Array | Float32Array,
-    readonly targets: Uint8Array | Int32Array,
-    readonly sampleShape: readonly number[],
-    opts: { scale?: number; mean?: number | readonly number[]; std?: number | readonly number[] } = {},
+    inputs: Tensor,
+    targets: Tensor | readonly number[] | Uint8Array | Int32Array,
+    opts?: ArrayDatasetOptions,
+  );
+  constructor(
+    inputs: Uint8Array | Float32Array | Tensor,
+    targets: Uint8Array | Int32Array | Tensor | readonly number[],
+    sampleShape: readonly number[],
+    opts?: ArrayDatasetOptions,
+  );
+  constructor(
+    inputs: Uint8Array | Float32Array | Tensor,
+    targets: Uint8Array | Int32Array | Tensor | readonly number[],
+    shapeOrOpts?: readonly number[] | ArrayDatasetOptions,
+    maybeOpts: ArrayDatasetOptions = {},
   ) {
+    const shapeGiven = Array.isArray(shapeOrOpts);
+    const opts = (shapeGiven ? maybeOpts : (shapeOrOpts ?? {})) as ArrayDatasetOptions;
+    let sampleShape: readonly number[];
+    if (shapeGiven) sampleShape = shapeOrOpts as readonly number[];
+    else if (inputs instanceof Tensor) sampleShape = inputs.shape.slice(1);
+    else throw new ArgumentError('ArrayDataset: give the sample shape, e.g. [1, 28, 28], after typed-array inputs');
+    this.inputs = inputs instanceof Tensor ? (tensorValues(inputs, 'inputs') as Float32Array) : inputs;
+    this.targets =
+      targets instanceof Tensor
+        ? (tensorValues(targets, 'targets') as Int32Array)
+        : ArrayBuffer.isView(targets)
+          ? targets
+          : Int32Array.from(targets as readonly number[]);
+    this.sampleShape = [...sampleShape];
     this.rowSize = sizeOf(sampleShape);
-    this.length = targets.length;
-    if (inputs.length !== this.length * this.rowSize) {
+    this.length = this.targets.length;
+    if (this.inputs.length !== this.length * this.rowSize) {
       throw new ShapeError(
-        `ArrayDataset: ${inputs.length} input values do not make ${this.length} samples of shape ${fmt(sampleShape)} (${this.length * this.rowSize} values)`,
+        `ArrayDataset: ${this.inputs.length} input values do not make ${this.length} samples of shape ${fmt(sampleShape)} (${this.length * this.rowSize} values)`,
       );
     }
     this.scale = opts.scale ?? 1;
@@ -141,10 +244,11 @@ export interface DataLoaderOptions {
 }
 
 /**
- * Iterates a dataset in mini-batches.
+ * Iterates a dataset in mini-batches; each batch reads as `{ x, y }` or as `[x, y]`.
  * @example for (const { x, y } of new DataLoader(train, { batchSize: 64, shuffle: true })) { ... }
+ * @example for (const [x, y] of new DataLoader(train, { batchSize: 64 })) { ... }
  */
-export class DataLoader implements Iterable<Batch> {
+export class DataLoader implements Iterable<LoaderBatch> {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
@@ -169,12 +273,12 @@ export class DataLoader implements Iterable<Batch> {
     return this.dropLast ? Math.floor(n) : Math.ceil(n);
   }
 
-  *[Symbol.iterator](): Iterator<Batch> {
+  *[Symbol.iterator](): Iterator<LoaderBatch> {
     const order = Array.from({ length: this.dataset.length }, (_, i) => i);
     if (this.shuffle) this.generator.shuffle(order);
     for (let b = 0; b < this.length; b++) {
       const idx = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
-      yield batchOf(this.dataset, idx);
+      yield loaderBatch(batchOf(this.dataset, idx));
     }
   }
 }

@@ -1,12 +1,66 @@
 /**
- * torchvision-style `ImageFolder` for PNG files: `root/<class>/<image>.png`,
+ * torchvision-style `ImageFolder` for PNG and JPEG files: `root/<class>/<image>.png`,
  * loaded into one `ImageSet` of equally sized planar images.
  */
 import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError, DataFileError } from '../core/errors.js';
+import { readFileBytes } from '../io/read-file.js';
+import { JPEG_NAME, decodeJpegHeader, readJpegFile } from './jpeg.js';
 import type { ImageSet } from './mnist.js';
 import { decodePngHeader, readPngFile } from './png.js';
+
+const PNG_NAME = /\.png$/i;
+
+/** A file in a class folder that loadImageFolder did not load, and why. */
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
+/** An image folder's contents, plus the files it skipped (not PNG or JPEG). */
+export interface ImageFolderSet extends ImageSet {
+  skipped: SkippedFile[];
+}
+
+/** How many bad files one error message lists before "and N more". */
+const MAX_LISTED = 20;
+
+/** Runs `read` on every file; if any fail with a DataFileError, throws one error that names them all. */
+function readAll<T>(dir: string, files: readonly string[], read: (path: string) => T): T[] {
+  const errors: DataFileError[] = [];
+  const out: T[] = [];
+  for (const f of files) {
+    try {
+      out.push(read(f));
+    } catch (err) {
+      if (!(err instanceof DataFileError)) throw err;
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) {
+    const listed = errors.slice(0, MAX_LISTED).map((e) => `  ${e.message}`);
+    if (errors.length > MAX_LISTED) listed.push(`  ... and ${errors.length - MAX_LISTED} more`);
+    throw new DataFileError(dir, `${errors.length} of ${files.length} images cannot be read:\n${listed.join('\n')}`);
+  }
+  return out;
+}
+
+/** Size and gray-or-color of an image file, from its header only. */
+function imageHeader(path: string): { height: number; width: number; gray: boolean } {
+  if (JPEG_NAME.test(path)) {
+    const h = decodeJpegHeader(readFileBytes(path), path);
+    return { height: h.height, width: h.width, gray: h.components === 1 };
+  }
+  const h = readHeader(path);
+  return { height: h.height, width: h.width, gray: h.colorType === 0 || h.colorType === 4 };
+}
+
+/** A PNG or JPEG file (by its name) as planar bytes, converted and resized as readPngFile does. */
+export function readImageFile(path: string, opts: { channels: 1 | 3; size?: [number, number] }): Uint8Array {
+  return JPEG_NAME.test(path) ? readJpegFile(path, opts) : readPngFile(path, opts);
+}
 
 /** Bytes up to the end of the IHDR chunk: all `decodePngHeader` needs. */
 const HEADER_BYTES = 33;
@@ -74,27 +128,28 @@ function checkOptions(opts: { channels?: 1 | 3; size?: [number, number] }): void
 /**
  * Loads a folder with one sub-folder per class, like torchvision's
  * `ImageFolder`: class names sorted by code unit are labels 0, 1, …; each
- * class contributes every `*.png` (any case) directly inside its folder,
- * sorted by file name, so the order is deterministic. Nested folders and
- * folders whose name starts with '.' (e.g. `.ipynb_checkpoints`) are skipped;
- * other files are ignored.
+ * class contributes every `*.png` and `*.jpg` / `*.jpeg` (any case; JPEG
+ * decoded by the `jpeg-js` package) directly inside its folder, sorted by file
+ * name, so the order is deterministic. Nested folders and names starting with
+ * '.' (e.g. `.ipynb_checkpoints`, `.DS_Store`) are passed over; other files
+ * are listed in the result's `skipped`, with the reason.
  *
- * - `channels`: default 1 when every PNG is gray or gray+alpha by its IHDR
- *   color type, else 3 (palette images count as color). See `toChw` for the
- *   conversions; alpha is dropped.
+ * - `channels`: default 1 when every image is gray (PNG gray or gray+alpha by
+ *   its IHDR color type, one-component JPEG), else 3 (palette images count as
+ *   color). See `toChw` for the conversions; alpha is dropped.
  * - `size` = [height, width]: default the first image's (first class, first
  *   file); images of another size are resized bilinearly.
  *
  * Errors (`DataFileError`): the directory is missing, it has no class
- * sub-folders, a class folder has no PNG (named), more than 256 classes
- * (labels are bytes), or a PNG is corrupt (named by `decodePng`).
+ * sub-folders, a class folder has no image (named), more than 256 classes
+ * (labels are bytes), or images are corrupt (every corrupt file is named).
  * @example
  * // pets/cat/1.png, pets/cat/2.png, pets/dog/1.png
  * const set = loadImageFolder('pets', { channels: 3, size: [64, 64] });
  * set.classes; // ['cat', 'dog']
  * set.labels; // Uint8Array [0, 0, 1]
  */
-export function loadImageFolder(dir: string, opts: { channels?: 1 | 3; size?: [number, number] } = {}): ImageSet {
+export function loadImageFolder(dir: string, opts: { channels?: 1 | 3; size?: [number, number] } = {}): ImageFolderSet {
   checkOptions(opts);
   const classes = listDir(dir)
     .filter((e) => !e.name.startsWith('.') && kind(dir, e) === 'dir')
@@ -110,38 +165,44 @@ export function loadImageFolder(dir: string, opts: { channels?: 1 | 3; size?: [n
     throw new DataFileError(dir, `${classes.length} class folders, at most 256 are supported (labels are bytes)`);
   }
   const files: { path: string; label: number }[] = [];
+  const skipped: SkippedFile[] = [];
   classes.forEach((name, label) => {
     const classDir = join(dir, name);
-    const pngs = listDir(classDir)
-      .filter((e) => /\.png$/i.test(e.name) && kind(classDir, e) === 'file')
+    const names = listDir(classDir)
+      .filter((e) => !e.name.startsWith('.') && kind(classDir, e) === 'file')
       .map((e) => e.name)
       .sort(byName);
-    if (pngs.length === 0) throw new DataFileError(classDir, `class folder '${name}' holds no .png files`);
-    for (const png of pngs) files.push({ path: join(classDir, png), label });
+    const images = names.filter((n) => PNG_NAME.test(n) || JPEG_NAME.test(n));
+    for (const n of names) {
+      if (!images.includes(n))
+        skipped.push({ path: join(classDir, n), reason: 'not a PNG or JPEG file (by its name)' });
+    }
+    if (images.length === 0) {
+      const other = names.length ? ` (${names.length} other file${names.length > 1 ? 's' : ''} skipped)` : '';
+      throw new DataFileError(classDir, `class folder '${name}' holds no .png or .jpg images${other}`);
+    }
+    for (const img of images) files.push({ path: join(classDir, img), label });
   });
 
+  const paths = files.map((f) => f.path);
   let channels = opts.channels;
   let size = opts.size;
-  if (size === undefined) {
-    const first = readHeader(files[0]!.path);
-    size = [first.height, first.width];
-  }
-  if (channels === undefined) {
+  if (size === undefined || channels === undefined) {
     // Headers only: a full decode here would hold every image in memory or decode each twice.
-    const gray = files.every((f) => {
-      const colorType = readHeader(f.path).colorType;
-      return colorType === 0 || colorType === 4;
-    });
-    channels = gray ? 1 : 3;
+    const headers = readAll(dir, size === undefined && channels !== undefined ? paths.slice(0, 1) : paths, imageHeader);
+    size ??= [headers[0]!.height, headers[0]!.width];
+    channels ??= headers.every((h) => h.gray) ? 1 : 3;
   }
   const [height, width] = size;
   const ch = channels;
   const per = ch * height * width;
   const images = new Uint8Array(files.length * per);
   const labels = new Uint8Array(files.length);
-  files.forEach((f, i) => {
-    images.set(readPngFile(f.path, { channels: ch, size: [height, width] }), i * per);
-    labels[i] = f.label;
+  let next = 0;
+  readAll(dir, paths, (path) => {
+    const i = next++;
+    images.set(readImageFile(path, { channels: ch, size: [height, width] }), i * per);
+    labels[i] = files[i]!.label;
   });
-  return { images, labels, count: files.length, channels: ch, height, width, classes };
+  return { images, labels, count: files.length, channels: ch, height, width, classes, skipped };
 }

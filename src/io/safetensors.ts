@@ -150,7 +150,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
     if (!(t instanceof Tensor)) {
       throw new ArgumentError(`encodeSafetensors: '${name}' is not a Tensor (got ${describe(t)})`);
     }
-    const dtype = WRITE_DTYPE[t.dtype];
+    const dtype = WRITE_DTYPE[(t as Tensor).dtype];
     const data: TypedArray = t.dataSync();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     chunks.push({ bytes, itemSize: ITEM_SIZE[dtype] });

@@ -1,3 +1,4 @@
+import { inspectSymbol } from '../core/inspect.js';
 import { fmt } from '../core/shape.js';
 import { zeros } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
@@ -17,12 +18,30 @@ export interface Summary {
   trainableParams: number;
   /** The table as text, Keras-style. */
   text: string;
+  /** The table: `console.log(summary(model, shape))` and `${summary(...)}` print it. */
+  toString(): string;
+}
+
+class ModelSummary implements Summary {
+  constructor(
+    readonly rows: SummaryRow[],
+    readonly totalParams: number,
+    readonly trainableParams: number,
+    readonly text: string,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+  /** What console.log and util.inspect show in Node: the table, not the fields. */
+  [inspectSymbol](): string {
+    return this.text;
+  }
 }
 
 /**
  * A table of the model's layers with output shapes (from one forward pass
  * of zeros of `inputShape`, batch included) and parameter counts.
- * @example console.log(summary(new LeNet5(), [1, 1, 28, 28]).text);
+ * @example console.log(summary(new LeNet5(), [1, 1, 28, 28])); // the table
  */
 export function summary(model: Module & { forward(x: Tensor): unknown }, inputShape: readonly number[]): Summary {
   const shapes = new Map<Module, number[]>();
@@ -81,5 +100,5 @@ export function summary(model: Module & { forward(x: Tensor): unknown }, inputSh
     `Trainable params: ${trainableParams.toLocaleString('en-US')}`,
     `Non-trainable params: ${(totalParams - trainableParams).toLocaleString('en-US')}`,
   ].join('\n');
-  return { rows, totalParams, trainableParams, text };
+  return new ModelSummary(rows, totalParams, trainableParams, text);
 }

@@ -18,7 +18,38 @@ export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
 
+type NestedNumberArray = number | readonly NestedNumberArray[];
+type NestedBoolArray = boolean | readonly NestedBoolArray[];
+
+/**
+ * The dtype a creation call gives, for the type checker: the `dtype` option when it is a known
+ * literal, `Default` when the option is absent, and any dtype when it is only known at run time.
+ */
+export type DTypeOf<O, Default extends DType> = 'dtype' extends keyof O
+  ? O extends { dtype: infer D extends DType }
+    ? D
+    : DType
+  : Default;
+
+/** The dtype tensor() / fromArray() infer from the data: the typed array's, bool for booleans, else float32. */
+export type DataDType<T> = T extends Float64Array
+  ? 'float64'
+  : T extends Int32Array
+    ? 'int32'
+    : T extends Float32Array | Uint8Array
+      ? 'float32'
+      : T extends NestedBoolArray
+        ? 'bool'
+        : T extends NestedNumberArray
+          ? 'float32'
+          : DType;
+
 /** Wraps a dense typed array (copied onto the backend) as a tensor. */
+export function fromArray<T extends TypedArray, O extends CreateOptions = Record<never, never>>(
+  data: T,
+  shape: readonly number[],
+  opts?: O,
+): Tensor<DTypeOf<O, DataDType<T>>>;
 export function fromArray(data: TypedArray, shape: readonly number[], opts: CreateOptions = {}): Tensor {
   checkShape(shape, 'tensor');
   if (sizeOf(shape) !== data.length) {
@@ -75,6 +106,10 @@ function firstLeaf(data: NestedArray): unknown {
  * @example const x = tensor([[1, 2], [3, 4]]);
  * @example const labels = tensor([3, 1, 4], { dtype: 'int32' });
  */
+export function tensor<
+  T extends NestedArray | TypedArray,
+  O extends CreateOptions & { shape?: readonly number[] } = Record<never, never>,
+>(data: T, opts?: O): Tensor<DTypeOf<O, DataDType<T>>>;
 export function tensor(
   data: NestedArray | TypedArray,
   opts: CreateOptions & { shape?: readonly number[] } = {},
@@ -91,6 +126,11 @@ export function tensor(
 }
 
 /** A tensor filled with `value`. @example full([2, 3], 7) */
+export function full<O extends CreateOptions = Record<never, never>>(
+  shape: readonly number[],
+  value: number,
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
   const arr = allocArray(opts.dtype ?? 'float32', sizeOf(shape));
@@ -99,23 +139,44 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
 }
 
 /** @example zeros([2, 3]) */
+export function zeros<O extends CreateOptions = Record<never, never>>(
+  shape: readonly number[],
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   return full(shape, 0, opts);
 }
 
 /** @example ones([2, 3]) */
+export function ones<O extends CreateOptions = Record<never, never>>(
+  shape: readonly number[],
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   return full(shape, 1, opts);
 }
 
+export function zerosLike<D extends DType, O extends CreateOptions = Record<never, never>>(
+  t: Tensor<D>,
+  opts?: O,
+): Tensor<DTypeOf<O, D>>;
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return full(t.shape, 0, { dtype: t.dtype, backend: t.backend, ...opts });
 }
 
+export function onesLike<D extends DType, O extends CreateOptions = Record<never, never>>(
+  t: Tensor<D>,
+  opts?: O,
+): Tensor<DTypeOf<O, D>>;
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return full(t.shape, 1, { dtype: t.dtype, backend: t.backend, ...opts });
 }
 
+export function fullLike<D extends DType, O extends CreateOptions = Record<never, never>>(
+  t: Tensor<D>,
+  value: number,
+  opts?: O,
+): Tensor<DTypeOf<O, D>>;
 export function fullLike(t: Tensor, value: number, opts: CreateOptions = {}): Tensor {
   return full(t.shape, value, { dtype: t.dtype, backend: t.backend, ...opts });
 }
@@ -124,6 +185,12 @@ export function fullLike(t: Tensor, value: number, opts: CreateOptions = {}): Te
  * Values from `start` up to (not including) `end` by `step`; int32 when all three are integers.
  * @example arange(5) // [0, 1, 2, 3, 4]
  */
+export function arange<O extends CreateOptions = Record<never, never>>(
+  start: number,
+  end?: number,
+  step?: number,
+  opts?: O,
+): Tensor<DTypeOf<O, 'int32' | 'float32'>>;
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   if (step === 0) throw new ArgumentError('arange: step must not be zero');
@@ -136,6 +203,12 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 }
 
 /** `steps` evenly spaced values from start to end inclusive. @example linspace(0, 1, 5) */
+export function linspace<O extends CreateOptions = Record<never, never>>(
+  start: number,
+  end: number,
+  steps: number,
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'float32';
   const arr = allocArray(dtype, steps);
@@ -144,6 +217,11 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 }
 
 /** Identity matrix. @example eye(3) */
+export function eye<O extends CreateOptions = Record<never, never>>(
+  n: number,
+  m?: number,
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'float32';
   const arr = allocArray(dtype, n * m);
@@ -166,26 +244,52 @@ function randomTensor(
 }
 
 /** Uniform in [0, 1). @example rand([2, 2], { generator: new Generator(1) }) */
+export function rand<O extends RandomOptions = Record<never, never>>(
+  shape: readonly number[],
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor {
   return randomTensor(shape, opts, (g) => g.uniform(), 'rand');
 }
 
 /** Standard normal. @example randn([3]) */
+export function randn<O extends RandomOptions = Record<never, never>>(
+  shape: readonly number[],
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function randn(shape: readonly number[], opts: RandomOptions = {}): Tensor {
   return randomTensor(shape, opts, (g) => g.normal(), 'randn');
 }
 
 /** Uniform in [low, high). */
+export function uniform<O extends RandomOptions = Record<never, never>>(
+  shape: readonly number[],
+  low: number,
+  high: number,
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function uniform(shape: readonly number[], low: number, high: number, opts: RandomOptions = {}): Tensor {
   return randomTensor(shape, opts, (g) => low + (high - low) * g.uniform(), 'uniform');
 }
 
 /** Normal with the given mean and standard deviation. */
+export function normal<O extends RandomOptions = Record<never, never>>(
+  shape: readonly number[],
+  mean: number,
+  std: number,
+  opts?: O,
+): Tensor<DTypeOf<O, 'float32'>>;
 export function normal(shape: readonly number[], mean: number, std: number, opts: RandomOptions = {}): Tensor {
   return randomTensor(shape, opts, (g) => mean + std * g.normal(), 'normal');
 }
 
 /** Uniform integers in [low, high), int32. @example randint(0, 10, [5]) */
+export function randint<O extends RandomOptions = Record<never, never>>(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts?: O,
+): Tensor<DTypeOf<O, 'int32'>>;
 export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
   return randomTensor(shape, { dtype: 'int32', ...opts }, (g) => g.int(low, high), 'randint');
 }

@@ -3,7 +3,7 @@ import type { LRScheduler } from '../optim/schedules.js';
 import { noGrad } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Dataset } from '../data/dataset.js';
-import type { Callback, Logs, Trainer } from './fit.js';
+import { type Callback, type Logs, type MetricName, type Trainer, metricValue, setMetric } from './fit.js';
 import { evaluate } from './metrics.js';
 
 export type Mode = 'min' | 'max' | 'auto';
@@ -15,7 +15,7 @@ function resolveMode(mode: Mode, monitor: string): 'min' | 'max' {
 }
 
 function readMetric(logs: Logs, monitor: string, who: string): number {
-  const v = logs[monitor];
+  const v = metricValue(logs, monitor);
   if (v === undefined) {
     throw new TsgradError(
       `${who}: metric '${monitor}' is not in the epoch logs (available: ${Object.keys(logs).join(', ')}); pass a val set for val_* metrics`,
@@ -42,7 +42,7 @@ class BestTracker {
 }
 
 export interface EarlyStoppingOptions {
-  monitor?: string;
+  monitor?: MetricName;
   mode?: Mode;
   /** Epochs without improvement before stopping. */
   patience?: number;
@@ -211,7 +211,7 @@ export class LRSchedulerCallback implements Callback {
 }
 
 export interface ReduceLROnPlateauOptions {
-  monitor?: string;
+  monitor?: MetricName;
   mode?: Mode;
   /** Multiply the lr by this when the metric plateaus. */
   factor?: number;
@@ -361,8 +361,8 @@ export class EvaluateEachEpoch implements Callback {
   ) {}
   onEpochEnd(t: Trainer, _epoch: number, logs: Logs): void {
     const r = evaluate(t.model, this.data, t.lossFn, { batchSize: this.batchSize });
-    logs[`${this.prefix}_loss`] = r.loss;
-    logs[`${this.prefix}_accuracy`] = r.accuracy;
-    logs[`${this.prefix}_top5`] = r.top5;
+    setMetric(logs, `${this.prefix}_loss`, r.loss);
+    setMetric(logs, `${this.prefix}_accuracy`, r.accuracy);
+    setMetric(logs, `${this.prefix}_top5`, r.top5);
   }
 }

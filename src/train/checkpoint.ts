@@ -23,7 +23,7 @@ import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import type { Module } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Callback, Logs, Trainer, TrainingState } from './fit.js';
+import { type Callback, type Logs, type Trainer, type TrainingState, type MetricName, metricValue } from './fit.js';
 import { type Mode } from './callbacks.js';
 
 const STATE_FILE = 'checkpoint.json';
@@ -185,7 +185,7 @@ export interface ModelCheckpointOptions {
   /** Also save the resumable state when this many minutes have passed since the last save. */
   everyMinutes?: number;
   /** Metric whose best value selects best.safetensors; none: no best file. */
-  monitor?: string;
+  monitor?: MetricName;
   mode?: Mode;
 }
 
@@ -239,7 +239,7 @@ export class ModelCheckpoint implements Callback {
   afterEpoch(t: Trainer, epoch: number, logs: Logs): void {
     const monitor = this.options.monitor;
     if (monitor) {
-      const v = logs[monitor];
+      const v = metricValue(logs, monitor);
       if (v === undefined)
         throw new TsgradError(
           `ModelCheckpoint: metric '${monitor}' is not in the epoch logs (${Object.keys(logs).join(', ')})`,

@@ -4,7 +4,7 @@
  * and a state that can be saved and restored to resume exactly.
  */
 import { TsgradError } from '../core/errors.js';
-import { type Dataset, batchOf } from '../data/dataset.js';
+import { type DataSource, type Dataset, batchOf, toDataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
 import { crossEntropy } from '../nn/functional.js';
 import { penalizedParameters, regularizationLoss } from '../nn/penalty.js';
@@ -15,8 +15,62 @@ import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { evaluate } from './metrics.js';
 
-/** Named numbers reported after a batch or an epoch: loss, accuracy, val_loss, val_accuracy, lr, ... */
-export type Logs = Record<string, number>;
+/** The metrics the Trainer itself reports, by name. */
+export type KnownMetric =
+  | 'epoch'
+  | 'loss'
+  | 'reg_loss'
+  | 'accuracy'
+  | 'lr'
+  | 'val_loss'
+  | 'val_accuracy'
+  | 'val_top5';
+
+/**
+ * A metric name: one the Trainer reports (listed for completion) or any custom one, e.g.
+ * EvaluateEachEpoch's `test_accuracy`.
+ */
+export type MetricName = KnownMetric | (string & Record<never, never>);
+
+/**
+ * Named numbers reported after a batch (`loss`, `lr`) or an epoch (`epoch`, `loss`, `lr`,
+ * `accuracy`, and `val_loss`, `val_accuracy`, `val_top5` with a val set). The known names are
+ * typed, so a misspelt one (`logs.val_acc`) is a compile error. Metrics added by callbacks
+ * under other names are typed with `Custom`: `Logs<'test_accuracy'>`, or `Logs<string>` for
+ * any name.
+ * @example { onEpochEnd: (_t, epoch, logs) => console.log(epoch, logs.loss, logs.val_accuracy) }
+ */
+export interface KnownLogs {
+  /** 1-based epoch number (epoch logs). */
+  epoch?: number;
+  /** Mean training loss over the epoch, or the batch's loss. */
+  loss: number;
+  /** The L1/L2 penalty part of `loss` (with per-layer penalties; see nn/penalty.ts). */
+  reg_loss?: number;
+  /** Learning rate of the first parameter group. */
+  lr: number;
+  /** Training accuracy over the epoch (unless trainAccuracy: false). */
+  accuracy?: number;
+  val_loss?: number;
+  val_accuracy?: number;
+  /** Fraction of val samples whose class is among the 5 highest scores. */
+  val_top5?: number;
+}
+
+/** KnownLogs, plus the custom metric names `Custom` (none by default; `string` for any). */
+export type Logs<Custom extends string = never> = [Custom] extends [never]
+  ? KnownLogs
+  : KnownLogs & { [K in Custom]?: number };
+
+/** The value of any metric, custom ones included, by name (undefined when absent). */
+export function metricValue(logs: Logs | Partial<Logs>, name: MetricName): number | undefined {
+  return (logs as Logs<string>)[name];
+}
+
+/** @internal Sets a metric that is not one of the known names (e.g. EvaluateEachEpoch's test_loss). */
+export function setMetric(logs: Logs, name: string, value: number): void {
+  (logs as Logs<string>)[name] = value;
+}
 
 /** Hooks into the loop. Every method is optional and may be async. */
 export interface Callback {
@@ -24,7 +78,8 @@ export interface Callback {
   onEpochBegin?(t: Trainer, epoch: number): void | Promise<void>;
   onBatchEnd?(t: Trainer, batch: number, logs: Logs): void | Promise<void>;
   onEpochEnd?(t: Trainer, epoch: number, logs: Logs): void | Promise<void>;
-  onTrainEnd?(t: Trainer, logs: Logs): void | Promise<void>;
+  /** The last epoch's logs, or an empty object when no epoch ran. */
+  onTrainEnd?(t: Trainer, logs: Logs | Partial<Logs>): void | Promise<void>;
   /**
    * Runs once every callback's onBatchEnd has run, when the state of the batch is complete:
    * the place to snapshot it (ModelCheckpoint), whatever the order of the callbacks.
@@ -43,8 +98,9 @@ export class NonFiniteLossError extends TsgradError {}
 export type LossFn = (output: Tensor, target: Tensor) => Tensor;
 
 export interface FitOptions {
-  train: Dataset;
-  val?: Dataset;
+  /** A Dataset, or tensors `[x, y]` / `{ x, y }`. */
+  train: DataSource;
+  val?: DataSource;
   epochs: number;
   optimizer: Optimizer<{ lr: number }>;
   /** Default: cross-entropy from logits. */
@@ -116,6 +172,9 @@ export class Trainer {
   readonly lossFn: LossFn;
   readonly callbacks: Callback[];
   readonly generator: Generator;
+  /** The training data as a Dataset (options.train, wrapped when given as tensors). */
+  readonly trainSet: Dataset;
+  readonly valSet: Dataset | undefined;
   /** Set to end training after the current batch. */
   stopTraining = false;
   /** True when training ended because stopTraining was set mid-epoch (not by early stopping). */
@@ -137,6 +196,8 @@ export class Trainer {
       throw new TsgradError(`fit: epochs must be a non-negative integer, got ${options.epochs}`);
     }
     this.model = model;
+    this.trainSet = toDataset(options.train, 'fit: train');
+    this.valSet = options.val === undefined ? undefined : toDataset(options.val, 'fit: val');
     this.optimizer = options.optimizer;
     this.lossFn = options.loss ?? ((out, y) => crossEntropy(out, y));
     this.callbacks = options.callbacks ?? [];
@@ -150,7 +211,7 @@ export class Trainer {
 
   /** Batches per epoch (the last one may be smaller). */
   get batchesPerEpoch(): number {
-    return Math.ceil(this.options.train.length / this.batchSize);
+    return Math.ceil(this.trainSet.length / this.batchSize);
   }
 
   getState(): TrainingState {
@@ -192,7 +253,8 @@ export class Trainer {
 
   /** Trains until `epochs` epochs are done or stopTraining is set; returns the per-epoch history. */
   async fit(): Promise<Logs[]> {
-    const { train, val, epochs } = this.options;
+    const { trainSet: train, valSet: val } = this;
+    const { epochs } = this.options;
     const params = this.model.parameters();
     const penalized = penalizedParameters(this.model).length > 0;
     await this.emit('onTrainBegin');
@@ -246,15 +308,19 @@ export class Trainer {
         await yieldToEventLoop();
       }
       if (this.interrupted) break;
-      const logs: Logs = { epoch: epoch + 1, loss: this.partial.lossSum / this.partial.seen };
-      if (penalized) logs['reg_loss'] = this.partial.regSum / this.partial.seen;
-      if (this.options.trainAccuracy ?? true) logs['accuracy'] = this.partial.correct / this.partial.seen;
-      logs['lr'] = this.optimizer.paramGroups[0]!.lr;
+      // Key order is the CSV column order.
+      const logs: Logs = {
+        epoch: epoch + 1,
+        loss: this.partial.lossSum / this.partial.seen,
+        ...(penalized && { reg_loss: this.partial.regSum / this.partial.seen }),
+        ...((this.options.trainAccuracy ?? true) && { accuracy: this.partial.correct / this.partial.seen }),
+        lr: this.optimizer.paramGroups[0]!.lr,
+      };
       if (val) {
         const r = evaluate(this.model, val, this.lossFn, { batchSize: this.options.evalBatchSize ?? 256 });
-        logs['val_loss'] = r.loss;
-        logs['val_accuracy'] = r.accuracy;
-        logs['val_top5'] = r.top5;
+        logs.val_loss = r.loss;
+        logs.val_accuracy = r.accuracy;
+        logs.val_top5 = r.top5;
       }
       this.epoch++;
       this.batchInEpoch = 0;

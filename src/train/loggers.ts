@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { Callback, Logs, Trainer } from './fit.js';
+import { type Callback, type Logs, type Trainer, metricValue } from './fit.js';
 
 /**
  * Rewrites a log file from the whole history after every epoch (atomically,
@@ -18,7 +18,7 @@ abstract class HistoryFileLogger implements Callback {
 export class CSVLogger extends HistoryFileLogger {
   protected render(history: readonly Logs[]): string {
     const columns = [...new Set(history.flatMap((h) => Object.keys(h)))];
-    const rows = history.map((h) => columns.map((c) => h[c] ?? '').join(','));
+    const rows = history.map((h) => columns.map((c) => metricValue(h, c) ?? '').join(','));
     return `${columns.join(',')}\n${rows.join('\n')}\n`;
   }
 }

@@ -1,8 +1,9 @@
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import type { TypedArray } from '../core/dtype.js';
 import { fmt } from '../core/shape.js';
-import { type Dataset, DataLoader } from '../data/dataset.js';
+import { type DataSource, DataLoader, toDataset } from '../data/dataset.js';
 import { type Size, crop, hflip, tenCropWindows } from '../data/transforms.js';
+import { crossEntropy } from '../nn/functional.js';
 import { fromArray } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
 import { softmax } from '../tensor/ops.js';
@@ -63,6 +64,7 @@ export interface EvaluationResult {
 }
 
 export interface EvaluateOptions {
+  /** Samples per forward pass (default 256). */
   batchSize?: number;
   /**
    * Test-time augmentation. 'ten-crop' (AlexNet's protocol): the model sees the
@@ -101,18 +103,24 @@ function tenCropLogProbs(model: Model, x: Tensor, cropSize: Size | undefined): T
 }
 
 /**
- * Loss and classification metrics of `model` over a dataset, in eval mode
- * without a graph (the previous mode is restored). `tta: 'ten-crop'` averages
- * the predictions on ten crops per image (see EvaluateOptions).
- * @example const { accuracy } = evaluate(model, testSet, crossEntropy);
- * evaluate(alexnet, imagesOf256, crossEntropy, { tta: 'ten-crop', cropSize: 227 });
+ * Loss and classification metrics of `model` over a dataset (or `[x, y]` / `{ x, y }`
+ * tensors), in eval mode without a graph (the previous mode is restored). The loss is
+ * cross-entropy from logits unless `lossFn` says otherwise, as in Trainer.
+ * `tta: 'ten-crop'` averages the predictions on ten crops per image (see EvaluateOptions).
+ * @example const { accuracy, loss } = evaluate(model, testSet);
+ * @example evaluate(model, [x, y], mseLoss, { batchSize: 64 });
+ * @example evaluate(alexnet, imagesOf256, crossEntropy, { tta: 'ten-crop', cropSize: 227 });
  */
 export function evaluate(
   model: Model,
-  data: Dataset,
-  lossFn: (output: Tensor, target: Tensor) => Tensor,
-  opts: EvaluateOptions = {},
+  data: DataSource,
+  lossFnOrOptions?: ((output: Tensor, target: Tensor) => Tensor) | EvaluateOptions,
+  options: EvaluateOptions = {},
 ): EvaluationResult {
+  const lossFn =
+    typeof lossFnOrOptions === 'function' ? lossFnOrOptions : (out: Tensor, y: Tensor) => crossEntropy(out, y);
+  const opts = typeof lossFnOrOptions === 'function' ? options : (lossFnOrOptions ?? options);
+  const dataset = toDataset(data, 'evaluate');
   const tta = opts.tta ?? 'none';
   if (tta !== 'none' && tta !== 'ten-crop')
     throw new ArgumentError(`evaluate: tta must be 'none' or 'ten-crop', got ${String(tta)}`);
@@ -124,7 +132,7 @@ export function evaluate(
   let confusion: ConfusionMatrix | null = null;
   try {
     noGrad(() => {
-      for (const { x, y } of new DataLoader(data, { batchSize: opts.batchSize ?? 256 })) {
+      for (const { x, y } of new DataLoader(dataset, { batchSize: opts.batchSize ?? 256 })) {
         const out = tta === 'ten-crop' ? tenCropLogProbs(model, x, opts.cropSize) : model.forward(x);
         const n = y.shape[0]!;
         const c = out.shape[1]!;

@@ -34,6 +34,36 @@ describe('webgpu backend', { skip }, () => {
     assert.deepEqual(Array.from(await y.data()), [8, 11, 16, 23]);
   });
 
+  test('sync reads refuse fresh and computed tensors alike, naming the method and its async twin', async () => {
+    T.setBackend('webgpu');
+    const fresh = T.tensor([1, 2, 3]);
+    const computed = fresh.add(1);
+    const scalar = T.tensor(5);
+    for (const [t, call, twin] of [
+      [fresh, () => fresh.dataSync(), 'await t.data()'],
+      [computed, () => computed.dataSync(), 'await t.data()'],
+      [fresh, () => fresh.arraySync(), 'await t.array()'],
+      [scalar, () => scalar.itemSync(), 'await t.item()'],
+      [scalar, () => scalar.add(1).itemSync(), 'await t.item()'],
+    ] as const) {
+      const method = /\.(\w+Sync)\(\)/.exec(call.toString())![1]!;
+      assert.throws(call, (e: unknown) => {
+        assert.ok(e instanceof T.UnsupportedError, String(e));
+        assert.ok(e.message.startsWith(`${method}(): the 'webgpu' backend reads`), e.message);
+        assert.ok(e.message.includes(`use ${twin} instead`), e.message);
+        return true;
+      });
+      assert.equal(t.backend.name, 'webgpu');
+    }
+    assert.deepEqual(Array.from(await fresh.data()), [1, 2, 3]);
+    assert.equal(await scalar.item(), 5);
+    // Printing does not read either: the same placeholder for fresh and computed tensors.
+    assert.match(String(fresh), /^tensor\(<values on webgpu: await t\.data\(\) to read them>, shape=\[3\]/);
+    assert.equal(String(computed).split(',')[0], String(fresh).split(',')[0]);
+    // float64 lives on the host on webgpu (gradient checks), and reads at once.
+    assert.equal(T.tensor([2], { dtype: 'float64' }).itemSync(), 2);
+  });
+
   test('float64 runs on the host and is listed by webgpuFallbacks()', async () => {
     T.setBackend('webgpu');
     const x = T.tensor([1, 2, 3], { dtype: 'float64' });

@@ -48,7 +48,7 @@ test('help and usage errors exit with clear messages, no stack traces', () => {
     [['train', '--epochs', 'abc'], /--epochs must be an integer; got 'abc'/],
     [['train', '--epochs', '0'], /--epochs must be >= 1/],
     [['train', '--bogus'], /unknown option --bogus/],
-    [['train', '--dataset', '/no/such/folder'], /unknown dataset '\/no\/such\/folder'/],
+    [['train', '--dataset', '/no/such/folder'], /--dataset \/no\/such\/folder: the folder does not exist/],
     [['eval'], /--checkpoint DIR is required/],
     [['resume', '/no/such/run'], /not a tsgrad run directory/],
   ];

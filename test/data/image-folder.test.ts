@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ArgumentError, DataFileError } from '../../src/core/errors.js';
 import { loadImageFolder } from '../../src/data/image-folder.js';
 import { encodePng } from '../../src/data/png.js';
+import jpeg from 'jpeg-js';
 
 function writeGray(path: string, width: number, height: number, values: number[]): void {
   writeFileSync(path, encodePng(width, height, 1, Uint8Array.from(values)));
@@ -118,7 +119,7 @@ describe('loadImageFolder', () => {
     expectDataFileError(
       () => loadImageFolder(withEmpty),
       join(withEmpty, 'empty'),
-      "class folder 'empty' holds no .png files",
+      "class folder 'empty' holds no .png or .jpg images (1 other file skipped)",
     );
 
     const junk = makeRoot('c');
@@ -135,6 +136,72 @@ describe('loadImageFolder', () => {
     const bad = join(damaged, 'c', 'bad.png');
     writeFileSync(bad, bytes);
     expectDataFileError(() => loadImageFolder(damaged), bad, 'CRC mismatch in IDAT');
+  });
+
+  test('files that are not PNG or JPEG are listed as skipped, with the reason', () => {
+    const dir = makeRoot('a', 'b');
+    writeGray(join(dir, 'a', '1.png'), 1, 1, [0]);
+    writeGray(join(dir, 'b', '1.png'), 1, 1, [9]);
+    writeFileSync(join(dir, 'a', 'notes.txt'), 'text');
+    writeFileSync(join(dir, 'b', 'photo.gif'), 'GIF89a');
+    writeFileSync(join(dir, 'b', '.DS_Store'), 'finder');
+    const set = loadImageFolder(dir);
+    assert.equal(set.count, 2);
+    assert.deepEqual(
+      set.skipped.map((f) => f.path),
+      [join(dir, 'a', 'notes.txt'), join(dir, 'b', 'photo.gif')],
+    );
+    assert.ok(set.skipped.every((f) => f.reason.includes('not a PNG or JPEG')));
+  });
+
+  test('JPEG images load (jpeg-js), gray and color, resized like PNGs', () => {
+    const dir = makeRoot('color', 'gray');
+    // A 4x4 RGB gradient at quality 100: the decoder must return it within JPEG's rounding.
+    const rgba = new Uint8Array(4 * 4 * 4);
+    for (let i = 0; i < 16; i++) rgba.set([i * 16, 255 - i * 16, 128, 255], i * 4);
+    writeFileSync(join(dir, 'color', 'x.jpg'), jpeg.encode({ width: 4, height: 4, data: rgba }, 100).data);
+    writeGray(
+      join(dir, 'gray', 'y.png'),
+      4,
+      4,
+      Array.from({ length: 16 }, (_, i) => i * 16),
+    );
+    const set = loadImageFolder(dir);
+    assert.equal(set.channels, 3);
+    assert.deepEqual([set.height, set.width, set.count], [4, 4, 2]);
+    const red = set.images.subarray(0, 16);
+    const green = set.images.subarray(16, 32);
+    for (let i = 0; i < 16; i++) {
+      assert.ok(Math.abs(red[i]! - i * 16) <= 12, `red[${i}] = ${red[i]}, want about ${i * 16}`);
+      assert.ok(Math.abs(green[i]! - (255 - i * 16)) <= 12, `green[${i}] = ${green[i]}`);
+    }
+    // a corrupt JPEG is named
+    const bad = makeRoot('c');
+    writeGray(join(bad, 'c', '1.png'), 1, 1, [0]);
+    writeFileSync(join(bad, 'c', 'broken.jpeg'), Uint8Array.of(0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0));
+    expectDataFileError(() => loadImageFolder(bad), join(bad, 'c', 'broken.jpeg'), 'corrupt JPEG');
+  });
+
+  test('several corrupt files are all listed in one error', () => {
+    const dir = makeRoot('a', 'b');
+    writeGray(join(dir, 'a', 'good.png'), 1, 1, [0]);
+    for (const f of [join(dir, 'a', 'bad1.png'), join(dir, 'b', 'bad2.png'), join(dir, 'b', 'bad3.jpg')])
+      writeFileSync(f, 'garbage');
+    expectDataFileError(
+      () => loadImageFolder(dir),
+      dir,
+      '3 of 4 images cannot be read',
+      join(dir, 'a', 'bad1.png'),
+      join(dir, 'b', 'bad2.png'),
+      join(dir, 'b', 'bad3.jpg'),
+    );
+    // also when the decode (not the header pass) finds them
+    expectDataFileError(
+      () => loadImageFolder(dir, { channels: 1, size: [1, 1] }),
+      dir,
+      '3 of 4 images cannot be read',
+      'bad3.jpg',
+    );
   });
 
   test('bad options are ArgumentErrors', () => {

@@ -34,7 +34,9 @@ export { GpuStorage } from './runtime.js';
 
 let runtime: Runtime | null = null;
 let releaseGpu: (() => void) | null = null;
-let unavailable = 'initWebGPU() has not been called';
+/** webgpuStatus().reason before the first initWebGPU() call. */
+export const NOT_INITIALISED = 'initWebGPU() has not been called';
+let unavailable = NOT_INITIALISED;
 
 function rt(op: string): Runtime {
   if (!runtime) throw new UnsupportedError(`${op}: the webgpu backend is not initialised (${unavailable})`);
@@ -153,6 +155,9 @@ export const webgpuBackend: Backend<GpuStorage> = {
   },
   // Host-resident storages (float64, uploads, host-kernel results) read at once; GPU ones cannot.
   readSync: (s, dtype, size) => (s.host ? s.host.slice(0, size) : s.onGpu ? undefined : allocArray(dtype, size)),
+  // Tensor reads stay asynchronous whatever the storage's state, so code that works on a fresh tensor
+  // works on a computed one; readSync above remains for the library's own peeks (label checks).
+  syncReadDTypes: ['float64'],
   kernels,
 };
 
