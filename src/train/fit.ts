@@ -16,15 +16,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { evaluate } from './metrics.js';
 
 /** The metrics the Trainer itself reports, by name. */
-export type KnownMetric =
-  | 'epoch'
-  | 'loss'
-  | 'reg_loss'
-  | 'accuracy'
-  | 'lr'
-  | 'val_loss'
-  | 'val_accuracy'
-  | 'val_top5';
+export type KnownMetric = 'epoch' | 'loss' | 'reg_loss' | 'accuracy' | 'lr' | 'val_loss' | 'val_accuracy' | 'val_top5';
 
 /**
  * A metric name: one the Trainer reports (listed for completion) or any custom one, e.g.
