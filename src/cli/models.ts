@@ -15,6 +15,7 @@ export const DEFAULT_PARAMETER_COUNTS: Readonly<Record<string, number>> = {
   lenet5: 61_706,
   'lenet5-classic': 60_000,
   alexnet: 61_100_840,
+  'alexnet-paper': 60_965_224,
   vgg11: 132_863_336,
   vgg11_bn: 132_868_840,
   vgg13: 133_047_848,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodePng } from '../../src/data/png.js';
-import { MODELS, LeNet5, LeNet5Classic } from '../../src/models/index.js';
+import { MODELS, LeNet5, LeNet5Classic, alexnet } from '../../src/models/index.js';
 import { DEFAULT_PARAMETER_COUNTS } from '../../src/cli/models.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -79,6 +79,8 @@ test('tsgrad models lists every model with the parameter count of its default co
     // The zoo test checks each model against these torchvision counts; LeNet-5 is built here.
     if (TORCHVISION.models[name]) assert.equal(count, TORCHVISION.models[name]!.params, name);
   }
+  // The paper's AlexNet has no torchvision twin: built here (test/models/alexnet-paper.test.ts counts it by hand).
+  assert.equal(DEFAULT_PARAMETER_COUNTS['alexnet-paper'], alexnet({ variant: 'paper' }).numParameters());
   assert.equal(DEFAULT_PARAMETER_COUNTS['lenet5'], new LeNet5().numParameters());
   assert.equal(DEFAULT_PARAMETER_COUNTS['lenet5-classic'], new LeNet5Classic().numParameters());
   const json = JSON.parse(tsgrad('models', '--json').stdout) as Record<string, { parameters: number }>;
