@@ -5,7 +5,7 @@
  * a run directory is only created once the arguments and data are valid,
  * and every file in it is written atomically.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getBackend } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
@@ -50,7 +50,7 @@ import { commandImport } from './import.js';
 import { commandPlayground } from './playground.js';
 import { commandPlot } from './plot.js';
 import { commandViz } from './viz.js';
-import { IMPORTED_MODEL, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
+import { IMPORTED_MODEL, readRunInfo, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
 import { commandModels } from './models.js';
 import { readImageFile } from '../data/image-folder.js';
 
@@ -359,16 +359,7 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
 }
 
 function readConfig(dir: string): RunConfig {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new UsageError(`${dir} is not a tsgrad run directory (no config.json)`);
-  let cfg: RunConfig;
-  try {
-    cfg = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (cfg.format !== 'tsgrad-run') throw new UsageError(`${path}: not a tsgrad run configuration`);
-  return cfg;
+  return readRunInfo<RunConfig>(dir);
 }
 
 /** The best available weights of a run: final, then best, then the last checkpoint's. */

@@ -27,12 +27,13 @@ export interface RunInfo {
   normalization: { mean: number[]; std: number[] };
 }
 
-export function readRunInfo(dir: string): RunInfo {
+/** A run's config.json, checked to be one (RunConfig callers read the training fields too). */
+export function readRunInfo<T extends RunInfo = RunInfo>(dir: string): T {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new UsageError(`${dir} is not a tsgrad run directory (no config.json)`);
-  let cfg: RunInfo;
+  let cfg: T;
   try {
-    cfg = JSON.parse(readFileSync(path, 'utf8')) as RunInfo;
+    cfg = JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (e) {
     throw new UsageError(`${path}: not valid JSON (${(e as Error).message})`);
   }
