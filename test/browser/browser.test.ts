@@ -108,7 +108,9 @@ async function runInChromium(chromium: string): Promise<Result> {
       `--user-data-dir=${profile}`,
       `http://127.0.0.1:${port}/`,
     ],
-    { stdio: 'ignore' },
+    // Its own process group, so that the renderer, zygote and crash handler end with it and
+    // none of them is still writing into the profile when the profile is removed.
+    { stdio: 'ignore', detached: true },
   );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Result>(
@@ -119,10 +121,14 @@ async function runInChromium(chromium: string): Promise<Result> {
   } finally {
     clearTimeout(timer);
     const exited = new Promise((r) => (browser.exitCode !== null ? r(null) : browser.once('exit', r)));
-    browser.kill('SIGKILL');
+    try {
+      process.kill(-browser.pid!, 'SIGKILL');
+    } catch {
+      browser.kill('SIGKILL'); // the group is already gone
+    }
     await exited;
     server.close();
-    rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
 
