@@ -827,18 +827,18 @@ export function avgPool2dGrad(
 // comparisons on random signs mispredict half the time) or call a closure per element,
 // while these run branch-free on four lanes; the copies in and out are memcpy-speed.
 
-const OP_ADD = 0;
-const OP_SUB = 1;
-const OP_MUL = 2;
-const OP_DIV = 3;
-const OP_MAX = 4;
-const OP_MIN = 5;
-const CMP_EQ = 0;
-const CMP_NE = 1;
-const CMP_LT = 2;
-const CMP_LE = 3;
-const CMP_GT = 4;
-const CMP_GE = 5;
+const BINARY_ADD = 0;
+const BINARY_SUB = 1;
+const BINARY_MUL = 2;
+const BINARY_DIV = 3;
+const BINARY_MAXIMUM = 4;
+const BINARY_MINIMUM = 5;
+const COMPARE_EQ = 0;
+const COMPARE_NE = 1;
+const COMPARE_LT = 2;
+const COMPARE_LE = 3;
+const COMPARE_GT = 4;
+const COMPARE_GE = 5;
 
 /**
  * One binary op on four lanes. f32 +, −, ×, ÷ round exactly like the reference, which
@@ -848,11 +848,11 @@ const CMP_GE = 5;
 // @ts-ignore: decorator
 @inline
 function binaryVec(op: i32, a: v128, b: v128): v128 {
-  if (op == OP_ADD) return f32x4.add(a, b);
-  if (op == OP_SUB) return f32x4.sub(a, b);
-  if (op == OP_MUL) return f32x4.mul(a, b);
-  if (op == OP_DIV) return f32x4.div(a, b);
-  if (op == OP_MAX) return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
+  if (op == BINARY_ADD) return f32x4.add(a, b);
+  if (op == BINARY_SUB) return f32x4.sub(a, b);
+  if (op == BINARY_MUL) return f32x4.mul(a, b);
+  if (op == BINARY_DIV) return f32x4.div(a, b);
+  if (op == BINARY_MAXIMUM) return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
   return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
 }
 
@@ -860,11 +860,11 @@ function binaryVec(op: i32, a: v128, b: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function compareVec(op: i32, a: v128, b: v128): v128 {
-  if (op == CMP_EQ) return f32x4.eq(a, b);
-  if (op == CMP_NE) return f32x4.ne(a, b);
-  if (op == CMP_LT) return f32x4.lt(a, b);
-  if (op == CMP_LE) return f32x4.le(a, b);
-  if (op == CMP_GT) return f32x4.gt(a, b);
+  if (op == COMPARE_EQ) return f32x4.eq(a, b);
+  if (op == COMPARE_NE) return f32x4.ne(a, b);
+  if (op == COMPARE_LT) return f32x4.lt(a, b);
+  if (op == COMPARE_LE) return f32x4.le(a, b);
+  if (op == COMPARE_GT) return f32x4.gt(a, b);
   return f32x4.ge(a, b);
 }
 
@@ -937,12 +937,12 @@ export function binary(
     for (let i1 = 0; i1 < d1; i1++) {
       const pa = a + <usize>((i0 * as0 + i1 * as1) * 4);
       const pb = b + <usize>((i0 * bs0 + i1 * bs1) * 4);
-      if (op == OP_ADD) binaryRow(OP_ADD, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_SUB) binaryRow(OP_SUB, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_MUL) binaryRow(OP_MUL, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_DIV) binaryRow(OP_DIV, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_MAX) binaryRow(OP_MAX, pa, as2, pb, bs2, o, d2);
-      else binaryRow(OP_MIN, pa, as2, pb, bs2, o, d2);
+      if (op == BINARY_ADD) binaryRow(BINARY_ADD, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_SUB) binaryRow(BINARY_SUB, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_MUL) binaryRow(BINARY_MUL, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_DIV) binaryRow(BINARY_DIV, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_MAXIMUM) binaryRow(BINARY_MAXIMUM, pa, as2, pb, bs2, o, d2);
+      else binaryRow(BINARY_MINIMUM, pa, as2, pb, bs2, o, d2);
       o += <usize>(d2 * 4);
     }
   }
@@ -1010,29 +1010,29 @@ export function compare(
     for (let i1 = 0; i1 < d1; i1++) {
       const pa = a + <usize>((i0 * as0 + i1 * as1) * 4);
       const pb = b + <usize>((i0 * bs0 + i1 * bs1) * 4);
-      if (op == CMP_EQ) compareRow(CMP_EQ, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_NE) compareRow(CMP_NE, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_LT) compareRow(CMP_LT, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_LE) compareRow(CMP_LE, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_GT) compareRow(CMP_GT, pa, as2, pb, bs2, o, d2);
-      else compareRow(CMP_GE, pa, as2, pb, bs2, o, d2);
+      if (op == COMPARE_EQ) compareRow(COMPARE_EQ, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_NE) compareRow(COMPARE_NE, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_LT) compareRow(COMPARE_LT, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_LE) compareRow(COMPARE_LE, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_GT) compareRow(COMPARE_GT, pa, as2, pb, bs2, o, d2);
+      else compareRow(COMPARE_GE, pa, as2, pb, bs2, o, d2);
       o += <usize>d2;
     }
   }
 }
 
-const UN_RELU = 0;
-const UN_NEG = 1;
-const UN_ABS = 2;
-const UN_SQRT = 3;
+const UNARY_RELU = 0;
+const UNARY_NEG = 1;
+const UNARY_ABS = 2;
+const UNARY_SQRT = 3;
 
 /** relu keeps NaN (max propagates it) and maps −0 to +0, like `x <= 0 ? 0 : x`. sqrt is correctly rounded in f32 and f64 alike. */
 // @ts-ignore: decorator
 @inline
 function unaryVec(op: i32, x: v128): v128 {
-  if (op == UN_RELU) return f32x4.max(x, f32x4.splat(0));
-  if (op == UN_NEG) return f32x4.neg(x);
-  if (op == UN_ABS) return f32x4.abs(x);
+  if (op == UNARY_RELU) return f32x4.max(x, f32x4.splat(0));
+  if (op == UNARY_NEG) return f32x4.neg(x);
+  if (op == UNARY_ABS) return f32x4.abs(x);
   return f32x4.sqrt(x);
 }
 
@@ -1054,10 +1054,10 @@ function unaryLoop(op: i32, x: usize, out: usize, n: i32): void {
 
 /** out = op(x) over n dense floats. */
 export function unary(op: i32, x: usize, out: usize, n: i32): void {
-  if (op == UN_RELU) unaryLoop(UN_RELU, x, out, n);
-  else if (op == UN_NEG) unaryLoop(UN_NEG, x, out, n);
-  else if (op == UN_ABS) unaryLoop(UN_ABS, x, out, n);
-  else unaryLoop(UN_SQRT, x, out, n);
+  if (op == UNARY_RELU) unaryLoop(UNARY_RELU, x, out, n);
+  else if (op == UNARY_NEG) unaryLoop(UNARY_NEG, x, out, n);
+  else if (op == UNARY_ABS) unaryLoop(UNARY_ABS, x, out, n);
+  else unaryLoop(UNARY_SQRT, x, out, n);
 }
 
 /** bool (bytes 0/1) to float32. */
