@@ -47,6 +47,7 @@ import {
   unaryFast,
 } from './kernels/elementwise.js';
 import { matmulFast } from './kernels/matmul.js';
+import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
 import { sumFast } from './kernels/reduce.js';
 import { activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
@@ -95,6 +96,8 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   unary: 'kernels/elementwise',
   boolToF32: 'kernels/elementwise',
   sumKRKR: 'kernels/reduce',
+  sgdStep: 'kernels/optim',
+  adamStep: 'kernels/optim',
 };
 
 /**
@@ -143,7 +146,12 @@ function makeBackend(runtime: () => WasmRuntime | null): Backend<TypedArray> {
   // One kernel per op code of kernels.ts (kernels-abi.ts): a code added there is registered here.
   for (const op of WASM_BINARY_OPS) kernels[op] = override(op, runtime, binaryFast(op));
   for (const op of WASM_UNARY_OPS) kernels[op] = override(op, runtime, unaryFast(op));
-  return { ...cpuBackend, name: 'wasm', kernels: kernels as unknown as KernelTable<TypedArray> };
+  return {
+    ...cpuBackend,
+    name: 'wasm',
+    kernels: kernels as unknown as KernelTable<TypedArray>,
+    optimizerKernels: wasmOptimizerKernels(runtime),
+  };
 }
 
 /**

@@ -1137,3 +1137,158 @@ export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize
     }
   }
 }
+
+// ------------------------------------------------------ fused optimizer updates
+// One pass per parameter instead of one op (and one temporary tensor) per term of the
+// update rule. Each update performs exactly the float32 operations of the unfused rule in
+// src/optim (same order, each rounded once, no fused multiply-add), so fused and unfused
+// steps agree bit for bit; scalars arrive as the float32 values the unfused rule's scalar
+// tensors hold. Lanes are independent, so any split across threads gives the same result.
+
+/**
+ * SGD (PyTorch's rule): d = g (+ p·weightDecay); with momentum, buf = d on the first step
+ * (hasBuf 0), else buf·momentum + d·(1 − dampening); d = nesterov ? d + buf·momentum : buf;
+ * p − d·lr. Writes outP and (with momentum) outBuf, n floats from element 0 of each.
+ */
+export function sgdStep(
+  n: i32,
+  p: usize,
+  g: usize,
+  buf: usize,
+  outP: usize,
+  outBuf: usize,
+  useWeightDecay: i32,
+  useMomentum: i32,
+  hasBuf: i32,
+  nesterov: i32,
+  lr: f32,
+  weightDecay: f32,
+  momentum: f32,
+  oneMinusDampening: f32,
+): void {
+  const vlr = f32x4.splat(lr);
+  const vwd = f32x4.splat(weightDecay);
+  const vmom = f32x4.splat(momentum);
+  const vdamp = f32x4.splat(oneMinusDampening);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>(i * 4);
+    const pv = v128.load(p + o);
+    let d = v128.load(g + o);
+    if (useWeightDecay) d = f32x4.add(d, f32x4.mul(pv, vwd));
+    if (useMomentum) {
+      const b = hasBuf ? f32x4.add(f32x4.mul(v128.load(buf + o), vmom), f32x4.mul(d, vdamp)) : d;
+      v128.store(outBuf + o, b);
+      d = nesterov ? f32x4.add(d, f32x4.mul(b, vmom)) : b;
+    }
+    v128.store(outP + o, f32x4.sub(pv, f32x4.mul(d, vlr)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>(i * 4);
+    const pv = load<f32>(p + o);
+    let d = load<f32>(g + o);
+    if (useWeightDecay) d = d + pv * weightDecay;
+    if (useMomentum) {
+      const b: f32 = hasBuf ? load<f32>(buf + o) * momentum + d * oneMinusDampening : d;
+      store<f32>(outBuf + o, b);
+      d = nesterov ? d + b * momentum : b;
+    }
+    store<f32>(outP + o, pv - d * lr);
+  }
+}
+
+/**
+ * Adam / AdamW (src/optim/adam.ts): param = decoupled ? p·decay : p; gr = g (+ p·weightDecay
+ * when not decoupled); m = m0·β1 + gr·(1 − β1) (gr·(1 − β1) on the first step, hasMoments 0);
+ * v likewise with gr·gr and β2; v̂ = amsgrad ? max(vMax, v) (v when hasMax is 0) : v;
+ * out = param − (m / (√v̂ / sqrtBias2 + eps))·lrOverBias1. Writes outP, outM, outV and, with
+ * amsgrad, outMax (v̂).
+ */
+export function adamStep(
+  n: i32,
+  p: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  vMax: usize,
+  outP: usize,
+  outM: usize,
+  outV: usize,
+  outMax: usize,
+  useWeightDecay: i32,
+  decoupled: i32,
+  hasMoments: i32,
+  amsgrad: i32,
+  hasMax: i32,
+  beta1: f32,
+  oneMinusBeta1: f32,
+  beta2: f32,
+  oneMinusBeta2: f32,
+  sqrtBias2: f32,
+  eps: f32,
+  lrOverBias1: f32,
+  weightDecay: f32,
+  decay: f32,
+): void {
+  const vb1 = f32x4.splat(beta1);
+  const vc1 = f32x4.splat(oneMinusBeta1);
+  const vb2 = f32x4.splat(beta2);
+  const vc2 = f32x4.splat(oneMinusBeta2);
+  const vsb2 = f32x4.splat(sqrtBias2);
+  const veps = f32x4.splat(eps);
+  const vlr = f32x4.splat(lrOverBias1);
+  const vwd = f32x4.splat(weightDecay);
+  const vdecay = f32x4.splat(decay);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>(i * 4);
+    const pv = v128.load(p + o);
+    let param = pv;
+    let gr = v128.load(g + o);
+    if (useWeightDecay) {
+      if (decoupled) param = f32x4.mul(pv, vdecay);
+      else gr = f32x4.add(gr, f32x4.mul(pv, vwd));
+    }
+    const sq = f32x4.mul(gr, gr);
+    const mv = hasMoments ? f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(gr, vc1)) : f32x4.mul(gr, vc1);
+    const vv = hasMoments ? f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(sq, vc2)) : f32x4.mul(sq, vc2);
+    let vHat = vv;
+    if (amsgrad) {
+      if (hasMax) {
+        // maximum(vMax, v): vMax where vMax > v or vMax is NaN, else v (the binary kernel's rule).
+        const a = v128.load(vMax + o);
+        vHat = v128.bitselect(a, vv, v128.or(f32x4.gt(a, vv), f32x4.ne(a, a)));
+      }
+      v128.store(outMax + o, vHat);
+    }
+    v128.store(outM + o, mv);
+    v128.store(outV + o, vv);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vHat), vsb2), veps);
+    v128.store(outP + o, f32x4.sub(param, f32x4.mul(f32x4.div(mv, denom), vlr)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>(i * 4);
+    const pv = load<f32>(p + o);
+    let param = pv;
+    let gr = load<f32>(g + o);
+    if (useWeightDecay) {
+      if (decoupled) param = pv * decay;
+      else gr = gr + pv * weightDecay;
+    }
+    const sq = gr * gr;
+    const mv: f32 = hasMoments ? load<f32>(m + o) * beta1 + gr * oneMinusBeta1 : gr * oneMinusBeta1;
+    const vv: f32 = hasMoments ? load<f32>(v + o) * beta2 + sq * oneMinusBeta2 : sq * oneMinusBeta2;
+    let vHat = vv;
+    if (amsgrad) {
+      if (hasMax) {
+        const a = load<f32>(vMax + o);
+        vHat = a > vv || a != a ? a : vv;
+      }
+      store<f32>(outMax + o, vHat);
+    }
+    store<f32>(outM + o, mv);
+    store<f32>(outV + o, vv);
+    const denom = sqrt<f32>(vHat) / sqrtBias2 + eps;
+    store<f32>(outP + o, param - (mv / denom) * lrOverBias1);
+  }
+}
