@@ -1025,6 +1025,12 @@ const UNARY_RELU = 0;
 const UNARY_NEG = 1;
 const UNARY_ABS = 2;
 const UNARY_SQRT = 3;
+// Transcendental ops: computed in f64 and rounded once to f32, as the reference computes
+// them (Math.exp, Math.log, Math.tanh in f64), one element at a time.
+const UNARY_EXP = 4;
+const UNARY_LOG = 5;
+const UNARY_TANH = 6;
+const UNARY_SIGMOID = 7;
 
 /** relu keeps NaN (max propagates it) and maps −0 to +0, like `x <= 0 ? 0 : x`. sqrt is correctly rounded in f32 and f64 alike. */
 // @ts-ignore: decorator
@@ -1052,9 +1058,38 @@ function unaryLoop(op: i32, x: usize, out: usize, n: i32): void {
   }
 }
 
+/** sigmoid as the reference: 1 / (1 + e^−x) for x ≥ 0, e^x / (1 + e^x) below (no overflow either side). */
+// @ts-ignore: decorator
+@inline
+function sigmoid64(x: f64): f64 {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+// @ts-ignore: decorator
+@inline
+function transcendentalLoop(op: i32, x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(x);
+    let r: f64;
+    if (op == UNARY_EXP) r = Math.exp(v);
+    else if (op == UNARY_LOG) r = Math.log(v);
+    else if (op == UNARY_TANH) r = Math.tanh(v);
+    else r = sigmoid64(v);
+    store<f32>(out, <f32>r);
+    x += 4;
+    out += 4;
+  }
+}
+
 /** out = op(x) over n dense floats. */
 export function unary(op: i32, x: usize, out: usize, n: i32): void {
-  if (op == UNARY_RELU) unaryLoop(UNARY_RELU, x, out, n);
+  if (op == UNARY_EXP) transcendentalLoop(UNARY_EXP, x, out, n);
+  else if (op == UNARY_LOG) transcendentalLoop(UNARY_LOG, x, out, n);
+  else if (op == UNARY_TANH) transcendentalLoop(UNARY_TANH, x, out, n);
+  else if (op == UNARY_SIGMOID) transcendentalLoop(UNARY_SIGMOID, x, out, n);
+  else if (op == UNARY_RELU) unaryLoop(UNARY_RELU, x, out, n);
   else if (op == UNARY_NEG) unaryLoop(UNARY_NEG, x, out, n);
   else if (op == UNARY_ABS) unaryLoop(UNARY_ABS, x, out, n);
   else unaryLoop(UNARY_SQRT, x, out, n);
