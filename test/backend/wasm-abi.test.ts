@@ -97,7 +97,7 @@ const brokenErrors = (() => {
     'export function unary(op: i32, x: usize, out: usize, n: i32)',
     'export function unary(op: i32, x: usize, out: usize, n: i32, extra: i32)',
   );
-  edit('const UNARY_SQRT = 3;', 'const UNARY_SQRT = 3;\nconst UNARY_FROBNICATE = 4;');
+  edit('const UNARY_SQRT = 3;', 'const UNARY_SQRT = 3;\nconst UNARY_FROBNICATE = 99;');
   let errors: string[] | null = null;
   return (): string[] => (errors ??= errorsWith(src));
 })();
