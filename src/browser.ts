@@ -95,6 +95,9 @@ export {
 } from './tensor/ops.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { type BackwardOptions } from './autograd/engine.js';
+// Loading the engine is what lets Tensor.backward() run: it hands itself to the tensor layer, which sits
+// below autograd and cannot import it (gradcheck loads it too; this import says so where it matters).
+import './autograd/engine.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export {
