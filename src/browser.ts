@@ -155,3 +155,4 @@ export { type FloatDType, type MathDType } from './tensor/tensor.js';
 export { type DTypeOf, type DataDType } from './tensor/creation.js';
 export { inspectSymbol } from './core/inspect.js';
 export { type ArrayFor } from './core/dtype.js';
+export { Conv2dPlan, Pool2dPlan } from './tensor/ops.js';
