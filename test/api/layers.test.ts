@@ -201,3 +201,25 @@ test('no cycle between layers, counting type-only imports', () => {
   for (const n of graph.keys()) if (!state.has(n)) visit(n);
   assert.deepEqual(cycles, [], `cycles between layers:\n${cycles.join('\n')}`);
 });
+
+test('library code runs the autograd engine through an import of it, never relying on an entry point to load it', () => {
+  // Tensor.backward() works once src/autograd/engine.ts has loaded (it hands itself to the tensor layer).
+  // The entry points load it; library modules that start a backward pass import it themselves, so deep
+  // imports (the CLI imports modules, not src/index.ts) work too.
+  const offenders: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const rel = relative(ROOT, file);
+    if (rel === 'src/tensor/tensor.ts') continue;
+    const text = stripComments(readFileSync(file, 'utf8'));
+    if (!/\.backward\(/.test(text)) continue;
+    const loadsEngine = parseImports(text).some(
+      (i) => resolve(dirname(file), i.spec) === join(SRC, 'autograd/engine.js'),
+    );
+    if (!loadsEngine) offenders.push(rel);
+  }
+  assert.deepEqual(
+    offenders,
+    [],
+    `call .backward() without importing src/autograd/engine.ts:\n${offenders.join('\n')}`,
+  );
+});
