@@ -183,7 +183,10 @@ export class DataParallel extends Module {
     }));
     const channels = inits.map(() => new MessageChannel());
     this.ports = channels.map((c) => c.port1);
-    const env: Record<string, string | undefined> = { ...process.env, TSGRAD_NUM_THREADS: String(options.threadsPerReplica ?? 1) };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      TSGRAD_NUM_THREADS: String(options.threadsPerReplica ?? 1),
+    };
     delete env['TSGRAD_BACKEND'];
     const remote = channels.map((c) => c.port2);
     this.supervisor = new Worker(new URL('./supervisor.js', import.meta.url), {
@@ -211,7 +214,8 @@ export class DataParallel extends Module {
     if (!this.module.training || !isGradEnabled()) return this.module.forward(x);
     this.check();
     const n = x.shape[0]!;
-    if (x.rank < 1 || n < 1) throw new ArgumentError(`DataParallel: expected a batch [N, ...], got shape [${x.shape.join(', ')}]`);
+    if (x.rank < 1 || n < 1)
+      throw new ArgumentError(`DataParallel: expected a batch [N, ...], got shape [${x.shape.join(', ')}]`);
     const active = Math.min(this.replicas, n);
     const rows = shardSizes(n, active);
     const xd = x.contiguous().cast('float32').dataSync() as Float32Array;
@@ -258,6 +262,7 @@ export class DataParallel extends Module {
     Atomics.add(this.ctrl, CTRL.seq, 1);
     Atomics.notify(this.ctrl, CTRL.seq);
     const exited = new Promise((resolve) => this.supervisor.once('exit', resolve));
+    this.supervisor.ref(); // keep the event loop alive until the threads are gone
     this.supervisor.postMessage({ type: 'close' });
     await exited;
   }
@@ -280,7 +285,11 @@ export class DataParallel extends Module {
       );
     if (this.closed) throw new TsgradError('DataParallel: closed; its replicas are gone');
     if (!this.ready) {
-      this.waitFor(Array.from({ length: this.replicas }, (_, r) => r), 0, 'start');
+      this.waitFor(
+        Array.from({ length: this.replicas }, (_, r) => r),
+        0,
+        'start',
+      );
       this.ready = true;
     }
   }

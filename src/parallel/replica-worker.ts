@@ -90,7 +90,8 @@ function forward(model: Classifier, rows: number): void {
   output = out;
   if (r === 0) {
     const current = new Map(model.namedBuffers({ persistentOnly: true }));
-    for (const e of bufferEntries) viewOf(init.buffersBack, e.dtype, e.byteOffset, e.numel).set(current.get(e.name)!.dataSync());
+    for (const e of bufferEntries)
+      viewOf(init.buffersBack, e.dtype, e.byteOffset, e.numel).set(current.get(e.name)!.dataSync());
   }
 }
 

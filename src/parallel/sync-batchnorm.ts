@@ -26,11 +26,10 @@ export interface ReplicaContext {
 function allReduceTensor(t: Tensor, ctx: ReplicaContext): Tensor {
   const active = Atomics.load(ctx.ctrl, CTRL.active);
   const sum = (values: ArrayLike<number>, like: Tensor): Tensor =>
-    fromArray(
-      Float64Array.from(allReduceSum(ctx.ctrl, ctx.scratch, ctx.replica, active, values)),
-      [...like.shape],
-      { dtype: like.dtype, backend: like.backend },
-    );
+    fromArray(Float64Array.from(allReduceSum(ctx.ctrl, ctx.scratch, ctx.replica, active, values)), [...like.shape], {
+      dtype: like.dtype,
+      backend: like.backend,
+    });
   const total = sum(t.dataSync(), t);
   if (!t.requiresGrad) return total;
   // t − t is exactly 0, so the value is the total; the gradient reaches t unchanged, after the hook has reduced it.
@@ -64,7 +63,9 @@ export class SyncBatchNorm extends BatchNorm2d {
     const c = this.numFeatures;
     const ranks = this.inputRanks;
     if (!ranks.includes(x.rank) || x.shape[1] !== c)
-      throw new ShapeError(`SyncBatchNorm(${c}): expected input of rank ${ranks.join(' or ')} with ${c} channels, got ${fmt(x.shape)}`);
+      throw new ShapeError(
+        `SyncBatchNorm(${c}): expected input of rank ${ranks.join(' or ')} with ${c} channels, got ${fmt(x.shape)}`,
+      );
     const track = this.trackRunningStats;
     if (!this.training && track) {
       return batchNorm(x, {
@@ -84,10 +85,7 @@ export class SyncBatchNorm extends BatchNorm2d {
       throw new ShapeError(`SyncBatchNorm(${c}): training needs more than one value per channel in the global batch`);
     const mean = ops.reshape(ops.div(allReduceTensor(ops.sum(x, axes), this.ctx), count), bshape);
     const centred = ops.sub(x, mean);
-    const varB = ops.reshape(
-      ops.div(allReduceTensor(ops.sum(ops.square(centred), axes), this.ctx), count),
-      bshape,
-    );
+    const varB = ops.reshape(ops.div(allReduceTensor(ops.sum(ops.square(centred), axes), this.ctx), count), bshape);
     let y = ops.div(centred, ops.unary('sqrt', ops.add(varB, this.eps)));
     if (this.weight) y = ops.mul(y, ops.reshape(this.weight, bshape));
     if (this.bias) y = ops.add(y, ops.reshape(this.bias, bshape));
@@ -97,7 +95,10 @@ export class SyncBatchNorm extends BatchNorm2d {
       noGrad(() => {
         const rm = this.buffer('running_mean');
         const rv = this.buffer('running_var');
-        this.setBuffer('running_mean', ops.cast(ops.add(ops.mul(rm, 1 - m), ops.mul(ops.reshape(mean, [c]), m)), rm.dtype));
+        this.setBuffer(
+          'running_mean',
+          ops.cast(ops.add(ops.mul(rm, 1 - m), ops.mul(ops.reshape(mean, [c]), m)), rm.dtype),
+        );
         this.setBuffer(
           'running_var',
           ops.cast(ops.add(ops.mul(rv, 1 - m), ops.mul(ops.reshape(varB, [c]), (m * count) / (count - 1))), rv.dtype),
