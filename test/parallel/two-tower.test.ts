@@ -39,7 +39,10 @@ function towerGrads(net: TwoTowerAlexNet): Map<string, Float32Array> {
     const halves = parts.map(([, p]) => p.grad!.dataSync() as Float32Array);
     const joined = new Float32Array(halves.reduce((n, h) => n + h.length, 0));
     let off = 0;
-    for (const h of halves) (joined.set(h, off), (off += h.length));
+    for (const h of halves) {
+      joined.set(h, off);
+      off += h.length;
+    }
     out.set(name, joined);
   }
   return out;
