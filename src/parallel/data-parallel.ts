@@ -19,6 +19,7 @@ import {
   CMD,
   CTRL,
   ERROR_BYTES,
+  INFO_BYTES,
   REPLICA,
   REPLICA_SLOTS,
   type ReplicaInit,
@@ -58,6 +59,13 @@ export interface DataParallelOptions {
   factory?: ModelFactory;
   /** Intra-op threads of each replica's wasm backend (TSGRAD_NUM_THREADS there); default 1. */
   threadsPerReplica?: number;
+  /**
+   * Extra environment variables of each replica's thread, e.g. to give webgpu replicas
+   * separate adapters where there are several:
+   * `[{ TSGRAD_WEBGPU_FLAGS: 'backend=vulkan adapter=NVIDIA' }, { TSGRAD_WEBGPU_FLAGS: 'backend=vulkan adapter=AMD' }]`.
+   * Each webgpu replica opens its own GPUDevice in any case.
+   */
+  replicaEnv?: Record<string, string>[];
 }
 
 /** Recipes of models built by replicableModel, so DataParallel needs no factory for them. */
@@ -171,6 +179,7 @@ export class DataParallel extends Module {
       errors: new SharedArrayBuffer(replicas * ERROR_BYTES),
       scratch: new SharedArrayBuffer(replicas * SCRATCH_VALUES * 8),
       flags: new SharedArrayBuffer(Math.max(1, entries.length)),
+      info: new SharedArrayBuffer(replicas * INFO_BYTES),
     };
     this.flags = new Uint8Array(this.shared.flags);
     const inits: ReplicaInit[] = this.devices.map((device, r) => ({
@@ -188,9 +197,10 @@ export class DataParallel extends Module {
       TSGRAD_NUM_THREADS: String(options.threadsPerReplica ?? 1),
     };
     delete env['TSGRAD_BACKEND'];
+    const envs = inits.map((_, r) => ({ ...env, ...(options.replicaEnv?.[r] ?? {}) }));
     const remote = channels.map((c) => c.port2);
     this.supervisor = new Worker(new URL('./supervisor.js', import.meta.url), {
-      workerData: { inits, env, ports: remote },
+      workerData: { inits, envs, ports: remote },
       transferList: remote,
     });
     // The replicas never keep the process alive on their own (users never call close()).
@@ -265,6 +275,19 @@ export class DataParallel extends Module {
     this.supervisor.ref(); // keep the event loop alive until the threads are gone
     this.supervisor.postMessage({ type: 'close' });
     await exited;
+  }
+
+  /**
+   * The backend each replica runs on, as the replica reports it (with the adapter on
+   * webgpu); waits for the replicas to start.
+   * @example dp.replicaBackends() // ['webgpu (llvmpipe ...)', 'webgpu (llvmpipe ...)']
+   */
+  replicaBackends(): string[] {
+    this.check();
+    return Array.from({ length: this.replicas }, (_, r) => {
+      const n = new Int32Array(this.shared.info, r * INFO_BYTES, 1)[0]!;
+      return new TextDecoder().decode(new Uint8Array(this.shared.info, r * INFO_BYTES + 4, n).slice());
+    });
   }
 
   /** @internal Ends one replica's thread abruptly (fault-injection for tests). */

@@ -5,7 +5,7 @@
  * the output gradient, followed by its part of the fixed-order gradient reduction.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { setBackend } from '../backend/index.js';
+import { getBackend, initWebGPU, setBackend, webgpuStatus } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import type { StateDict } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
@@ -17,6 +17,7 @@ import {
   CMD,
   CTRL,
   ERROR_BYTES,
+  INFO_BYTES,
   REPLICA,
   type ReplicaInit,
   STATUS,
@@ -71,7 +72,7 @@ function loadState(model: Classifier): void {
   });
 }
 
-function forward(model: Classifier, rows: number): void {
+async function forward(model: Classifier, rows: number): Promise<void> {
   refreshBatchBuffers();
   const b = batch!;
   loadState(model);
@@ -86,7 +87,7 @@ function forward(model: Classifier, rows: number): void {
     throw new TsgradError(
       `replica ${r}: the model's output has shape [${out.shape.join(', ')}], expected [${rows}, ${b.outputShape.join(', ')}]`,
     );
-  new Float32Array(b.outputs[r]!, 0, rows * outSize).set(out.cast('float32').dataSync() as Float32Array);
+  new Float32Array(b.outputs[r]!, 0, rows * outSize).set((await out.cast('float32').data()) as Float32Array);
   output = out;
   if (r === 0) {
     const current = new Map(model.namedBuffers({ persistentOnly: true }));
@@ -95,7 +96,7 @@ function forward(model: Classifier, rows: number): void {
   }
 }
 
-function backward(model: Classifier, rows: number, active: number): void {
+async function backward(model: Classifier, rows: number, active: number): Promise<void> {
   const b = batch!;
   if (!output) throw new TsgradError(`replica ${r}: backward without a forward`);
   const outSize = b.outputShape.reduce((a, d) => a * d, 1);
@@ -109,7 +110,7 @@ function backward(model: Classifier, rows: number, active: number): void {
   for (const e of paramEntries) {
     const dst = myGrads.subarray(e.gradOffset, e.gradOffset + e.numel);
     const grad = params.get(e.name)!.grad;
-    if (grad) dst.set(grad.cast('float32').dataSync() as Float32Array);
+    if (grad) dst.set((await grad.cast('float32').data()) as Float32Array);
     else dst.fill(0);
   }
   // Reduce-scatter in a fixed order: each active replica sums one chunk over replicas 0..active-1.
@@ -124,10 +125,27 @@ function backward(model: Classifier, rows: number, active: number): void {
   }
 }
 
+/** Selects the replica's backend; 'webgpu' / 'webgpu:N' opens this thread's own GPUDevice. */
+async function selectBackend(name: string): Promise<void> {
+  const kind = name.replace(/:\d+$/, '');
+  if (kind === 'webgpu') {
+    if (!(await initWebGPU()))
+      throw new TsgradError(
+        `replica ${r}: no WebGPU device for '${name}': ${webgpuStatus().reason ?? 'unknown reason'}`,
+      );
+    if (init.syncBatchNorm) throw new TsgradError(`replica ${r}: syncBatchNorm is not available on webgpu replicas`);
+  }
+  setBackend(kind);
+  const adapter = kind === 'webgpu' ? ` (${webgpuStatus().adapter ?? 'adapter unknown'})` : '';
+  const bytes = new TextEncoder().encode(`${getBackend().name}${adapter}`).subarray(0, INFO_BYTES - 4);
+  new Uint8Array(init.info, r * INFO_BYTES + 4, INFO_BYTES - 4).set(bytes);
+  new Int32Array(init.info, r * INFO_BYTES, 1)[0] = bytes.length;
+}
+
 async function main(): Promise<void> {
-  if (init.backend) setBackend(init.backend);
   let model: Classifier;
   try {
+    if (init.backend) await selectBackend(init.backend);
     model = await buildFromFactory(init.factory);
     if (init.syncBatchNorm) convertSyncBatchNorm(model, { ctrl, scratch, replica: r });
     const have = new Map(Object.entries(model.stateDict()));
@@ -157,8 +175,8 @@ async function main(): Promise<void> {
     if (r < active && Atomics.load(ctrl, replicaSlot(r, REPLICA.status)) === STATUS.ok) {
       const rows = Atomics.load(ctrl, replicaSlot(r, REPLICA.rows));
       try {
-        if (cmd === CMD.forward) forward(model, rows);
-        else if (cmd === CMD.backward) backward(model, rows, active);
+        if (cmd === CMD.forward) await forward(model, rows);
+        else if (cmd === CMD.backward) await backward(model, rows, active);
       } catch (e) {
         fail(e);
       }

@@ -49,6 +49,8 @@ export const STATUS = { ok: 0, failed: 1, dead: 2 } as const;
 
 /** Bytes of each replica's error message buffer. */
 export const ERROR_BYTES = 4096;
+/** Bytes per replica of the info buffer: the backend (and adapter) it runs on. */
+export const INFO_BYTES = 256;
 /** Float64 values per replica in the scratch used by synchronised batch norm. */
 export const SCRATCH_VALUES = 8192;
 
@@ -120,6 +122,8 @@ export interface ReplicaInit {
   scratch: SharedArrayBuffer;
   /** One byte per state entry: 1 where the parameter requires a gradient (frozen ones do not). */
   flags: SharedArrayBuffer;
+  /** Per replica: a length (int32) and the UTF-8 name of the backend it runs on. */
+  info: SharedArrayBuffer;
 }
 
 /**

@@ -7,9 +7,9 @@
 import { type MessagePort, Worker, parentPort, workerData } from 'node:worker_threads';
 import { CTRL, ERROR_BYTES, REPLICA, type ReplicaInit, STATUS, replicaSlot } from './shared.js';
 
-const { inits, env, ports } = workerData as {
+const { inits, envs, ports } = workerData as {
   inits: ReplicaInit[];
-  env: Record<string, string | undefined>;
+  envs: Record<string, string | undefined>[];
   ports: MessagePort[];
 };
 const ctrl = new Int32Array(inits[0]!.ctrl);
@@ -32,7 +32,7 @@ const workers = inits.map((init, r) => {
   const w = new Worker(new URL('./replica-worker.js', import.meta.url), {
     workerData: { ...init, port: ports[r] },
     transferList: [ports[r]!],
-    env,
+    env: envs[r],
   });
   let lastError = '';
   w.on('error', (e) => (lastError = e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)));
