@@ -5,9 +5,9 @@
  * forward pass), and the network bandwidth at which a ring all-reduce stays under 20% of
  * the step time for a given per-worker throughput and batch.
  *
- *   node dist/scripts/gradient-bytes.js [--json out.json]
+ *   node dist/scripts/gradient-bytes.js [--json out.json] [--from saved.json]
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Conv2d, Linear, noGrad, randn, type Module, type Tensor } from '../src/index.js';
 import { MODELS } from '../src/models/index.js';
 import { skipInit } from '../src/nn/init.js';
@@ -53,21 +53,32 @@ export function bandwidthFor(
   return bytesOnWire / (o.share * stepSeconds);
 }
 
-const rows: ModelTraffic[] = [];
-for (const [name, spec] of Object.entries(MODELS)) {
-  const { channels, size } = spec.defaultInput;
-  const model = skipInit(() => spec.create({ numClasses: spec.defaultClasses, inChannels: channels, inputSize: size }));
-  const parameters = model.numParameters({ trainableOnly: true });
-  rows.push({
-    model: name,
-    parameters,
-    gradientBytes: parameters * 4,
-    forwardMacsPerSample: forwardMacs(model, channels, size),
-    input: `${channels}x${size}x${size}, ${spec.defaultClasses} classes`,
-  });
-  process.stderr.write(`${name} `);
+/** Counts every zoo model (one forward each: minutes for the whole zoo on a CPU). */
+function measure(): ModelTraffic[] {
+  const rows: ModelTraffic[] = [];
+  for (const [name, spec] of Object.entries(MODELS)) {
+    const { channels, size } = spec.defaultInput;
+    const model = skipInit(() =>
+      spec.create({ numClasses: spec.defaultClasses, inChannels: channels, inputSize: size }),
+    );
+    const parameters = model.numParameters({ trainableOnly: true });
+    rows.push({
+      model: name,
+      parameters,
+      gradientBytes: parameters * 4,
+      forwardMacsPerSample: forwardMacs(model, channels, size),
+      input: `${channels}x${size}x${size}, ${spec.defaultClasses} classes`,
+    });
+    process.stderr.write(`${name} `);
+  }
+  process.stderr.write('\n');
+  return rows;
 }
-process.stderr.write('\n');
+
+// --from FILE re-renders the table from a saved --json without measuring again.
+const from = process.argv.indexOf('--from');
+const rows: ModelTraffic[] =
+  from > 0 ? (JSON.parse(readFileSync(process.argv[from + 1]!, 'utf8')) as { rows: ModelTraffic[] }).rows : measure();
 
 // Two reference workers: one CPU core (tsgrad's wasm kernels, ~10 GMAC/s) and a GPU sustaining 10 TMAC/s.
 const devicesRef = [
@@ -77,13 +88,13 @@ const devicesRef = [
 const mb = (b: number): string => (b / 1e6).toFixed(1);
 const gbit = (bytesPerSecond: number): string => ((bytesPerSecond * 8) / 1e9).toPrecision(3);
 const lines = [
-  '| model | parameters | gradient per step (MB) | forward GMAC / sample | ' +
+  '| model | parameters | gradient per step (MB) | forward MMAC / sample (conv + linear) | ' +
     devicesRef.map((d) => `Gbit/s for ≤20%, 8 workers (${d.name})`).join(' | ') +
     ' |',
   '|---|---:|---:|---:|' + devicesRef.map(() => '---:').join('|') + '|',
   ...rows.map(
     (r) =>
-      `| ${r.model} | ${r.parameters.toLocaleString('en-US')} | ${mb(r.gradientBytes)} | ${(r.forwardMacsPerSample / 1e9).toFixed(3)} | ` +
+      `| ${r.model} | ${r.parameters.toLocaleString('en-US')} | ${mb(r.gradientBytes)} | ${(r.forwardMacsPerSample / 1e6).toFixed(1)} | ` +
       devicesRef.map((d) => gbit(bandwidthFor(r, { ...d, workers: 8, share: 0.2 }))).join(' | ') +
       ' |',
   ),
