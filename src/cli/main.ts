@@ -238,6 +238,9 @@ function replicasOption(v: unknown): number | 'auto' {
   return n;
 }
 
+/** What parallelize() chose for the current run (reported in result.json). */
+let parallelism: { replicas: number; threads: number; reason: string } | null = null;
+
 /** Wraps the model in DataParallel when replicas win (see chooseParallelism), and says what was chosen. */
 function parallelize(model: Net, cfg: RunConfig, replicas: number | 'auto'): Net {
   const env = Number.parseInt(process.env['TSGRAD_NUM_THREADS'] ?? '', 10);
@@ -249,6 +252,7 @@ function parallelize(model: Net, cfg: RunConfig, replicas: number | 'auto'): Net
     ...(Number.isInteger(env) && env >= 1 ? { envThreads: env } : {}),
   });
   const backend = getBackend().name;
+  parallelism = choice;
   say(
     `parallelism: ${choice.replicas > 1 ? `${choice.replicas} data-parallel replicas × ${choice.threads} thread(s) each` : `one model, ${backend === 'wasm' ? choice.threads : 1} intra-op thread(s)`} (${choice.reason})`,
   );
@@ -401,6 +405,7 @@ async function runTraining(
     ...(last['val_accuracy'] !== undefined ? { val_accuracy: last['val_accuracy'], val_loss: last['val_loss'] } : {}),
     seconds,
     backend: getBackend().name,
+    ...(parallelism ? { parallelism } : {}),
     run_dir: dir,
   };
   writeJsonAtomic(join(dir, 'result.json'), result);
