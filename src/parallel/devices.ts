@@ -69,10 +69,13 @@ export function onDevice<T>(backend: Backend, fn: () => T): T {
 /** Bytes moved by transfer() since the counter was last reset, by "from->to". */
 export const transferLog = new Map<string, number>();
 
-/** A copy of `t` on `backend` (no graph: model parallelism carries gradients across itself). */
-export function transfer(t: Tensor, backend: Backend): Tensor {
+/**
+ * A copy of `t` on `backend` (no graph: model parallelism carries gradients across itself).
+ * Counted in transferLog unless `log` is false (weights gathered for a state dict are not traffic of a step).
+ */
+export function transfer(t: Tensor, backend: Backend, log = true): Tensor {
   if (t.backend === backend) return t;
   const key = `${t.backend.name}->${backend.name}`;
-  transferLog.set(key, (transferLog.get(key) ?? 0) + t.numel * 4);
+  if (log) transferLog.set(key, (transferLog.get(key) ?? 0) + t.numel * 4);
   return fromArray(t.contiguous().dataSync(), [...t.shape], { dtype: t.dtype, backend });
 }

@@ -10,7 +10,7 @@ import { TsgradError } from '../core/errors.js';
 import type { StateDict } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
 import { defaultGenerator } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { buildFromFactory, type Classifier } from './factory.js';
 import {
   type BatchBuffers,
@@ -81,7 +81,11 @@ async function forward(model: Classifier, rows: number): Promise<void> {
   defaultGenerator.seed((Atomics.load(ctrl, CTRL.seed) + r * 0x9e3779b1) >>> 0);
   const sampleSize = b.sampleShape.reduce((a, d) => a * d, 1);
   const x = fromArray(new Float32Array(b.inputs[r]!, 0, rows * sampleSize).slice(), [rows, ...b.sampleShape]);
-  const out = model.forward(x);
+  const out = model.forward(x) as unknown;
+  if (!(out instanceof Tensor))
+    throw new TsgradError(
+      `replica ${r}: the model's training forward returned ${out === null ? 'null' : typeof out}, not one tensor; DataParallel needs a single output (e.g. GoogLeNet without aux heads)`,
+    );
   const outSize = b.outputShape.reduce((a, d) => a * d, 1);
   if (out.numel !== rows * outSize)
     throw new TsgradError(

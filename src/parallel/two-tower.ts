@@ -150,7 +150,7 @@ export class TwoTowerAlexNet extends Module {
     const own = super.stateDict();
     const out: StateDict = {};
     for (const o of ORIGINS) {
-      const halves = [0, 1].map((t) => transfer(own[`towers.${t}.${o.tower}`]!, this.devices[0]));
+      const halves = [0, 1].map((t) => transfer(own[`towers.${t}.${o.tower}`]!, this.devices[0], false));
       out[o.paper] = ops.concat(halves, 0);
     }
     return out;
