@@ -269,8 +269,16 @@ export class DataParallel extends Module {
     if (this.closed) return;
     this.closed = true;
     Atomics.store(this.ctrl, CTRL.cmd, CMD.exit);
-    Atomics.add(this.ctrl, CTRL.seq, 1);
+    const seq = ++this.seq;
+    Atomics.store(this.ctrl, CTRL.seq, seq);
     Atomics.notify(this.ctrl, CTRL.seq);
+    // Replicas free their devices before their threads end; a replica that is gone or stuck is not waited for long.
+    const deadline = Date.now() + 10_000;
+    const finished = (r: number): boolean =>
+      Atomics.load(this.ctrl, replicaSlot(r, REPLICA.done)) >= seq ||
+      Atomics.load(this.ctrl, replicaSlot(r, REPLICA.status)) !== STATUS.ok;
+    while (this.ready && Date.now() < deadline && !Array.from({ length: this.replicas }, (_, r) => r).every(finished))
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const exited = new Promise((resolve) => this.supervisor.once('exit', resolve));
     this.supervisor.ref(); // keep the event loop alive until the threads are gone
     this.supervisor.postMessage({ type: 'close' });

@@ -5,7 +5,7 @@
  * the output gradient, followed by its part of the fixed-order gradient reduction.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { getBackend, initWebGPU, setBackend, webgpuStatus } from '../backend/index.js';
+import { getBackend, initWebGPU, setBackend, shutdownWebGPU, webgpuStatus } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import type { StateDict } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
@@ -174,7 +174,13 @@ async function main(): Promise<void> {
     while (Atomics.load(ctrl, CTRL.seq) === seen) Atomics.wait(ctrl, CTRL.seq, seen);
     seen = Atomics.load(ctrl, CTRL.seq);
     const cmd = Atomics.load(ctrl, CTRL.cmd);
-    if (cmd === CMD.exit) return;
+    if (cmd === CMD.exit) {
+      // Free the GPUDevice here, before the supervisor ends the thread (Dawn must not be torn down mid-call).
+      if (webgpuStatus().available) await shutdownWebGPU();
+      Atomics.store(ctrl, replicaSlot(r, REPLICA.done), seen);
+      Atomics.notify(ctrl, replicaSlot(r, REPLICA.done));
+      return;
+    }
     const active = Atomics.load(ctrl, CTRL.active);
     if (r < active && Atomics.load(ctrl, replicaSlot(r, REPLICA.status)) === STATUS.ok) {
       const rows = Atomics.load(ctrl, replicaSlot(r, REPLICA.rows));
