@@ -5,6 +5,7 @@
  * the output gradient, followed by its part of the fixed-order gradient reduction.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { backward as runBackward } from '../autograd/engine.js';
 import { getBackend, initWebGPU, setBackend, shutdownWebGPU, webgpuStatus } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import type { StateDict } from '../nn/module.js';
@@ -108,7 +109,7 @@ async function backward(model: Classifier, rows: number, active: number): Promis
     dtype: output.dtype,
   });
   model.zeroGrad();
-  output.backward(g);
+  runBackward(output, g);
   output = null;
   const params = new Map(model.namedParameters());
   for (const e of paramEntries) {

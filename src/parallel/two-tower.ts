@@ -11,6 +11,7 @@
  * tower boundary, so `perTowerLrn(model)` gives the single-device model with the paper's
  * per-tower normalization, which this module matches.
  */
+import { backward } from '../autograd/engine.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
 import type { AlexNetPaper } from '../models/alexnet.js';
@@ -271,7 +272,7 @@ export class TwoTowerAlexNet extends Module {
       const gOut = pending.get(s.output);
       pending.delete(s.output);
       if (!gOut || !s.output.requiresGrad) continue;
-      onDevice(s.device, () => s.output.backward(gOut));
+      onDevice(s.device, () => backward(s.output, gOut));
       s.inputs.forEach((leaf, k) => {
         const source = s.sources[k];
         if (leaf.grad && source) addGrad(source, leaf.grad);
