@@ -49,8 +49,8 @@ const TESTS = [
       'nn/gradcheck.test.js',
     ],
   ],
-  [/^src\/train\/checkpoint/, ['train/checkpoint.test.js', 'train/resume.test.js']],
-  [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint.test.js']],
+  [/^src\/train\/checkpoint/, ['train/checkpoint*.test.js']],
+  [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint*.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
 ];
 const testsFor = (file) => (TESTS.find(([re]) => re.test(file))?.[1] ?? []).map((t) => `dist/test/${t}`);
