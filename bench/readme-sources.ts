@@ -101,7 +101,9 @@ if (isMain) {
   const bad = figures.filter((f) => f.problem);
   if (process.argv.includes('--check')) {
     for (const f of bad) console.error(`README.md:${f.line}: ${f.problem}`);
-    console.log(`${figures.length - bad.length} of ${figures.length} sourced README figures agree with their saved runs`);
+    console.log(
+      `${figures.length - bad.length} of ${figures.length} sourced README figures agree with their saved runs`,
+    );
     process.exitCode = bad.length ? 1 : 0;
   } else {
     for (const f of figures) {

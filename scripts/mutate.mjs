@@ -38,7 +38,7 @@ const TESTS = [
     /^src\/autograd\//,
     ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js'],
   ],
-  [/^src\/nn\/module/, ['nn/module.test.js', 'nn/transfer.test.js']],
+  [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
   [
     /^src\/nn\//,
     [
@@ -92,7 +92,8 @@ function summarize() {
   const files = {};
   for (const name of readdirSync(outDir).filter((n) => n.endsWith('.json') && !n.includes('.incremental.'))) {
     const report = JSON.parse(readFileSync(join(outDir, name), 'utf8'));
-    if (!report.files) continue;
+    // Only Stryker's reports (summary.json, timings.json and equivalent.json are this script's own).
+    if (!report.schemaVersion || !report.files) continue;
     for (const [file, { mutants }] of Object.entries(report.files)) {
       const counts = { killed: 0, survived: 0, equivalent: 0, errors: 0 };
       const survivors = [];
