@@ -2,9 +2,10 @@
  * Every measured figure in the README names the script that measured it and the saved run it comes from,
  * in a marker written right after the figure:
  *
- *   **90.81%**<!-- source: bench/tune-lenet.ts bench/results/2026-12-01-tune-fashion-final.json#result.test_accuracy*100 -->
+ *   **98.05%**<!-- source: bench/train-run.ts bench/results/2026-12-01-mnist-wasm.json#result.test_accuracy*100 -->
  *
- * `<script> <file>#<path>[*k | /k]`: the script (a path in this repository), the saved JSON (or JSON-lines:
+ * `<script> <file>#<path>[*k | /k]`: the program that wrote the file (a path in this repository; src/cli/main.ts
+ * for a saved `tsgrad` command's output), the saved JSON (or JSON-lines:
  * `#<line>.` first) and a dotted path to a number in it (array items by index), optionally scaled (×100 for a
  * percentage, /60 for minutes). The figure is the last number before the marker on its line (after any
  * earlier marker); thousands separators are allowed. It must agree with the saved value to the digits it
