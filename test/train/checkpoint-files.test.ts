@@ -82,6 +82,7 @@ test("tensors anywhere in a callback's state (in arrays and objects) round-trip 
     notATensor: { tensor: 5 }, // a one-key object whose value is not a name stays as it is
     twoKeys: { tensor: 'x', other: 1 },
     list: [1, 'a', null],
+    label: { name: 'text' }, // one key with a string value, but not 'tensor': not a reference
   };
   const callbacks = [{ count: 2 }, { best: kept, history: [0.5, nested], plain }];
   saveCheckpoint(dir, model, { ...state, callbacks });
@@ -315,4 +316,32 @@ test('ModelCheckpoint accepts the smallest valid intervals and refuses the rest,
         e.message === `ModelCheckpoint: everyMinutes must be a positive number, got ${everyMinutes}`,
     );
   }
+});
+
+test("an epoch's last batch is saved once, by the epoch end with its metrics, even when everySteps falls on it", async () => {
+  const dir = tmp();
+  const seen: [number, number][] = [];
+  const record = {
+    afterBatch(t: Trainer) {
+      const f = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { state: { step: number } };
+      seen.push([t.step, f.state.step]);
+    },
+  };
+  writeFileSync(join(dir, 'checkpoint.json'), '{"state": {"step": 0}}');
+  // 32 samples in batches of 8: 4 batches an epoch, and everySteps 2 falls on the last one.
+  await makeTrainer(makeModel(1), {
+    epochs: 2,
+    samples: 32,
+    after: [new ModelCheckpoint(dir, { everySteps: 2 }), record],
+  }).fit();
+  assert.deepEqual(seen, [
+    [1, 0],
+    [2, 2],
+    [3, 2],
+    [4, 2], // not saved mid-epoch at its last batch: the epoch end saves it
+    [5, 4],
+    [6, 6],
+    [7, 6],
+    [8, 6],
+  ]);
 });
