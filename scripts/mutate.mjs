@@ -32,6 +32,8 @@ const walk = (dir) =>
  * The op table (50 s a run) is left out; rules.ts is covered by the reference and gradcheck tests.
  */
 const TESTS = [
+  // lrMultiplierGroups is exercised by the transfer-learning tests.
+  [/^src\/optim\/param-groups/, ['optim/*.test.js', 'nn/transfer.test.js']],
   [/^src\/optim\//, ['optim/*.test.js']],
   [/^src\/autograd\/gradcheck/, ['nn/gradcheck*.test.js']],
   [
