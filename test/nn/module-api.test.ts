@@ -260,3 +260,48 @@ test("an error in a nested layer is prefixed once with the layer's path and desc
     (e: unknown) => e instanceof TsgradError && e.layer === 'Linear' && e.message.startsWith('Linear(3, 1): '),
   );
 });
+
+test('loadStateDict messages join several keys and both kinds of mismatch', () => {
+  const m = new Linear(2, 1);
+  assert.throws(
+    () => m.loadStateDict({ extra: zeros([1]) }),
+    (e: unknown) =>
+      e instanceof TsgradError &&
+      e.message ===
+        'loadStateDict(Linear(2, 1)): missing keys: weight, bias; unexpected keys: extra (pass { strict: false } to load the keys that match)',
+  );
+  assert.throws(
+    () => m.loadStateDict({ weight: zeros([3, 3]), bias: zeros([2]) }),
+    (e: unknown) =>
+      e instanceof TsgradError &&
+      e.message ===
+        'loadStateDict(Linear(2, 1)): shape mismatch for weight: checkpoint [3, 3] vs model [1, 2]; bias: checkpoint [2] vs model [1]',
+  );
+});
+
+test('hooks must be functions; a pre-hook may return one input instead of an array', () => {
+  const relu = new ReLU();
+  for (const [register, name] of [
+    [(f: never) => relu.registerForwardPreHook(f), 'registerForwardPreHook'],
+    [(f: never) => relu.registerForwardHook(f), 'registerForwardHook'],
+    [(f: never) => relu.registerFullBackwardHook(f), 'registerFullBackwardHook'],
+  ] as const) {
+    assert.throws(() => register(3 as never), argError(`ReLU().${name}: expected a function, got number`));
+  }
+  const h = relu.registerForwardPreHook(() => tensor([-1, 2]));
+  assert.deepEqual(Array.from((relu.forward(tensor([5, -5])) as Tensor).dataSync()), [0, 2]);
+  h.remove();
+  assert.deepEqual(Array.from((relu.forward(tensor([5, -5])) as Tensor).dataSync()), [5, 0]);
+});
+
+test('an error in a module that is not a child (built inside forward) is named by its description', () => {
+  class Inline extends Module {
+    forward(x: Tensor): Tensor {
+      return new Linear(3, 1).forward(x);
+    }
+  }
+  assert.throws(
+    () => new Sequential(new Inline()).forward(ones([1, 2])),
+    (e: unknown) => e instanceof TsgradError && e.layer === 'Linear' && e.message.startsWith('Linear(3, 1): '),
+  );
+});
