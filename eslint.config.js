@@ -3,7 +3,14 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     // The AssemblyScript kernels are compiled by asc, not tsc; kernels-wasm.ts is their generated base64.
-    ignores: ['dist/', 'node_modules/', '.gpu/', 'src/backend/wasm/assembly/', 'src/backend/wasm/kernels-wasm.ts'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.gpu/',
+      'src/backend/wasm/assembly/',
+      'src/backend/wasm/kernels-wasm.ts',
+      '.stryker-tmp/',
+    ],
   },
   ...tseslint.configs.recommended,
   {
