@@ -18,7 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MARKER = /<!-- source: (\S+) ([^#\s]+)(?:#([^\s*/]*))?(?:([*/])([\d.e+-]+))? -->/g;
+const MARKER = /<!-- source: (\S+) ([^#\s]+)(?:#([^\s*]*?))?(?:([*/])([\d.e+-]+))? -->/g;
 const NUMBER = /-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]?\d+)?/gi;
 
 export interface SourcedFigure {
@@ -64,6 +64,18 @@ export function checkSources(readme: string, root: string): SourcedFigure[] {
   const out: SourcedFigure[] = [];
   readme.split('\n').forEach((text, i) => {
     let from = 0;
+    const written = text.split('<!-- source:').length - 1;
+    const parsed = [...text.matchAll(MARKER)].length;
+    if (written !== parsed) {
+      out.push({
+        line: i + 1,
+        figure: '',
+        script: '',
+        file: '',
+        path: '',
+        problem: 'a source marker that does not parse',
+      });
+    }
     for (const m of text.matchAll(MARKER)) {
       const before = text.slice(from, m.index).replace(/<!--[\s\S]*?-->/g, '');
       from = m.index + m[0].length;

@@ -36,4 +36,7 @@ test('a figure that disagrees with its run, or a missing file, path or script, i
   assert.match(check(`1${m('x.json#a')}`)[0]!, /x\.json does not exist/);
   assert.match(check(`1${m('r.json#a.acc', 'bench/gone.ts')}`)[0]!, /script bench\/gone\.ts does not exist/);
   assert.match(check(`no figure ${m('r.json#a.acc')}`)[0]!, /no figure before the marker/);
+  assert.match(check('1<!-- source: bench/make.ts -->')[0]!, /does not parse/);
+  writeFileSync(join(root, 'bench', 'results', 's.json'), JSON.stringify({ folders: { 'src/io': { score: 0.9031 } } }));
+  assert.deepEqual(check(`90.3%${m('s.json#folders.src/io.score*100')}`), [undefined], 'a key with a slash');
 });
