@@ -10,6 +10,7 @@ export default tseslint.config(
       'src/backend/wasm/assembly/',
       'src/backend/wasm/kernels-wasm.ts',
       'src/backend/wasm/kernels-abi.ts',
+      '.stryker-tmp/',
     ],
   },
   ...tseslint.configs.recommended,

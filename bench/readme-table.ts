@@ -47,8 +47,9 @@ const PEERS: [string, string][] = [
   ['tfjs-cpu', 'tfjs cpu'],
   ['convnetjs', 'ConvNetJS'],
   ['jaxjs', 'jax-js (wasm)'],
-  ['torch1', 'torch 1'],
-  ['torch2', 'torch 2'],
+  // The two PyTorch peers are one build run with 1 and with 2 threads (OMP/MKL/OPENBLAS_NUM_THREADS).
+  ['torch1', 'torch (1 thread)'],
+  ['torch2', 'torch (2 threads)'],
 ];
 
 /** Three significant digits, thousands separated. */
@@ -106,8 +107,10 @@ function render(all: Results, allFile: string, two?: Results, twoFile?: string):
     `Run of ${all.date.slice(0, 10)} on ${m.cores}-core ${m.cpu}, Node ${m.node.replace(/^v/, '')}, load average ` +
       `${m.loadavg_start[0]} at the start${all.config.note ? ` (${all.config.note})` : ''}. Peers: ` +
       Object.entries(all.versions)
-        .map(([k, v]) => `${k} ${v}`)
+        .map(([k, v]) => `${k === 'torch1' ? 'torch' : k} ${v}`)
+        .filter((v, i, a) => !v.startsWith('torch2') && a.indexOf(v) === i)
         .join(', ') +
+      ' (torch run with 1 and with 2 threads)' +
       '. GEMM in GFLOP/s, networks in samples/s at batch ' +
       `${all.config.batch}, median of the timed windows. WebAssembly SIMD peak measured in the same run: ` +
       `${all.wasm_peak.simd_gflops_per_core.toFixed(1)} GFLOP/s per core` +
@@ -144,10 +147,10 @@ function render(all: Results, allFile: string, two?: Results, twoFile?: string):
   out.push(
     '',
     `Ratios (tsgrad wasm, ${threads} thread): GEMM 1024 ${x('gemm1024_wasm_vs_tfjs_wasm')} tfjs-wasm; ` +
-      `LeNet-5 training ${x('lenet_train_wasm_vs_torch1')} torch 1 and ${x('lenet_train_wasm_vs_torch2')} torch 2; ` +
-      `CIFAR training ${x('cifar_train_wasm_vs_torch1')} torch 1; inference ${x('lenet_infer_wasm_vs_tfjs_wasm')} ` +
+      `LeNet-5 training ${x('lenet_train_wasm_vs_torch1')} torch (1 thread) and ${x('lenet_train_wasm_vs_torch2')} torch (2 threads); ` +
+      `CIFAR training ${x('cifar_train_wasm_vs_torch1')} torch (1 thread); inference ${x('lenet_infer_wasm_vs_tfjs_wasm')} ` +
       `(LeNet-5) and ${x('cifar_infer_wasm_vs_tfjs_wasm')} (CIFAR) tfjs-wasm, LeNet-5 inference ` +
-      `${x('lenet_infer_wasm_vs_torch1')} torch 1; training ${x('lenet_train_wasm_vs_convnetjs')} (LeNet-5) and ` +
+      `${x('lenet_infer_wasm_vs_torch1')} torch (1 thread); training ${x('lenet_train_wasm_vs_convnetjs')} (LeNet-5) and ` +
       `${x('cifar_train_wasm_vs_convnetjs')} (CIFAR) ConvNetJS. Fraction of the SIMD peak: GEMM 1024 ` +
       `${frac('gemm1024')}, LeNet-5 training ${frac('lenet_train')}, CIFAR training ${frac('cifar_train')}. ` +
       // Runs from before jax-js joined the benchmark have no such ratios; their text stays as it was.

@@ -4,86 +4,32 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Adam,
   ArgumentError,
-  ArrayDataset,
-  AugmentedDataset,
-  Conv2d,
-  CosineAnnealingLR,
-  Dropout,
-  Flatten,
-  LRSchedulerCallback,
-  Linear,
   ModelCheckpoint,
-  ReLU,
   Sequential,
   Trainer,
   manualSeed,
   restoreCheckpoint,
-  transforms,
   type Callback,
-  type ImageSet,
 } from '../../src/index.js';
-
-/** 8×8 one-channel images of three classes: a bright square in one of three places, plus noise. */
-function squares(n: number): ImageSet {
-  const images = new Uint8Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    labels[i] = c;
-    for (let p = 0; p < 64; p++) images[i * 64 + p] = (i * 37 + p * 11) % 50;
-    for (let y = 2; y < 5; y++) for (let x = 0; x < 3; x++) images[i * 64 + y * 8 + x + c * 2 + 1] = 220;
-  }
-  return { images, labels, count: n, channels: 1, height: 8, width: 8, classes: ['a', 'b', 'c'] };
-}
-
-/** Dropout draws from the default generator on every training step: one more state a resume must restore. */
-function makeModel(seed: number): Sequential {
-  manualSeed(seed);
-  return new Sequential(
-    new Conv2d(1, 4, 3, { padding: 1 }),
-    new ReLU(),
-    new Flatten(),
-    new Dropout(0.3),
-    new Linear(4 * 64, 3),
-  );
-}
-
-function weights(m: Sequential): number[] {
-  return m.parameters().flatMap((p) => Array.from(p.dataSync()));
-}
+import {
+  makeModel as makeFixtureModel,
+  makeTrainer as makeFixtureTrainer,
+  weights,
+} from '../helpers/checkpoint-fixture.js';
 
 const EPOCHS = 3;
 // 62 samples in batches of 8: 8 batches per epoch, the last of 6.
 const BATCHES = 8;
 
 /**
- * Augmented data, dropout, Adam and a per-batch cosine schedule. `before` callbacks come ahead of
- * the schedule in the list, so a checkpoint among them saves before the schedule has seen the batch
+ * Augmented data, dropout, Adam, a per-batch cosine schedule and a validation set. `before` callbacks come
+ * ahead of the schedule in the list, so a checkpoint among them saves before the schedule has seen the batch
  * unless it waits for afterBatch.
  */
-function makeTrainer(model: Sequential, before: Callback[] = [], after: Callback[] = []): Trainer {
-  const train = new AugmentedDataset(
-    squares(62),
-    transforms.compose([transforms.randomShift(1), transforms.randomHorizontalFlip()]),
-    { mean: 0.2, std: 0.3 },
-  );
-  const val = squares(12);
-  const optimizer = new Adam(model.parameters(), { lr: 0.01 });
-  const schedule = new LRSchedulerCallback(
-    new CosineAnnealingLR(optimizer, { totalSteps: EPOCHS * BATCHES, warmupSteps: 3 }),
-    'batch',
-  );
-  return new Trainer(model, {
-    train,
-    val: new ArrayDataset(val.images, val.labels, [1, 8, 8], { scale: 1 / 255, mean: 0.2, std: 0.3 }),
-    epochs: EPOCHS,
-    batchSize: 8,
-    optimizer,
-    callbacks: [...before, schedule, ...after],
-  });
-}
+const makeModel = (seed: number): Sequential => makeFixtureModel(seed, { dropout: true });
+const makeTrainer = (model: Sequential, before: Callback[] = [], after: Callback[] = []): Trainer =>
+  makeFixtureTrainer(model, { epochs: EPOCHS, samples: 62, val: true, before, after });
 
 class Crash extends Error {}
 

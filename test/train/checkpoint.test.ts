@@ -4,73 +4,25 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Adam,
-  AugmentedDataset,
   CSVLogger,
-  Conv2d,
-  CosineAnnealingLR,
   EarlyStopping,
   DataFileError,
-  Flatten,
   JSONLinesLogger,
-  LRSchedulerCallback,
-  Linear,
   ModelCheckpoint,
-  ReLU,
-  Sequential,
-  Trainer,
   loadSafetensors,
   manualSeed,
   readCheckpoint,
   restoreCheckpoint,
   saveCheckpoint,
-  transforms,
   type Callback,
-  type ImageSet,
 } from '../../src/index.js';
-
-/** 8×8 one-channel images of three classes: a bright square in one of three places, plus noise. */
-function squares(n: number): ImageSet {
-  const images = new Uint8Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    labels[i] = c;
-    for (let p = 0; p < 64; p++) images[i * 64 + p] = (i * 37 + p * 11) % 50;
-    for (let y = 2; y < 5; y++) for (let x = 0; x < 3; x++) images[i * 64 + y * 8 + x + c * 2 + 1] = 220;
-  }
-  return { images, labels, count: n, channels: 1, height: 8, width: 8, classes: ['a', 'b', 'c'] };
-}
-
-function makeModel(seed: number): Sequential {
-  manualSeed(seed);
-  return new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new ReLU(), new Flatten(), new Linear(4 * 64, 3));
-}
-
-function weights(m: Sequential): number[] {
-  return m.parameters().flatMap((p) => Array.from(p.dataSync()));
-}
-
-/** A trainer over augmented data with a per-batch cosine schedule: every source of state a resume must restore. */
-function makeTrainer(model: Sequential, epochs: number, callbacks: Callback[] = []): Trainer {
-  const train = new AugmentedDataset(
-    squares(60),
-    transforms.compose([transforms.randomShift(1), transforms.randomHorizontalFlip()]),
-    { mean: 0.2, std: 0.3 },
-  );
-  const optimizer = new Adam(model.parameters(), { lr: 0.01 });
-  const schedule = new LRSchedulerCallback(
-    new CosineAnnealingLR(optimizer, { totalSteps: epochs * 8, warmupSteps: 3 }),
-    'batch',
-  );
-  return new Trainer(model, { train, epochs, batchSize: 8, optimizer, callbacks: [schedule, ...callbacks] });
-}
+import { makeModel, makeTrainer, weights } from '../helpers/checkpoint-fixture.js';
 
 test('N steps straight equal N/2 steps, a checkpoint on disk, a fresh process state and N/2 more', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsgrad-ckpt-'));
   const straight = makeModel(4);
   manualSeed(21);
-  await makeTrainer(straight, 4).fit();
+  await makeTrainer(straight, { epochs: 4 }).fit();
 
   const first = makeModel(4);
   manualSeed(21);
@@ -79,14 +31,14 @@ test('N steps straight equal N/2 steps, a checkpoint on disk, a fresh process st
       if (t.epoch === 1 && batch === 4) t.stopTraining = true;
     },
   };
-  const t1 = makeTrainer(first, 4, [stopMidway]);
+  const t1 = makeTrainer(first, { epochs: 4, after: [stopMidway] });
   await t1.fit();
   assert.equal(t1.interrupted, true);
   saveCheckpoint(dir, first, t1.getState());
 
   manualSeed(999); // a fresh process would start from other generator states
   const resumed = makeModel(123);
-  const t2 = makeTrainer(resumed, 4);
+  const t2 = makeTrainer(resumed, { epochs: 4 });
   const state = restoreCheckpoint(dir, resumed, t2);
   assert.equal(state.epoch, 1);
   await t2.fit();
@@ -102,7 +54,7 @@ test("EarlyStopping's best weights survive a checkpoint: a resumed run restores 
   const straight = makeModel(6);
   manualSeed(31);
   const es = stopper();
-  await makeTrainer(straight, 6, [es]).fit();
+  await makeTrainer(straight, { epochs: 6, after: [es] }).fit();
 
   const first = makeModel(6);
   manualSeed(31);
@@ -112,14 +64,14 @@ test("EarlyStopping's best weights survive a checkpoint: a resumed run restores 
     },
   };
   const es1 = stopper();
-  const t1 = makeTrainer(first, 6, [es1, stopAfterTwo]);
+  const t1 = makeTrainer(first, { epochs: 6, after: [es1, stopAfterTwo] });
   await t1.fit();
   saveCheckpoint(dir, first, t1.getState());
 
   manualSeed(999);
   const resumed = makeModel(123);
   const es2 = stopper();
-  const t2 = makeTrainer(resumed, 6, [es2, { onEpochEnd() {} }]);
+  const t2 = makeTrainer(resumed, { epochs: 6, after: [es2, { onEpochEnd() {} }] });
   restoreCheckpoint(dir, resumed, t2);
   assert.equal(es2.bestEpoch, es1.bestEpoch);
   await t2.fit();
@@ -133,7 +85,7 @@ test("EarlyStopping's best weights survive a checkpoint: a resumed run restores 
 test('ModelCheckpoint keeps one weights file per checkpoint, best weights and a loadable state', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsgrad-ckpt-'));
   const model = makeModel(1);
-  const t = makeTrainer(model, 3, [new ModelCheckpoint(dir, { monitor: 'accuracy' })]);
+  const t = makeTrainer(model, { epochs: 3, after: [new ModelCheckpoint(dir, { monitor: 'accuracy' })] });
   await t.fit();
   const files = readdirSync(dir).sort();
   assert.deepEqual(
@@ -186,7 +138,7 @@ test('corrupt or missing checkpoints give errors naming the file', () => {
   writeFileSync(join(dir, 'w.safetensors'), new Uint8Array([1, 2, 3]));
   const model = makeModel(0);
   assert.throws(
-    () => restoreCheckpoint(dir, model, makeTrainer(model, 1)),
+    () => restoreCheckpoint(dir, model, makeTrainer(model, { epochs: 1 })),
     (e: unknown) => e instanceof DataFileError && e.file.endsWith('w.safetensors'),
   );
 });
@@ -196,7 +148,7 @@ test('CSV and JSON-lines loggers write one row per epoch, atomically, and contin
   const csv = join(dir, 'log.csv');
   const jsonl = join(dir, 'log.jsonl');
   const model = makeModel(2);
-  const t = makeTrainer(model, 2, [new CSVLogger(csv), new JSONLinesLogger(jsonl)]);
+  const t = makeTrainer(model, { epochs: 2, after: [new CSVLogger(csv), new JSONLinesLogger(jsonl)] });
   await t.fit();
   const rows = readFileSync(csv, 'utf8').trim().split('\n');
   assert.equal(rows[0], 'epoch,loss,accuracy,lr');
