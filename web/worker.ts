@@ -48,8 +48,8 @@ async function init(backend: 'auto' | 'webgpu' | 'wasm' | 'cpu', threads: number
   if (backend === 'auto' || backend === 'webgpu') {
     if (await T.initWebGPU()) {
       T.setBackend('webgpu');
-      const status = T.webgpuStatus() as { adapter?: string; reason?: string };
-      detail = status.adapter ?? 'WebGPU adapter';
+      const status = T.webgpuStatus();
+      detail = `${status.adapter ?? 'WebGPU adapter'}, ${status.kernels === 'direct' ? 'barrier-free' : 'tiled'} kernels`;
       post({ type: 'ready', backend: 'webgpu', threads: 1, detail });
       return;
     }

@@ -177,14 +177,16 @@ test(
 );
 
 // SwiftShader (Chromium's software WebGPU adapter, the only one headless Chromium exposes
-// here) takes about a second per LeNet-5 step, so this run is kept short: 30 steps of 8.
-// The page evaluates the 2,004 held-out digits after the last step; on SwiftShader that takes
-// minutes, so the test reads the losses as soon as the steps are done.
-const GPU_STEPS = 30;
+// here) runs WGSL on the CPU. The backend picks its barrier-free kernels there (setWebGPUKernels),
+// and the run is sized to fit CI: 300 steps of 2 images with SGD, whose fixed cost per step is
+// lower than Adam's (about 0.4 s a step on a loaded 2-core machine, far less when it is quiet).
+// The page evaluates the 2,004 held-out digits after the last step; the test reads the losses
+// as soon as the steps are done.
+const GPU_STEPS = 300;
 
 test(
   'playground on WebGPU (SwiftShader): the page reports webgpu and its losses match Node cpu for the same seed',
-  { skip, timeout: 150_000 },
+  { skip, timeout: 480_000 },
   async (t) => {
     mkdirSync(OUT, { recursive: true });
     const server = await startPlayground({ port: 0 });
@@ -195,23 +197,23 @@ test(
       const config = {
         model: 'lenet5',
         epochs: 1,
-        batchSize: 8,
-        optimizer: 'adam',
-        lr: 0.003,
+        batchSize: 2,
+        optimizer: 'sgd',
+        lr: 0.01,
         augment: 'none',
         seed: 4,
       } as const;
       await page.goto(
-        `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=adam&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
+        `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=${config.optimizer}&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
       );
       await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
       const ready = await pageState(page);
       const label = (await page.locator('#backend').textContent()) ?? '';
       t.diagnostic(label);
       assert.equal(ready.backend, 'webgpu', label);
-      assert.match(label, /^Backend: WebGPU/);
+      assert.match(label, /^Backend: WebGPU \(swiftshader, barrier-free kernels\)/i);
       await page.click('#start');
-      const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 130_000);
+      const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 400_000);
       await page.locator('#view-train').screenshot({ path: join(OUT, 'train-webgpu.png') });
       assert.equal(done.losses.length, GPU_STEPS);
 
@@ -231,8 +233,11 @@ test(
           `losses ${done.losses[0]!.toFixed(4)} -> ${done.losses.at(-1)!.toFixed(4)}; largest difference from Node cpu ${worst.toExponential(2)}`,
         );
         assert.ok(worst <= 1e-3, `WebGPU and cpu losses differ by ${worst}`);
-        const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
-        assert.ok(tail < losses[0]! * 0.8, `the loss falls: ${losses[0]} -> ${tail} (mean of the last 5)`);
+        // Two images a step are noisy: compare the means of the first and last 50 steps.
+        const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+        const head = mean(losses.slice(0, 50));
+        const tail = mean(losses.slice(-50));
+        assert.ok(tail < head * 0.8, `the loss falls: ${head} -> ${tail} (means of the first and last 50 steps)`);
       } finally {
         T.setBackend(previous);
       }

@@ -171,6 +171,8 @@ export interface WebGPUStatus {
   readonly poolBytes: number;
   readonly freeBytes: number;
   readonly pipelines: number;
+  /** 'direct' (barrier-free GEMM, convolution and reduction kernels) or 'tiled'; see setWebGPUKernels. */
+  readonly kernels?: 'tiled' | 'direct';
 }
 
 /** Where the webgpu backend stands: adapter, or why there is none; pool sizes. */
@@ -182,6 +184,7 @@ export function webgpuStatus(): WebGPUStatus {
         poolBytes: runtime.poolBytes,
         freeBytes: runtime.freeBytes,
         pipelines: runtime.pipelineCount,
+        kernels: runtime.barrierFree ? 'direct' : 'tiled',
       }
     : { available: false, reason: unavailable, poolBytes: 0, freeBytes: 0, pipelines: 0 };
 }
@@ -189,6 +192,32 @@ export function webgpuStatus(): WebGPUStatus {
 /** True for software rasterisers, which 'auto' does not prefer over the wasm backend. */
 export function isSoftwareAdapter(name: string): boolean {
   return /llvmpipe|lavapipe|swiftshader|software/i.test(name);
+}
+
+export type WebGPUKernelStyle = 'auto' | 'tiled' | 'direct';
+let kernelStyle: WebGPUKernelStyle | null = null;
+
+function applyKernelStyle(): void {
+  if (!runtime) return;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[
+    'TSGRAD_WEBGPU_KERNELS'
+  ];
+  const style = kernelStyle ?? (env === 'tiled' || env === 'direct' ? env : 'auto');
+  runtime.barrierFree = style === 'direct' || (style === 'auto' && isSoftwareAdapter(runtime.adapterName));
+}
+
+/**
+ * Chooses the webgpu backend's GEMM, convolution and reduction kernels: 'tiled' (workgroup
+ * memory and barriers, for hardware GPUs), 'direct' (one invocation per output, no
+ * barriers: far faster on software adapters, which emulate barriers by switching between
+ * SIMD groups), or 'auto' (the default: direct on SwiftShader / llvmpipe, tiled elsewhere).
+ * The environment variable TSGRAD_WEBGPU_KERNELS=tiled|direct sets it in Node.
+ * @example setWebGPUKernels('tiled'); // as on a hardware GPU, whatever the adapter
+ */
+export function setWebGPUKernels(style: WebGPUKernelStyle): void {
+  runtime?.flush();
+  kernelStyle = style;
+  applyKernelStyle();
 }
 
 let initPromise: Promise<boolean> | null = null;
@@ -217,6 +246,7 @@ export function initWebGPU(): Promise<boolean> {
       return false;
     }
     runtime = new Runtime(r.value.device, r.value.adapterName);
+    applyKernelStyle();
     releaseGpu = r.value.release;
     void r.value.device.lost.then((info) => {
       if (runtime?.device === r.value.device && !runtime.isDestroyed) {
