@@ -132,3 +132,70 @@ test('tsgrad plot overlays runs in one SVG and refuses a folder that is not a ru
   assert.equal(existsSync(join(root, 'x.svg')), false);
   assert.match(tsgrad('plot', dir, '--out', join(root, 'x.png')).stderr, /--out must name an \.svg file/);
 });
+
+test('tsgrad plot overlays a tuning study: each trial per step, and the trial values with the best so far', async () => {
+  const { Study, MedianPruner, RandomStrategy, TrialPruned, hp, readStudyFile } = await import('../../src/tune/index.js');
+  const { studyPoints } = await import('../../src/viz/plots.js');
+  const studyDir = join(root, 'study');
+  const study = new Study({
+    space: { x: hp.float(0, 1) },
+    strategy: new RandomStrategy(),
+    pruner: new MedianPruner({ startupTrials: 2 }),
+    direction: 'maximize',
+    metric: 'score',
+    seed: 3,
+    dir: studyDir,
+    name: 'toy',
+  });
+  await study.optimize(
+    async (trial) => {
+      const x = trial.params['x'] as number;
+      for (let step = 1; step <= 4; step++) {
+        await trial.report(step, x * step);
+        if (trial.shouldPrune()) throw new TrialPruned();
+      }
+      return x * 4;
+    },
+    { trials: 8 },
+  );
+  const file = readStudyFile(studyDir);
+  const states = file.trials.map((t) => t.state);
+  assert.ok(states.includes('complete'), states.join(' '));
+
+  // The best-so-far line is the running maximum of the complete trials' values, in trial order.
+  const points = studyPoints([{ name: 'toy', metric: 'score', direction: 'maximize', trials: file.trials }]);
+  const best = points.filter((p) => p.series === 'best so far');
+  let running = -Infinity;
+  const want = file.trials
+    .filter((t) => t.state === 'complete')
+    .sort((a, b) => a.number - b.number)
+    .map((t) => (running = Math.max(running, t.value!)));
+  assert.deepEqual(
+    best.map((p) => p.value),
+    want,
+  );
+  const perStep = points.filter((p) => p.chart === 'trial_curves');
+  assert.equal(
+    perStep.length,
+    file.trials.reduce((n, t) => n + t.intermediate.length, 0),
+  );
+
+  const svgPath = join(root, 'study.svg');
+  const r = tsgrad('plot', studyDir, trainedRun(), '--out', svgPath);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /study toy: 8 trials/);
+  const svg = readFileSync(svgPath, 'utf8');
+  assert.match(svg, /Trials: score per step/);
+  assert.match(svg, /Trials: score by trial/);
+  assert.match(svg, /best so far/);
+  for (const t of file.trials) assert.match(svg, new RegExp(`trial ${t.number}\\b`));
+  assert.match(svg, /Loss per epoch/, 'the run is drawn beside the study');
+  // A study.json that is not a journal: one error line naming the file.
+  const broken = join(root, 'broken-study');
+  mkdirSync(broken, { recursive: true });
+  writeFileSync(join(broken, 'study.json'), '{"format":"something-else"}');
+  const bad = tsgrad('plot', broken, '--out', join(root, 'y.svg'));
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /^error: .*study\.json: not a tsgrad study journal/);
+  assert.equal(existsSync(join(root, 'y.svg')), false);
+});
