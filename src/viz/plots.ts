@@ -106,7 +106,14 @@ export function studyPoints(studies: readonly StudyCurves[]): CurvePoint[] {
       const split = t.state === 'complete' ? 'complete' : t.state;
       for (const [step, value] of t.intermediate) {
         if (Number.isFinite(step) && Number.isFinite(value))
-          points.push({ chart: 'trial_curves', run: study.name, split, series: `${prefix}trial ${t.number}`, x: step, value });
+          points.push({
+            chart: 'trial_curves',
+            run: study.name,
+            split,
+            series: `${prefix}trial ${t.number}`,
+            x: step,
+            value,
+          });
       }
     }
     let best: number | null = null;
@@ -115,10 +122,24 @@ export function studyPoints(studies: readonly StudyCurves[]): CurvePoint[] {
       .sort((a, b) => a.number - b.number);
     for (const t of finished) {
       const v = t.value!;
-      points.push({ chart: 'trial_values', run: study.name, split: t.state, series: `${prefix}trial value`, x: t.number, value: v });
+      points.push({
+        chart: 'trial_values',
+        run: study.name,
+        split: t.state,
+        series: `${prefix}trial value`,
+        x: t.number,
+        value: v,
+      });
       if (t.state !== 'complete') continue;
       best = best === null ? v : study.direction === 'maximize' ? Math.max(best, v) : Math.min(best, v);
-      points.push({ chart: 'trial_values', run: study.name, split: 'complete', series: `${prefix}best so far`, x: t.number, value: best });
+      points.push({
+        chart: 'trial_values',
+        run: study.name,
+        split: 'complete',
+        series: `${prefix}best so far`,
+        x: t.number,
+        value: best,
+      });
     }
   }
   return points;
@@ -157,38 +178,40 @@ export function curvesSpec(
     { id: 'trial_curves', title: `Trials: ${metric} per step`, x: 'step', y: metric },
     { id: 'trial_values', title: `Trials: ${metric} by trial`, x: 'trial', y: metric },
   ];
-  const charts = chartDefs.filter((c) => present.has(c.id)).map((c) => {
-    const rows = points.filter((p) => p.chart === c.id);
-    const few = new Set(rows.map((p) => p.x)).size <= 30;
-    return {
-      title: c.title,
-      width: opts.width ?? 320,
-      height: opts.height ?? 200,
-      transform: [{ filter: { field: 'chart', equal: c.id } }],
-      mark: { type: 'line', point: few, clip: true },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: c.x, axis: { tickMinStep: 1 } },
-        y: {
-          field: 'value',
-          type: 'quantitative',
-          title: c.y,
-          scale: c.log && rows.every((p) => p.value > 0) ? { type: 'log' } : { zero: false },
+  const charts = chartDefs
+    .filter((c) => present.has(c.id))
+    .map((c) => {
+      const rows = points.filter((p) => p.chart === c.id);
+      const few = new Set(rows.map((p) => p.x)).size <= 30;
+      return {
+        title: c.title,
+        width: opts.width ?? 320,
+        height: opts.height ?? 200,
+        transform: [{ filter: { field: 'chart', equal: c.id } }],
+        mark: { type: 'line', point: few, clip: true },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: c.x, axis: { tickMinStep: 1 } },
+          y: {
+            field: 'value',
+            type: 'quantitative',
+            title: c.y,
+            scale: c.log && rows.every((p) => p.value > 0) ? { type: 'log' } : { zero: false },
+          },
+          color: { field: 'series', type: 'nominal', title: null },
+          strokeDash: {
+            field: 'split',
+            type: 'nominal',
+            title: null,
+            sort: ['train', 'validation', 'test', 'complete', 'pruned', 'failed'],
+          },
+          tooltip: [
+            { field: 'series', type: 'nominal' },
+            { field: 'x', type: 'quantitative', title: c.x },
+            { field: 'value', type: 'quantitative', format: '.4~g' },
+          ],
         },
-        color: { field: 'series', type: 'nominal', title: null },
-        strokeDash: {
-          field: 'split',
-          type: 'nominal',
-          title: null,
-          sort: ['train', 'validation', 'test', 'complete', 'pruned', 'failed'],
-        },
-        tooltip: [
-          { field: 'series', type: 'nominal' },
-          { field: 'x', type: 'quantitative', title: c.x },
-          { field: 'value', type: 'quantitative', format: '.4~g' },
-        ],
-      },
-    };
-  });
+      };
+    });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(opts.title ? { title: opts.title } : {}),

@@ -123,7 +123,9 @@ describe('webgpu backend', { skip }, () => {
       const out: number[][] = [];
       const grads = async (y: T.Tensor, inputs: T.Tensor[]): Promise<void> => {
         out.push(Array.from(await y.data()));
-        y.mul(r(y.shape as number[])).sum().backward();
+        y.mul(r(y.shape as number[]))
+          .sum()
+          .backward();
         for (const x of inputs) out.push(Array.from(await x.grad!.data()));
       };
       // matmul: a batched case, a transposed view, and one with more than 65535 / 64 columns of work.
@@ -164,7 +166,10 @@ describe('webgpu backend', { skip }, () => {
           assert.equal(vals.length, want[i]!.length, `${kernels}: result ${i} length`);
           vals.forEach((v, j) => {
             const w = want[i]![j]!;
-            assert.ok(Math.abs(v - w) <= 1e-4 * Math.max(1, Math.abs(w)), `${kernels}: result ${i}[${j}] ${v}, cpu ${w}`);
+            assert.ok(
+              Math.abs(v - w) <= 1e-4 * Math.max(1, Math.abs(w)),
+              `${kernels}: result ${i}[${j}] ${v}, cpu ${w}`,
+            );
           });
         });
       }

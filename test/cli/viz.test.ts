@@ -5,39 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { decodePng, encodePng } from '../../src/data/png.js';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodePng } from '../../src/data/png.js';
+import { makeBarFolder, tempDir, tsgrad } from '../helpers/cli-run.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-function tsgrad(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Two classes of 16×16 PNGs: a bright bar on the left or on the right. */
-function makeFolder(root: string, perClass: number): string {
-  for (const [cls, side] of [
-    ['left', 0],
-    ['right', 1],
-  ] as const) {
-    mkdirSync(join(root, 'data', cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const px = new Uint8Array(16 * 16);
-      for (let y = 0; y < 16; y++)
-        for (let x = 0; x < 16; x++)
-          px[y * 16 + x] = (side === 0 ? x < 6 : x >= 10) ? 200 + (i % 50) : (i * 7 + x * 3 + y) % 40;
-      writeFileSync(join(root, 'data', cls, `${i}.png`), encodePng(16, 16, 1, px));
-    }
-  }
-  return join(root, 'data');
-}
-
-const root = mkdtempSync(join(tmpdir(), 'tsgrad-viz-'));
+const root = tempDir('viz');
 const run = join(root, 'run');
 let trained = false;
 function trainedRun(): string {
@@ -45,7 +18,7 @@ function trainedRun(): string {
     const r = tsgrad(
       'train',
       '--dataset',
-      makeFolder(root, 12),
+      makeBarFolder(root, 12),
       '--epochs',
       '2',
       '--batch-size',
@@ -63,7 +36,7 @@ function trainedRun(): string {
 test('tsgrad viz writes filters, a feature map per conv layer, saliency, Grad-CAM, confusion and curves', () => {
   const dir = trainedRun();
   const out = join(root, 'viz');
-  const r = tsgrad('viz', '--checkpoint', dir, '--input', join(root, 'data', 'left', '0.png'), '--out', out);
+  const r = tsgrad('viz', '--checkpoint', dir, '--input', join(root, 'data', 'left', '000.png'), '--out', out);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /saliency and Grad-CAM \(features\.5\)/);
   const files = readdirSync(out).sort();
@@ -98,7 +71,7 @@ test('tsgrad viz: a bad checkpoint, an unknown layer or a non-image input is one
   mkdirSync(broken, { recursive: true });
   writeFileSync(join(broken, 'config.json'), readFileSync(join(dir, 'config.json')));
   writeFileSync(join(broken, 'model.safetensors'), 'garbage');
-  const input = join(root, 'data', 'left', '0.png');
+  const input = join(root, 'data', 'left', '000.png');
   const cases: [string[], RegExp][] = [
     [['--checkpoint', join(root, 'nope'), '--input', input], /not a tsgrad run directory/],
     [['--checkpoint', broken, '--input', input], /model\.safetensors/],
@@ -134,7 +107,8 @@ test('tsgrad plot overlays runs in one SVG and refuses a folder that is not a ru
 });
 
 test('tsgrad plot overlays a tuning study: each trial per step, and the trial values with the best so far', async () => {
-  const { Study, MedianPruner, RandomStrategy, TrialPruned, hp, readStudyFile } = await import('../../src/tune/index.js');
+  const { Study, MedianPruner, RandomStrategy, TrialPruned, hp, readStudyFile } =
+    await import('../../src/tune/index.js');
   const { studyPoints } = await import('../../src/viz/plots.js');
   const studyDir = join(root, 'study');
   const study = new Study({
