@@ -9,71 +9,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/nn-fixtures.js';
 import { startPlayground } from '../../src/cli/playground-server.js';
-
-const CHROMIUM = process.env['CHROME_BIN'] ?? '/usr/bin/chromium';
-const OUT = process.env['TSGRAD_TEST_OUTPUT'] ?? join(repoRoot(), 'test-output', 'playground');
-
-type Browser = import('playwright-core').Browser;
-type Page = import('playwright-core').Page;
-
-async function launch(args: string[] = []): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', ...args], headless: true });
-}
-
-interface PageState {
-  backend: string;
-  threads: number;
-  status: string;
-  accuracy: number | null;
-  step: number;
-  losses: number[];
-  errors: string[];
-  epochs: { epoch: number; step: number; testAccuracy: number; at: number }[];
-  loadedAt: number;
-  progress: { samplesPerSecond: number; trainMs: number; vizMs: number } | null;
-}
-
-const pageState = (page: Page): Promise<PageState> =>
-  page.evaluate(() => (window as unknown as { playground: PageState }).playground);
-
-/** Records console errors, page errors and long tasks (PerformanceObserver 'longtask'). */
-async function watch(page: Page): Promise<{ errors: string[] }> {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.addInitScript(() => {
-    const w = window as unknown as { longTasks: { start: number; duration: number }[] };
-    w.longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.longTasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
-  return { errors };
-}
-
-async function waitFor(
-  page: Page,
-  what: string,
-  pred: (s: PageState) => boolean,
-  timeoutMs: number,
-): Promise<PageState> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await pageState(page);
-    if (pred(s)) return s;
-    if (s.errors.length) throw new Error(`page error while waiting for ${what}: ${s.errors.join('; ')}`);
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${what} (state ${JSON.stringify({ ...s, losses: s.losses.length })})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import {
+  OUT,
+  type Page,
+  launch,
+  pageState,
+  skipWithoutChromium as skip,
+  waitFor,
+  watch,
+} from '../helpers/playground-page.js';
 
 /** Draws a polyline on the pad with mouse events (pad coordinates 0..280). */
 async function draw(page: Page, points: [number, number][]): Promise<void> {
@@ -94,10 +41,6 @@ async function topPrediction(page: Page): Promise<string> {
   await page.waitForFunction(() => document.querySelectorAll('#top3 li').length === 3);
   return (await page.locator('#top3 li').first().getAttribute('data-class')) ?? '';
 }
-
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROME_BIN)`;
 
 test(
   'playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads drawn digits, page stays responsive',
