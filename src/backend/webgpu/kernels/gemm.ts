@@ -8,7 +8,7 @@
  * Parameters: [M, N, K, split, kChunk, ...op-specific from word 5]. z indexes the batch or
  * group, times `split` K-slices (split-K, for conv2dGradWeight whose K is N·Hout·Wout).
  *
- * On software adapters (Runtime.barrierFree) the same loadA / loadB / store functions go into
+ * On SwiftShader (Runtime.barrierFree) the same loadA / loadB / store functions go into
  * a direct kernel instead: one invocation per output element, a plain loop over its K-slice,
  * no workgroup memory and no barriers. SwiftShader runs each barrier as a switch between the
  * workgroup's SIMD groups; there LeNet-5's convolutions ran 20-50x slower tiled than direct.

@@ -1,7 +1,7 @@
 /**
  * sum / max / argmax: one 256-thread workgroup per output element. Each thread folds a
  * strided share of the reduced elements, then a tree in workgroup memory combines the
- * partials. On software adapters (Runtime.barrierFree) one invocation folds each output
+ * partials. On SwiftShader (Runtime.barrierFree) one invocation folds each output
  * serially instead: no workgroup memory, no barriers. Few outputs with long reductions (a bias gradient over N·H·W) and many short
  * ones (a softmax over 10 classes) both keep the threads busy enough.
  * Float32 sums accumulate in f32 (the cpu accumulates in float64): agreement is ~1e-6
