@@ -11,6 +11,7 @@
  * Results are written to bench/results/<date>-NAME.json with --save.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { option } from './args.js';
 import { startPlayground } from '../src/cli/playground-server.js';
@@ -22,6 +23,7 @@ import { TrainingSession, type SessionConfig } from '../web/session.js';
 const steps = Number(option('steps') ?? 60);
 const threads = Number(option('threads') ?? 2);
 const batch = 64;
+const loadAtStart = loadavg();
 
 interface PageState {
   status: string;
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       machine: 'shared 2-core machine (timings noisy)',
+      // 1, 5 and 15 minute load averages when the run started and ended.
+      loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
       threads,
       batch,
       steps,

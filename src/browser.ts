@@ -155,4 +155,5 @@ export { type FloatDType, type MathDType } from './tensor/tensor.js';
 export { type DTypeOf, type DataDType } from './tensor/creation.js';
 export { inspectSymbol } from './core/inspect.js';
 export { type ArrayFor } from './core/dtype.js';
+export { setWebGPUKernels, type WebGPUKernelStyle } from './backend/index.js';
 export { Conv2dPlan, Pool2dPlan } from './tensor/ops.js';

@@ -155,6 +155,17 @@ function loadFolder(files: DroppedFile[]): void {
   send({ type: 'load-folder', files });
 }
 
+/** Dropped files without folders: the class is the folder of a relative path, else the name up to its first '_'. */
+function looseFiles(list: File[]): DroppedFile[] {
+  return list
+    .filter((f) => /\.png$/i.test(f.name))
+    .map((f) => {
+      const parts = f.webkitRelativePath.split('/');
+      const prefix = /^([^_]+)_/.exec(f.name)?.[1] ?? '';
+      return { name: f.name, className: parts.length > 1 ? parts[parts.length - 2]! : prefix, file: f };
+    });
+}
+
 function setUpDrop(): void {
   const zone = $('dropzone');
   zone.addEventListener('dragover', (e) => {
@@ -169,21 +180,19 @@ function setUpDrop(): void {
       .map((i) => i.webkitGetAsEntry())
       .filter((x) => x !== null);
     const files: DroppedFile[] = [];
+    // Loose files (a selection of PNGs, or files without a file-system entry) carry their
+    // class in the name: cat_001.png is a 'cat'.
+    if (items.length === 0) {
+      loadFolder(looseFiles(Array.from(e.dataTransfer?.files ?? [])));
+      return;
+    }
     void Promise.all(items.map((entry) => entriesOf(entry, [], files))).then(
       () => loadFolder(files),
       (err: unknown) => showError(`could not read the dropped folder: ${String(err)}`),
     );
   });
   $<HTMLInputElement>('folder').addEventListener('change', (e) => {
-    const list = Array.from((e.target as HTMLInputElement).files ?? []);
-    loadFolder(
-      list
-        .filter((f) => /\.png$/i.test(f.name))
-        .map((f) => {
-          const parts = f.webkitRelativePath.split('/');
-          return { name: f.name, className: parts[parts.length - 2] ?? '', file: f };
-        }),
-    );
+    loadFolder(looseFiles(Array.from((e.target as HTMLInputElement).files ?? [])));
   });
   $<HTMLSelectElement>('dataset').addEventListener('change', (e) => {
     const v = (e.target as HTMLSelectElement).value;

@@ -48,8 +48,8 @@ async function init(backend: 'auto' | 'webgpu' | 'wasm' | 'cpu', threads: number
   if (backend === 'auto' || backend === 'webgpu') {
     if (await T.initWebGPU()) {
       T.setBackend('webgpu');
-      const status = T.webgpuStatus() as { adapter?: string; reason?: string };
-      detail = status.adapter ?? 'WebGPU adapter';
+      const status = T.webgpuStatus();
+      detail = `${status.adapter ?? 'WebGPU adapter'}, ${status.kernels === 'direct' ? 'barrier-free' : 'tiled'} kernels`;
       post({ type: 'ready', backend: 'webgpu', threads: 1, detail });
       return;
     }
@@ -167,7 +167,7 @@ async function loadFolder(files: DroppedFile[]): Promise<void> {
   for (const f of files) {
     if (f.file.size > MAX_FILE_BYTES) {
       skipped.push(
-        `${f.className}/${f.name}: ${(f.file.size / 1e6).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1e6} MB limit`,
+        `${f.className}/${f.name}: ${(f.file.size / 2 ** 20).toFixed(1)} MiB is over the ${MAX_FILE_BYTES / 2 ** 20} MiB limit`,
       );
       continue;
     }

@@ -22,6 +22,8 @@ export {
   webgpuBackend,
   webgpuFallbacks,
   webgpuStatus,
+  setWebGPUKernels,
+  type WebGPUKernelStyle,
 } from './webgpu/index.js';
 
 /**

@@ -34,7 +34,9 @@ export {
   type BatchRecord,
   type RunCurves,
   type CurvePoint,
+  type StudyCurves,
   curvePoints,
+  studyPoints,
   curvesSpec,
   renderSvg,
 } from './plots.js';

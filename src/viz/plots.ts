@@ -29,6 +29,24 @@ export interface RunCurves {
   batches?: BatchRecord[];
 }
 
+/**
+ * A tuning study's trials as plots need them (what `readStudyFile` in src/tune returns has
+ * these fields): each trial's intermediate values per step and its final value.
+ */
+export interface StudyCurves {
+  /** Shown in titles and legends. */
+  name: string;
+  /** What the trials report (e.g. val_accuracy). */
+  metric: string;
+  direction: 'minimize' | 'maximize';
+  trials: readonly {
+    number: number;
+    state: string;
+    value: number | null;
+    intermediate: readonly (readonly [number, number])[];
+  }[];
+}
+
 /** One point of the long-format table behind the charts. */
 export interface CurvePoint {
   chart: string;
@@ -74,6 +92,59 @@ export function curvePoints(runs: readonly RunCurves[]): CurvePoint[] {
   return points;
 }
 
+/**
+ * The points of a study's two charts: every trial's intermediate values by step (one line per
+ * trial; pruned and failed trials dashed), and each finished trial's value by trial number
+ * with the best value so far.
+ */
+export function studyPoints(studies: readonly StudyCurves[]): CurvePoint[] {
+  const several = studies.length > 1;
+  const points: CurvePoint[] = [];
+  for (const study of studies) {
+    const prefix = several ? `${study.name} ` : '';
+    for (const t of study.trials) {
+      const split = t.state === 'complete' ? 'complete' : t.state;
+      for (const [step, value] of t.intermediate) {
+        if (Number.isFinite(step) && Number.isFinite(value))
+          points.push({
+            chart: 'trial_curves',
+            run: study.name,
+            split,
+            series: `${prefix}trial ${t.number}`,
+            x: step,
+            value,
+          });
+      }
+    }
+    let best: number | null = null;
+    const finished = study.trials
+      .filter((t) => (t.state === 'complete' || t.state === 'pruned') && Number.isFinite(t.value ?? NaN))
+      .sort((a, b) => a.number - b.number);
+    for (const t of finished) {
+      const v = t.value!;
+      points.push({
+        chart: 'trial_values',
+        run: study.name,
+        split: t.state,
+        series: `${prefix}trial value`,
+        x: t.number,
+        value: v,
+      });
+      if (t.state !== 'complete') continue;
+      best = best === null ? v : study.direction === 'maximize' ? Math.max(best, v) : Math.min(best, v);
+      points.push({
+        chart: 'trial_values',
+        run: study.name,
+        split: 'complete',
+        series: `${prefix}best so far`,
+        x: t.number,
+        value: best,
+      });
+    }
+  }
+  return points;
+}
+
 const CHARTS: readonly ChartDef[] = [
   { id: 'loss', title: 'Loss per epoch', x: 'epoch', y: 'loss' },
   { id: 'accuracy', title: 'Accuracy per epoch', x: 'epoch', y: 'accuracy' },
@@ -84,45 +155,63 @@ const CHARTS: readonly ChartDef[] = [
 
 /**
  * A Vega-Lite specification of a run's curves (or several runs overlaid): one chart per
- * quantity that the logs hold, training solid and validation / test dashed.
+ * quantity that the logs hold, training solid and validation / test dashed; with `studies`,
+ * two more charts of a tuning study's trials (see studyPoints).
  * @example const spec = curvesSpec([{ name: 'a', epochs: [{ epoch: 1, loss: 0.5, val_loss: 0.6 }] }]);
  */
 export function curvesSpec(
   runs: readonly RunCurves[],
-  opts: { title?: string; width?: number; height?: number } = {},
+  opts: { title?: string; width?: number; height?: number; studies?: readonly StudyCurves[] } = {},
 ): Record<string, unknown> {
-  if (runs.length === 0) throw new ArgumentError('curvesSpec: no runs');
-  const points = curvePoints(runs);
-  if (points.length === 0)
-    throw new ArgumentError(`curvesSpec: the logs of ${runs.map((r) => r.name).join(', ')} hold no numbers to plot`);
+  const studies = opts.studies ?? [];
+  if (runs.length === 0 && studies.length === 0) throw new ArgumentError('curvesSpec: no runs and no studies');
+  const points = [...curvePoints(runs), ...studyPoints(studies)];
+  if (points.length === 0) {
+    const names = [...runs.map((r) => r.name), ...studies.map((s) => s.name)];
+    throw new ArgumentError(`curvesSpec: the logs of ${names.join(', ')} hold no numbers to plot`);
+  }
   const present = new Set(points.map((p) => p.chart));
-  const charts = CHARTS.filter((c) => present.has(c.id)).map((c) => {
-    const rows = points.filter((p) => p.chart === c.id);
-    const few = new Set(rows.map((p) => p.x)).size <= 30;
-    return {
-      title: c.title,
-      width: opts.width ?? 320,
-      height: opts.height ?? 200,
-      transform: [{ filter: { field: 'chart', equal: c.id } }],
-      mark: { type: 'line', point: few, clip: true },
-      encoding: {
-        x: { field: 'x', type: 'quantitative', title: c.x, axis: { tickMinStep: 1 } },
-        y: {
-          field: 'value',
-          type: 'quantitative',
-          title: c.y,
-          scale: c.log && rows.every((p) => p.value > 0) ? { type: 'log' } : { zero: false },
+  // A study's charts are named after what its trials report.
+  const metric = [...new Set(studies.map((s) => s.metric))].join(' / ') || 'value';
+  const chartDefs: ChartDef[] = [
+    ...CHARTS,
+    { id: 'trial_curves', title: `Trials: ${metric} per step`, x: 'step', y: metric },
+    { id: 'trial_values', title: `Trials: ${metric} by trial`, x: 'trial', y: metric },
+  ];
+  const charts = chartDefs
+    .filter((c) => present.has(c.id))
+    .map((c) => {
+      const rows = points.filter((p) => p.chart === c.id);
+      const few = new Set(rows.map((p) => p.x)).size <= 30;
+      return {
+        title: c.title,
+        width: opts.width ?? 320,
+        height: opts.height ?? 200,
+        transform: [{ filter: { field: 'chart', equal: c.id } }],
+        mark: { type: 'line', point: few, clip: true },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: c.x, axis: { tickMinStep: 1 } },
+          y: {
+            field: 'value',
+            type: 'quantitative',
+            title: c.y,
+            scale: c.log && rows.every((p) => p.value > 0) ? { type: 'log' } : { zero: false },
+          },
+          color: { field: 'series', type: 'nominal', title: null },
+          strokeDash: {
+            field: 'split',
+            type: 'nominal',
+            title: null,
+            sort: ['train', 'validation', 'test', 'complete', 'pruned', 'failed'],
+          },
+          tooltip: [
+            { field: 'series', type: 'nominal' },
+            { field: 'x', type: 'quantitative', title: c.x },
+            { field: 'value', type: 'quantitative', format: '.4~g' },
+          ],
         },
-        color: { field: 'series', type: 'nominal', title: null },
-        strokeDash: { field: 'split', type: 'nominal', title: null, sort: ['train', 'validation', 'test'] },
-        tooltip: [
-          { field: 'series', type: 'nominal' },
-          { field: 'x', type: 'quantitative', title: c.x },
-          { field: 'value', type: 'quantitative', format: '.4~g' },
-        ],
-      },
-    };
-  });
+      };
+    });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(opts.title ? { title: opts.title } : {}),

@@ -1,7 +1,8 @@
 /**
  * The webgpu backend end to end: LeNet-5 training that matches the cpu backend's losses; a
  * short soak (20 steps on random data, bench/webgpu-soak.ts runs 2,000) that must train
- * without host fallbacks, keep the GPU pool bounded and the loss finite; plus registration, async-only reads and the float64 host path. Skips, naming the
+ * without host fallbacks, keep the GPU pool bounded and the loss finite; plus registration, async-only reads and the float64 host path;
+ * and the two kernel styles (tiled with barriers, direct without) agree with the cpu backend. Skips, naming the
  * reason, where no WebGPU adapter exists (CI has lavapipe, so it runs there).
  */
 import assert from 'node:assert/strict';
@@ -107,5 +108,74 @@ describe('webgpu backend', { skip }, () => {
     assert.ok(last.loss < 3, `loss ${last.loss}`);
     // Dead tensors' buffers return to the pool: the pool may not grow without bound.
     assert.ok(last.poolBytes < 512 * 2 ** 20, `pool grew to ${last.poolBytes} bytes (from ${first.poolBytes})`);
+  });
+
+  test('tiled and direct (barrier-free) kernels both match cpu: matmul, conv2d and its gradients, sum / max / argmax', async () => {
+    const style = T.webgpuStatus().kernels;
+    // Each case: forward value, then gradients for a random upstream gradient, on one backend.
+    const run = async (): Promise<number[][]> => {
+      const g = new T.Generator(11);
+      const r = (shape: number[]): T.Tensor => {
+        const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        for (let i = 0; i < v.length; i++) v[i] = g.normal();
+        return T.fromArray(v, shape);
+      };
+      const out: number[][] = [];
+      const grads = async (y: T.Tensor, inputs: T.Tensor[]): Promise<void> => {
+        out.push(Array.from(await y.data()));
+        y.mul(r(y.shape as number[]))
+          .sum()
+          .backward();
+        for (const x of inputs) out.push(Array.from(await x.grad!.data()));
+      };
+      // matmul: a batched case, a transposed view, and one with more than 65535 / 64 columns of work.
+      for (const [m, k, n] of [
+        [3, 5, 7],
+        [70, 33, 20],
+        [2, 300, 5],
+      ] as const) {
+        const a = r([2, m, k]).setRequiresGrad();
+        const b = r([2, n, k]).setRequiresGrad();
+        await grads(T.matmul(a, b.transpose(1, 2)), [a, b]);
+      }
+      // conv2d: padding, stride, dilation, groups; a large batch splits K of the weight gradient.
+      for (const [shape, wShape, opts] of [
+        [[2, 3, 9, 9], [4, 3, 3, 3], { padding: 1 }],
+        [[1, 4, 11, 10], [6, 2, 3, 2], { stride: 2, dilation: [1, 2], groups: 2, padding: [1, 0] }],
+        [[40, 1, 12, 12], [5, 1, 5, 5], { padding: 2 }],
+      ] as const) {
+        const x = r([...shape]).setRequiresGrad();
+        const w = r([...wShape]).setRequiresGrad();
+        await grads(T.conv2d(x, w, null, opts as T.Conv2dOptions), [x, w]);
+      }
+      const x = r([3, 4, 50]);
+      out.push(Array.from(await T.sum(x, [0, 2]).data()), Array.from(await T.max(x, 2).data()));
+      out.push(Array.from(await T.argmax(x, 1).data()), Array.from(await T.sum(x).data()));
+      return out;
+    };
+    try {
+      T.setBackend('cpu');
+      const want = await run();
+      T.setBackend('webgpu');
+      for (const kernels of ['tiled', 'direct'] as const) {
+        T.setWebGPUKernels(kernels);
+        assert.equal(T.webgpuStatus().kernels, kernels);
+        const got = await run();
+        assert.equal(got.length, want.length);
+        got.forEach((vals, i) => {
+          assert.equal(vals.length, want[i]!.length, `${kernels}: result ${i} length`);
+          vals.forEach((v, j) => {
+            const w = want[i]![j]!;
+            assert.ok(
+              Math.abs(v - w) <= 1e-4 * Math.max(1, Math.abs(w)),
+              `${kernels}: result ${i}[${j}] ${v}, cpu ${w}`,
+            );
+          });
+        });
+      }
+    } finally {
+      T.setWebGPUKernels('auto');
+      assert.equal(T.webgpuStatus().kernels, style);
+    }
   });
 });

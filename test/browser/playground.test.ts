@@ -9,71 +9,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/nn-fixtures.js';
 import { startPlayground } from '../../src/cli/playground-server.js';
-
-const CHROMIUM = process.env['CHROME_BIN'] ?? '/usr/bin/chromium';
-const OUT = process.env['TSGRAD_TEST_OUTPUT'] ?? join(repoRoot(), 'test-output', 'playground');
-
-type Browser = import('playwright-core').Browser;
-type Page = import('playwright-core').Page;
-
-async function launch(args: string[] = []): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', ...args], headless: true });
-}
-
-interface PageState {
-  backend: string;
-  threads: number;
-  status: string;
-  accuracy: number | null;
-  step: number;
-  losses: number[];
-  errors: string[];
-  epochs: { epoch: number; step: number; testAccuracy: number; at: number }[];
-  loadedAt: number;
-  progress: { samplesPerSecond: number; trainMs: number; vizMs: number } | null;
-}
-
-const pageState = (page: Page): Promise<PageState> =>
-  page.evaluate(() => (window as unknown as { playground: PageState }).playground);
-
-/** Records console errors, page errors and long tasks (PerformanceObserver 'longtask'). */
-async function watch(page: Page): Promise<{ errors: string[] }> {
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.addInitScript(() => {
-    const w = window as unknown as { longTasks: { start: number; duration: number }[] };
-    w.longTasks = [];
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.longTasks.push({ start: e.startTime, duration: e.duration });
-    }).observe({ type: 'longtask', buffered: true });
-  });
-  return { errors };
-}
-
-async function waitFor(
-  page: Page,
-  what: string,
-  pred: (s: PageState) => boolean,
-  timeoutMs: number,
-): Promise<PageState> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await pageState(page);
-    if (pred(s)) return s;
-    if (s.errors.length) throw new Error(`page error while waiting for ${what}: ${s.errors.join('; ')}`);
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${what} (state ${JSON.stringify({ ...s, losses: s.losses.length })})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import {
+  OUT,
+  type Page,
+  launch,
+  pageState,
+  skipWithoutChromium as skip,
+  waitFor,
+  watch,
+} from '../helpers/playground-page.js';
 
 /** Draws a polyline on the pad with mouse events (pad coordinates 0..280). */
 async function draw(page: Page, points: [number, number][]): Promise<void> {
@@ -94,10 +41,6 @@ async function topPrediction(page: Page): Promise<string> {
   await page.waitForFunction(() => document.querySelectorAll('#top3 li').length === 3);
   return (await page.locator('#top3 li').first().getAttribute('data-class')) ?? '';
 }
-
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROME_BIN)`;
 
 test(
   'playground on wasm: trains LeNet-5 to >= 95% held-out accuracy, reads drawn digits, page stays responsive',
@@ -177,14 +120,16 @@ test(
 );
 
 // SwiftShader (Chromium's software WebGPU adapter, the only one headless Chromium exposes
-// here) takes about a second per LeNet-5 step, so this run is kept short: 30 steps of 8.
-// The page evaluates the 2,004 held-out digits after the last step; on SwiftShader that takes
-// minutes, so the test reads the losses as soon as the steps are done.
-const GPU_STEPS = 30;
+// here) runs WGSL on the CPU. The backend picks its barrier-free kernels there (setWebGPUKernels),
+// and the run is sized to fit CI: 300 Adam steps of 2 images (about 0.5 s a step on a 2-core
+// machine at load average 15, far less when it is quiet; SwiftShader's time grows with the batch).
+// The page evaluates the 2,004 held-out digits after the last step; the test reads the losses
+// as soon as the steps are done.
+const GPU_STEPS = 300;
 
 test(
   'playground on WebGPU (SwiftShader): the page reports webgpu and its losses match Node cpu for the same seed',
-  { skip, timeout: 150_000 },
+  { skip, timeout: 480_000 },
   async (t) => {
     mkdirSync(OUT, { recursive: true });
     const server = await startPlayground({ port: 0 });
@@ -195,23 +140,23 @@ test(
       const config = {
         model: 'lenet5',
         epochs: 1,
-        batchSize: 8,
+        batchSize: 2,
         optimizer: 'adam',
         lr: 0.003,
         augment: 'none',
         seed: 4,
       } as const;
       await page.goto(
-        `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=adam&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
+        `${server.url}?backend=webgpu&epochs=1&batch=${config.batchSize}&optimizer=${config.optimizer}&lr=${config.lr}&seed=${config.seed}&steps=${GPU_STEPS}&viz-every=0`,
       );
       await waitFor(page, 'the data', (s) => s.status === 'idle', 60_000);
       const ready = await pageState(page);
       const label = (await page.locator('#backend').textContent()) ?? '';
       t.diagnostic(label);
       assert.equal(ready.backend, 'webgpu', label);
-      assert.match(label, /^Backend: WebGPU/);
+      assert.match(label, /^Backend: WebGPU \(swiftshader, barrier-free kernels\)/i);
       await page.click('#start');
-      const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 130_000);
+      const done = await waitFor(page, `${GPU_STEPS} WebGPU steps`, (s) => s.losses.length >= GPU_STEPS, 400_000);
       await page.locator('#view-train').screenshot({ path: join(OUT, 'train-webgpu.png') });
       assert.equal(done.losses.length, GPU_STEPS);
 
@@ -231,8 +176,11 @@ test(
           `losses ${done.losses[0]!.toFixed(4)} -> ${done.losses.at(-1)!.toFixed(4)}; largest difference from Node cpu ${worst.toExponential(2)}`,
         );
         assert.ok(worst <= 1e-3, `WebGPU and cpu losses differ by ${worst}`);
-        const tail = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
-        assert.ok(tail < losses[0]! * 0.8, `the loss falls: ${losses[0]} -> ${tail} (mean of the last 5)`);
+        // Two images a step are noisy: compare the means of the first and last 50 steps.
+        const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+        const head = mean(losses.slice(0, 50));
+        const tail = mean(losses.slice(-50));
+        assert.ok(tail < head * 0.8, `the loss falls: ${head} -> ${tail} (means of the first and last 50 steps)`);
       } finally {
         T.setBackend(previous);
       }

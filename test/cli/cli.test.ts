@@ -1,41 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { encodePng } from '../../src/data/png.js';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lastJson, makeBarFolder, startTsgrad, tempDir, tsgrad } from '../helpers/cli-run.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-function tsgrad(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A folder of 16×16 grayscale PNGs in two classes: a bright bar on the left or on the right. */
+/** A temporary folder holding data/left and data/right: 16×16 PNGs, a bar on either side. */
 function makeFolder(perClass: number): string {
-  const root = mkdtempSync(join(tmpdir(), 'tsgrad-cli-'));
-  for (const [cls, side] of [
-    ['left', 0],
-    ['right', 1],
-  ] as const) {
-    mkdirSync(join(root, 'data', cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const px = new Uint8Array(16 * 16);
-      for (let y = 0; y < 16; y++)
-        for (let x = 0; x < 16; x++)
-          px[y * 16 + x] = (side === 0 ? x < 6 : x >= 10) ? 200 + (i % 50) : (i * 7 + x * 3 + y) % 40;
-      writeFileSync(join(root, 'data', cls, `${String(i).padStart(3, '0')}.png`), encodePng(16, 16, 1, px));
-    }
-  }
+  const root = tempDir('cli');
+  makeBarFolder(root, perClass);
   return root;
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
 }
 
 test('help and usage errors exit with clear messages, no stack traces', () => {
@@ -61,7 +34,7 @@ test('help and usage errors exit with clear messages, no stack traces', () => {
 });
 
 test('bad arguments never leave a run directory behind', () => {
-  const root = mkdtempSync(join(tmpdir(), 'tsgrad-cli-'));
+  const root = tempDir('cli');
   const out = join(root, 'run');
   const r = tsgrad('train', '--dataset', join(root, 'missing'), '--out', out);
   assert.equal(r.code, 2);
@@ -150,13 +123,18 @@ test('a corrupt checkpoint gives an error naming the file', () => {
 test('Ctrl-C saves a checkpoint and exits; resume finishes the run', async () => {
   const root = makeFolder(60);
   const out = join(root, 'run');
-  const child = spawn(
-    process.execPath,
-    [CLI, 'train', '--dataset', join(root, 'data'), '--epochs', '200', '--batch-size', '4', '--out', out],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = startTsgrad([
+    'train',
+    '--dataset',
+    join(root, 'data'),
+    '--epochs',
+    '200',
+    '--batch-size',
+    '4',
+    '--out',
+    out,
+  ]);
+  child.stdin.end();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout.resume();

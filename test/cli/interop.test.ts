@@ -5,44 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { encodePng } from '../../src/data/png.js';
 import { exportOnnx } from '../../src/interop/onnx-export.js';
 import { LeNet5 } from '../../src/models/lenet.js';
 import { randn } from '../../src/tensor/creation.js';
 import { manualSeed } from '../../src/tensor/random.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-function tsgrad(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function makeFolder(root: string, perClass: number): string {
-  for (const [cls, side] of [
-    ['left', 0],
-    ['right', 1],
-  ] as const) {
-    mkdirSync(join(root, 'data', cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const px = new Uint8Array(28 * 28);
-      for (let y = 0; y < 28; y++)
-        for (let x = 0; x < 28; x++) px[y * 28 + x] = (side === 0 ? x < 10 : x >= 18) ? 200 : (i * 7 + x + y) % 40;
-      writeFileSync(join(root, 'data', cls, `${i}.png`), encodePng(28, 28, 1, px));
-    }
-  }
-  return join(root, 'data');
-}
+import { makeBarFolder, tempDir, tsgrad } from '../helpers/cli-run.js';
 
 test('import an ONNX file, then eval, predict, summary, export and train --init-from accept the run', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'tsgrad-interop-cli-'));
-  const data = makeFolder(root, 6);
+  const root = tempDir('interop-cli');
+  const data = makeBarFolder(root, 6, 28);
   manualSeed(4);
   const onnxFile = join(root, 'lenet.onnx');
   await exportOnnx(new LeNet5({ numClasses: 2 }), randn([1, 1, 28, 28]), onnxFile);
@@ -58,7 +32,7 @@ test('import an ONNX file, then eval, predict, summary, export and train --init-
   const evJson = JSON.parse(ev.stdout.trim().split('\n').pop()!) as { count: number; test_accuracy: number };
   assert.ok(evJson.count > 0);
 
-  const pr = tsgrad('predict', '--checkpoint', run, join(data, 'left', '0.png'), '--json');
+  const pr = tsgrad('predict', '--checkpoint', run, join(data, 'left', '000.png'), '--json');
   assert.equal(pr.code, 0, pr.stderr);
   const top = (JSON.parse(pr.stdout.trim().split('\n').pop()!) as { predictions: { top: { probability: number }[] }[] })
     .predictions[0]!.top;
@@ -100,7 +74,7 @@ test('import an ONNX file, then eval, predict, summary, export and train --init-
 });
 
 test('interop commands report bad input in one error line', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'tsgrad-interop-cli-'));
+  const root = tempDir('interop-cli');
   const bad = join(root, 'bad.onnx');
   writeFileSync(bad, new Uint8Array([0x0a, 0xff, 0xff, 0x01, 0x02]));
   const cases: [string[], number, RegExp][] = [

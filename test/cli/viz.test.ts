@@ -5,39 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { decodePng, encodePng } from '../../src/data/png.js';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodePng } from '../../src/data/png.js';
+import { makeBarFolder, tempDir, tsgrad } from '../helpers/cli-run.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-function tsgrad(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Two classes of 16×16 PNGs: a bright bar on the left or on the right. */
-function makeFolder(root: string, perClass: number): string {
-  for (const [cls, side] of [
-    ['left', 0],
-    ['right', 1],
-  ] as const) {
-    mkdirSync(join(root, 'data', cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) {
-      const px = new Uint8Array(16 * 16);
-      for (let y = 0; y < 16; y++)
-        for (let x = 0; x < 16; x++)
-          px[y * 16 + x] = (side === 0 ? x < 6 : x >= 10) ? 200 + (i % 50) : (i * 7 + x * 3 + y) % 40;
-      writeFileSync(join(root, 'data', cls, `${i}.png`), encodePng(16, 16, 1, px));
-    }
-  }
-  return join(root, 'data');
-}
-
-const root = mkdtempSync(join(tmpdir(), 'tsgrad-viz-'));
+const root = tempDir('viz');
 const run = join(root, 'run');
 let trained = false;
 function trainedRun(): string {
@@ -45,7 +18,7 @@ function trainedRun(): string {
     const r = tsgrad(
       'train',
       '--dataset',
-      makeFolder(root, 12),
+      makeBarFolder(root, 12),
       '--epochs',
       '2',
       '--batch-size',
@@ -63,7 +36,7 @@ function trainedRun(): string {
 test('tsgrad viz writes filters, a feature map per conv layer, saliency, Grad-CAM, confusion and curves', () => {
   const dir = trainedRun();
   const out = join(root, 'viz');
-  const r = tsgrad('viz', '--checkpoint', dir, '--input', join(root, 'data', 'left', '0.png'), '--out', out);
+  const r = tsgrad('viz', '--checkpoint', dir, '--input', join(root, 'data', 'left', '000.png'), '--out', out);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /saliency and Grad-CAM \(features\.5\)/);
   const files = readdirSync(out).sort();
@@ -98,7 +71,7 @@ test('tsgrad viz: a bad checkpoint, an unknown layer or a non-image input is one
   mkdirSync(broken, { recursive: true });
   writeFileSync(join(broken, 'config.json'), readFileSync(join(dir, 'config.json')));
   writeFileSync(join(broken, 'model.safetensors'), 'garbage');
-  const input = join(root, 'data', 'left', '0.png');
+  const input = join(root, 'data', 'left', '000.png');
   const cases: [string[], RegExp][] = [
     [['--checkpoint', join(root, 'nope'), '--input', input], /not a tsgrad run directory/],
     [['--checkpoint', broken, '--input', input], /model\.safetensors/],
@@ -131,4 +104,72 @@ test('tsgrad plot overlays runs in one SVG and refuses a folder that is not a ru
   assert.match(bad.stderr, /^error: .*log\.jsonl: no log\.jsonl here/);
   assert.equal(existsSync(join(root, 'x.svg')), false);
   assert.match(tsgrad('plot', dir, '--out', join(root, 'x.png')).stderr, /--out must name an \.svg file/);
+});
+
+test('tsgrad plot overlays a tuning study: each trial per step, and the trial values with the best so far', async () => {
+  const { Study, MedianPruner, RandomStrategy, TrialPruned, hp, readStudyFile } =
+    await import('../../src/tune/index.js');
+  const { studyPoints } = await import('../../src/viz/plots.js');
+  const studyDir = join(root, 'study');
+  const study = new Study({
+    space: { x: hp.float(0, 1) },
+    strategy: new RandomStrategy(),
+    pruner: new MedianPruner({ startupTrials: 2 }),
+    direction: 'maximize',
+    metric: 'score',
+    seed: 3,
+    dir: studyDir,
+    name: 'toy',
+  });
+  await study.optimize(
+    async (trial) => {
+      const x = trial.params['x'] as number;
+      for (let step = 1; step <= 4; step++) {
+        await trial.report(step, x * step);
+        if (trial.shouldPrune()) throw new TrialPruned();
+      }
+      return x * 4;
+    },
+    { trials: 8 },
+  );
+  const file = readStudyFile(studyDir);
+  const states = file.trials.map((t) => t.state);
+  assert.ok(states.includes('complete'), states.join(' '));
+
+  // The best-so-far line is the running maximum of the complete trials' values, in trial order.
+  const points = studyPoints([{ name: 'toy', metric: 'score', direction: 'maximize', trials: file.trials }]);
+  const best = points.filter((p) => p.series === 'best so far');
+  let running = -Infinity;
+  const want = file.trials
+    .filter((t) => t.state === 'complete')
+    .sort((a, b) => a.number - b.number)
+    .map((t) => (running = Math.max(running, t.value!)));
+  assert.deepEqual(
+    best.map((p) => p.value),
+    want,
+  );
+  const perStep = points.filter((p) => p.chart === 'trial_curves');
+  assert.equal(
+    perStep.length,
+    file.trials.reduce((n, t) => n + t.intermediate.length, 0),
+  );
+
+  const svgPath = join(root, 'study.svg');
+  const r = tsgrad('plot', studyDir, trainedRun(), '--out', svgPath);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /study toy: 8 trials/);
+  const svg = readFileSync(svgPath, 'utf8');
+  assert.match(svg, /Trials: score per step/);
+  assert.match(svg, /Trials: score by trial/);
+  assert.match(svg, /best so far/);
+  for (const t of file.trials) assert.match(svg, new RegExp(`trial ${t.number}\\b`));
+  assert.match(svg, /Loss per epoch/, 'the run is drawn beside the study');
+  // A study.json that is not a journal: one error line naming the file.
+  const broken = join(root, 'broken-study');
+  mkdirSync(broken, { recursive: true });
+  writeFileSync(join(broken, 'study.json'), '{"format":"something-else"}');
+  const bad = tsgrad('plot', broken, '--out', join(root, 'y.svg'));
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /^error: .*study\.json: not a tsgrad study journal/);
+  assert.equal(existsSync(join(root, 'y.svg')), false);
 });

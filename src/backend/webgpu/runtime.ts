@@ -117,6 +117,13 @@ export class Runtime {
   error: Error | null = null;
   /** Free buffers above this many bytes are destroyed rather than kept. */
   maxFreeBytes = 512 * 1024 * 1024;
+  /**
+   * Use the barrier-free kernels (one invocation per output, no workgroup memory) for GEMMs,
+   * convolutions and reductions. Software adapters (SwiftShader, llvmpipe) run a workgroup
+   * barrier by switching between the workgroup's SIMD groups, so there a tiled kernel pays
+   * per tile and K-step far more than its arithmetic; see setWebGPUKernels().
+   */
+  barrierFree = false;
 
   constructor(device: GPUDeviceLike, adapterName: string) {
     this.device = device;

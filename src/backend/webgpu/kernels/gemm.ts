@@ -7,6 +7,11 @@
  * read through their view strides, so transposed and sliced inputs need no copies.
  * Parameters: [M, N, K, split, kChunk, ...op-specific from word 5]. z indexes the batch or
  * group, times `split` K-slices (split-K, for conv2dGradWeight whose K is N·Hout·Wout).
+ *
+ * On SwiftShader (Runtime.barrierFree) the same loadA / loadB / store functions go into
+ * a direct kernel instead: one invocation per output element, a plain loop over its K-slice,
+ * no workgroup memory and no barriers. SwiftShader runs each barrier as a switch between the
+ * workgroup's SIMD groups; there LeNet-5's convolutions ran 20-50x slower tiled than direct.
  */
 import { type OpParams, convGeometry } from '../../../core/ops.js';
 import type { GPUBufferLike } from '../gpu-types.js';
@@ -84,11 +89,49 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-/** The kernel pair for one op: 64-row tiles, and 16-row tiles for M ≤ 16. */
-type Codes = readonly [string, string];
-function codes(nInputs: number, loadA: string, loadB: string, store: string): Codes {
-  return [gemmCode(nInputs, loadA, loadB, store), gemmCode(nInputs, loadA, loadB, store, 16)];
+/** The barrier-free form of the same GEMM: invocation (n, m) sums its K-slice in order. */
+function directCode(nInputs: number, loadA: string, loadB: string, store: string): string {
+  const decls = Array.from(
+    { length: nInputs },
+    (_, j) => `@group(0) @binding(${j}) var<storage, read> in${j}: array<f32>;`,
+  ).join('\n');
+  return `${prelude(nInputs + 1)}
+${decls}
+@group(0) @binding(${nInputs}) var<storage, read_write> out: array<f32>;
+fn loadA(z: u32, m: u32, k: u32) -> f32 { ${loadA} }
+fn loadB(z: u32, k: u32, n: u32) -> f32 { ${loadB} }
+fn store(z: u32, s: u32, m: u32, n: u32, v: f32) { ${store} }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let M = P(0u);
+  let N = P(1u);
+  let K = P(2u);
+  let split = P(3u);
+  let n = gid.x;
+  let m = gid.y;
+  if (n >= N || m >= M) { return; }
+  let zi = gid.z / split;
+  let s = gid.z % split;
+  let kb = s * P(4u);
+  let ke = min(K, kb + P(4u));
+  var acc = 0.0;
+  for (var k = kb; k < ke; k++) { acc += loadA(zi, m, k) * loadB(zi, k, n); }
+  store(zi, s, m, n, acc);
+}`;
 }
+
+/** The kernels of one op: 64-row tiles, 16-row tiles for M ≤ 16, and the direct (barrier-free) form. */
+type Codes = readonly [string, string, string];
+function codes(nInputs: number, loadA: string, loadB: string, store: string): Codes {
+  return [
+    gemmCode(nInputs, loadA, loadB, store),
+    gemmCode(nInputs, loadA, loadB, store, 16),
+    directCode(nInputs, loadA, loadB, store),
+  ];
+}
+
+/** Rows a direct launch can index: one per workgroup along y. */
+const MAX_GRID = 65535;
 
 function launch(
   rt: Runtime,
@@ -103,6 +146,10 @@ function launch(
   kChunk = k,
 ): void {
   const params = [m, n, k, split, Math.max(kChunk, 1), ...extra.map((v) => v >>> 0)];
+  if (rt.barrierFree && m <= MAX_GRID) {
+    rt.dispatch(pair[2], buffers, params, [Math.ceil(n / 64), m, z * split]);
+    return;
+  }
   const tileM = m <= 16 ? 16 : TILE;
   rt.dispatch(pair[tileM === 16 ? 1 : 0], buffers, params, [Math.ceil(n / TILE), Math.ceil(m / tileM), z * split]);
 }

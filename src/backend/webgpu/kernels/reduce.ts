@@ -1,7 +1,8 @@
 /**
  * sum / max / argmax: one 256-thread workgroup per output element. Each thread folds a
  * strided share of the reduced elements, then a tree in workgroup memory combines the
- * partials. Few outputs with long reductions (a bias gradient over N·H·W) and many short
+ * partials. On SwiftShader (Runtime.barrierFree) one invocation folds each output
+ * serially instead: no workgroup memory, no barriers. Few outputs with long reductions (a bias gradient over N·H·W) and many short
  * ones (a softmax over 10 classes) both keep the threads busy enough.
  * Float32 sums accumulate in f32 (the cpu accumulates in float64): agreement is ~1e-6
  * relative for well-conditioned sums.
@@ -12,7 +13,7 @@ import { type GpuView, checkRank, grid, mergeDims, prelude, sizeOfShape, wgslTyp
 
 type Kind = 'sum' | 'max' | 'argmax';
 
-function reduceCode(kind: Kind, t: 'f32' | 'i32'): string {
+function reduceCode(kind: Kind, t: 'f32' | 'i32', serial = false): string {
   const outType = kind === 'argmax' ? 'i32' : t;
   const isnan = t === 'f32' ? 'isnanf' : 'nonan';
   const init = kind === 'sum' ? `${t}(0)` : t === 'f32' ? 'neginf()' : 'i32(-2147483647 - 1)';
@@ -46,10 +47,12 @@ fn better(v: ${t}, i: u32, m: ${t}, mi: u32) -> bool {
   return i < mi;
 }
 // Params: [nOut, inner, offset, keptRank, redRank, keptShape×8, keptStrides×8, redShape×8, redStrides×8]
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) t: u32) {
-  let o = wid.x + wid.y * nw.x;
+@compute @workgroup_size(${serial ? 64 : 256})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lt: u32) {
+  let o = ${serial ? 'wid.x * 64u + lt + wid.y * nw.x * 64u' : 'wid.x + wid.y * nw.x'};
   if (o >= P(0u)) { return; }
+  let t = ${serial ? '0u' : 'lt'};
+  let stride = ${serial ? '1u' : '256u'};
   var base = Pi(2u);
   var rem = o;
   for (var d = i32(P(3u)) - 1; d >= 0; d--) {
@@ -61,7 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u, @
   let rr = i32(P(4u));
   var acc: ${t} = ${init};
   var ai: u32 = NONE;
-  for (var j = t; j < inner; j += 256u) {
+  for (var j = t; j < inner; j += stride) {
     var p = base;
     var r = j;
     for (var d = rr - 1; d >= 0; d--) {
@@ -72,14 +75,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u, @
     let v = x[u32(p)];
     ${fold}
   }
-  sv[t] = acc;
+${
+  serial
+    ? `  y[o] = ${kind === 'argmax' ? 'i32(select(ai, 0u, ai == NONE))' : 'acc'};`
+    : `  sv[t] = acc;
   si[t] = ai;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s = s >> 1u) {
     if (t < s) { ${combine} }
     workgroupBarrier();
   }
-  if (t == 0u) { y[o] = ${kind === 'argmax' ? 'i32(select(si[0], 0u, si[0] == NONE))' : 'sv[0]'}; }
+  if (t == 0u) { y[o] = ${kind === 'argmax' ? 'i32(select(si[0], 0u, si[0] == NONE))' : 'sv[0]'}; }`
+}
 }`;
 }
 
@@ -114,7 +121,9 @@ function reduce(rt: Runtime, kind: Kind, x: GpuView, out: GpuView, axes: readonl
   const t = wgslType(x.dtype) as 'f32' | 'i32';
   const xb = rt.input(x.storage, kind);
   const yb = rt.output(out.storage, kind);
-  rt.dispatch(reduceCode(kind, t), [xb, yb], params, grid(nOut, 1));
+  // Barrier-free: one invocation folds a whole output serially (see Runtime.barrierFree).
+  if (rt.barrierFree) rt.dispatch(reduceCode(kind, t, true), [xb, yb], params, grid(nOut));
+  else rt.dispatch(reduceCode(kind, t), [xb, yb], params, grid(nOut, 1));
 }
 
 export function sumGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView, p: OpParams['sum']): void {
