@@ -2,7 +2,8 @@
  * Distributed trials on a real redis-server (Debian's package) on 127.0.0.1 at a free
  * port: a coordinator and two worker processes; one worker is killed with SIGKILL in the
  * middle of a trial, the coordinator is killed and resumed, and every trial must complete
- * exactly once. Skips when redis-server is not installed.
+ * exactly once; then the same over TLS (rediss://) with a throwaway CA. Skips when redis-server (or
+ * its TLS, or openssl) is missing, unless TSGRAD_REQUIRE=redis (as in CI) makes that a failure.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
