@@ -536,6 +536,18 @@ def activation_cases():
 # -------------------------------------------------------------------- main
 
 
+def write_fixture_json(path, fixtures, what=""):
+    """Writes compact JSON atomically (temp file + rename) and says where; shared by the fixture scripts."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        # allow_nan=False: NaN/Infinity are not valid JSON and would mean a bug here.
+        json.dump(fixtures, f, sort_keys=False, separators=(",", ":"), allow_nan=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    print("wrote %s (%s%d bytes)" % (os.path.normpath(path), what, os.path.getsize(path)))
+
+
 def main():
     fixtures = {
         "conv2d": conv2d_cases(),
@@ -550,12 +562,7 @@ def main():
         "activations": activation_cases(),
         "meta": {"torch": torch.__version__, "generatedBy": "scripts/make-fixtures.py"},
     }
-    os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
-    with open(OUT_PATH, "w") as f:
-        # allow_nan=False: NaN/Infinity are not valid JSON and would mean a bug here.
-        json.dump(fixtures, f, sort_keys=False, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
-    print("wrote %s (%d bytes)" % (os.path.normpath(OUT_PATH), os.path.getsize(OUT_PATH)))
+    write_fixture_json(OUT_PATH, fixtures)
 
 
 if __name__ == "__main__":

@@ -429,12 +429,7 @@ def main():
         "convTranspose2d": conv_transpose2d_cases(),
         "meta": {"torch": torch.__version__, "generatedBy": "scripts/make-layer-fixtures.py"},
     }
-    os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
-    with open(OUT_PATH, "w") as f:
-        # allow_nan=False: NaN/Infinity are not valid JSON and would mean a bug here.
-        json.dump(fixtures, f, sort_keys=False, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
-    print("wrote %s (%d bytes)" % (os.path.normpath(OUT_PATH), os.path.getsize(OUT_PATH)))
+    _base.write_fixture_json(OUT_PATH, fixtures)
 
 
 if __name__ == "__main__":

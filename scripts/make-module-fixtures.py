@@ -253,10 +253,7 @@ def main():
         "meta": {"torch": torch.__version__, "script": "scripts/make-module-fixtures.py"},
         "cases": conv2d_cases() + linear_cases() + batch_norm_cases() + maxout_linear_cases() + lsoftmax_cases(),
     }
-    with open(OUT_PATH, "w") as f:
-        json.dump(fixtures, f, sort_keys=False, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
-    print("wrote %s (%d cases, %d bytes)" % (os.path.relpath(OUT_PATH), len(fixtures["cases"]), os.path.getsize(OUT_PATH)))
+    _base.write_fixture_json(OUT_PATH, fixtures, "%d cases, " % len(fixtures["cases"]))
 
 
 if __name__ == "__main__":

@@ -210,11 +210,7 @@ def main():
         "avgPool2d": pool_cases("avg", rng, 3),
         "meta": {"torch": torch.__version__, "generatedBy": "scripts/make-same-padding-fixtures.py"},
     }
-    os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
-    with open(OUT_PATH, "w") as f:
-        json.dump(fixtures, f, sort_keys=False, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
-    print("wrote %s (%d bytes)" % (os.path.normpath(OUT_PATH), os.path.getsize(OUT_PATH)))
+    _base.write_fixture_json(OUT_PATH, fixtures)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
  * `tsgrad ops`: every primitive of the op table, whether autograd has a rule
  * for it, and where each backend runs it natively for which dtypes. Read off
  * the tables the library itself dispatches through (opDefs, gradRules, the cpu
- * kernel table, WASM_NATIVE, WEBGPU_NATIVE_DTYPES), never written by hand.
+ * kernel table, WASM_NATIVE, WEBGPU_NATIVE_DTYPES) and each op's declared dtypes
+ * (opDefs[op].dtypes, which infer enforces), never written by hand.
  */
 import { FIRST_ORDER_ONLY, gradRules } from '../autograd/rules.js';
 import { cpuBackend } from '../backend/cpu/index.js';
 import { WASM_NATIVE, wasmBackend } from '../backend/wasm/index.js';
 import { WEBGPU_NATIVE_DTYPES, webgpuBackend } from '../backend/webgpu/index.js';
+import type { DType } from '../core/dtype.js';
 import { type KernelOpName, type OpName, opDefs } from '../core/ops.js';
 import { type OptionSpec, formatOptions, parseOptions } from './args.js';
 
@@ -30,26 +32,29 @@ export function opCoverage(): OpCoverage[] {
   const wasmKernels = wasmBackend.kernels as Record<string, unknown>;
   const gpuKernels = webgpuBackend.kernels as Record<string, unknown>;
   return (Object.keys(opDefs) as OpName[]).map((op) => {
-    const def = opDefs[op] as { view?: boolean; elementwise?: boolean };
+    const def = opDefs[op] as { view?: boolean; elementwise?: boolean; dtypes: readonly DType[] };
+    const takes = (dtypes: readonly DType[]): DType[] => dtypes.filter((d) => def.dtypes.includes(d));
     const rule = gradRules[op] as (...a: unknown[]) => unknown;
     // A rule that takes no arguments ignores the incoming gradient: the op's output has none.
     const gradient = rule.length === 0 ? 'none' : FIRST_ORDER_ONLY.has(op) ? 'yes (first order)' : 'yes';
     if (def.view) return { op, kind: 'view', gradient, cpu: VIEW, wasm: VIEW, webgpu: VIEW };
     const native = WASM_NATIVE[op as KernelOpName];
+    const wasmInputs = native ? takes(native.inputs) : [];
     const wasm = !wasmKernels[op]
       ? 'missing'
-      : native
-        ? native.inputs.join(', ') === native.output.join(', ')
-          ? native.inputs.join(', ')
-          : `${native.inputs.join(', ')} -> ${native.output.join(', ')}`
-        : 'cpu kernel';
+      : wasmInputs.length === 0
+        ? 'cpu kernel'
+        : wasmInputs.join(', ') === native!.output.join(', ')
+          ? wasmInputs.join(', ')
+          : `${wasmInputs.join(', ')} -> ${native!.output.join(', ')}`;
+    const gpuDtypes = takes(WEBGPU_NATIVE_DTYPES);
     return {
       op,
       kind: def.elementwise ? 'elementwise' : 'kernel',
       gradient,
-      cpu: cpuKernels[op] ? 'every dtype it takes' : 'missing',
+      cpu: cpuKernels[op] ? def.dtypes.join(', ') : 'missing',
       wasm,
-      webgpu: gpuKernels[op] ? WEBGPU_NATIVE_DTYPES.join(', ') : 'missing',
+      webgpu: !gpuKernels[op] ? 'missing' : gpuDtypes.length === 0 ? 'cpu kernel' : gpuDtypes.join(', '),
     };
   });
 }
@@ -81,7 +86,7 @@ export function opsText(rows: OpCoverage[] = opCoverage()): string {
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...table.slice(1).map(fmt),
     '',
-    `${rows.length} primitives. cpu: the reference kernels (float32, float64, int32, bool, as each op takes them).`,
+    `${rows.length} primitives. cpu: the reference kernels, for every dtype the op takes (opDefs[op].dtypes).`,
     'wasm: SIMD kernels for the dtypes shown; other ops and dtypes run the cpu kernel.',
     'webgpu: WGSL kernels for the dtypes shown; float64 runs the cpu kernel on the host.',
   ].join('\n');

@@ -6,7 +6,7 @@
  * Composite ops (softmax, batch norm, losses, ...) are built from these
  * in src/tensor and src/nn and need no row here.
  */
-import { type DType, isFloat } from './dtype.js';
+import type { DType } from './dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from './errors.js';
 import { type Shape, fmt, reducedShape, sameShape } from './shape.js';
 
@@ -107,18 +107,32 @@ export interface OpDef<K extends OpName> {
   /** Elementwise ops get their inputs broadcast to the output shape by the dispatcher. */
   readonly elementwise?: boolean;
   readonly view?: boolean;
+  /**
+   * The dtypes the op takes for its data inputs (for `where`, the two value inputs; its
+   * condition is always bool). `infer` refuses every other dtype with a DTypeError, which
+   * test/ops/op-dtypes.test.ts checks for every op and dtype; `tsgrad ops` prints it.
+   */
+  readonly dtypes: readonly DType[];
   /** Output shape and dtype; throws a ShapeError/DTypeError naming the op and shapes. */
   infer(inputs: readonly TensorMeta[], p: OpParams[K]): TensorMeta;
 }
 
+/** Every dtype, for ops that only move or compare values. */
+export const ALL_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+/** Ops with arithmetic: everything but bool. */
+export const NUMERIC_DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
+/** Ops whose results are not integers in general (exp, matmul, convolutions, ...). */
+export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float64'];
+
 function requireFloat(op: string, t: TensorMeta): void {
-  if (!isFloat(t.dtype)) {
+  if (!FLOAT_DTYPES.includes(t.dtype)) {
     throw new DTypeError(`${op}: expected a float32 or float64 tensor, got ${t.dtype} with shape ${fmt(t.shape)}`);
   }
 }
 
 function requireNumeric(op: string, t: TensorMeta): void {
-  if (t.dtype === 'bool') throw new DTypeError(`${op}: expected a numeric tensor, got bool with shape ${fmt(t.shape)}`);
+  if (!NUMERIC_DTYPES.includes(t.dtype))
+    throw new DTypeError(`${op}: expected a numeric tensor, got bool with shape ${fmt(t.shape)}`);
 }
 
 function requireSameDtype(op: string, a: TensorMeta, b: TensorMeta): void {
@@ -131,14 +145,11 @@ function requireRank(op: string, name: string, t: TensorMeta, rank: number, layo
   }
 }
 
-const floatUnary: OpDef<UnaryOpName> = {
-  arity: 1,
-  elementwise: true,
-  infer: ([x]) => (requireFloat('unary op', x!), x!),
-};
 function unary(op: UnaryOpName, needsFloat: boolean): OpDef<UnaryOpName> {
   return {
-    ...floatUnary,
+    arity: 1,
+    elementwise: true,
+    dtypes: needsFloat ? FLOAT_DTYPES : NUMERIC_DTYPES,
     infer: ([x]) => {
       if (needsFloat) requireFloat(op, x!);
       else requireNumeric(op, x!);
@@ -151,6 +162,7 @@ function binary(op: BinaryOpName, needsFloat: boolean): OpDef<BinaryOpName> {
   return {
     arity: 2,
     elementwise: true,
+    dtypes: needsFloat ? FLOAT_DTYPES : NUMERIC_DTYPES,
     infer: ([a, b]) => {
       requireSameDtype(op, a!, b!);
       if (needsFloat) requireFloat(op, a!);
@@ -275,11 +287,13 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   pow: binary('pow', true),
   compare: {
     arity: 2,
+    dtypes: ALL_DTYPES,
     elementwise: true,
     infer: ([a, b]) => (requireSameDtype('compare', a!, b!), { shape: a!.shape, dtype: 'bool' }),
   },
   where: {
     arity: 3,
+    dtypes: ALL_DTYPES,
     elementwise: true,
     infer: ([c, a, b]) => {
       if (c!.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, got ${c!.dtype}`);
@@ -287,9 +301,10 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
       return { shape: a!.shape, dtype: a!.dtype };
     },
   },
-  cast: { arity: 1, elementwise: true, infer: ([x], p) => ({ shape: x!.shape, dtype: p.dtype }) },
+  cast: { arity: 1, dtypes: ALL_DTYPES, elementwise: true, infer: ([x], p) => ({ shape: x!.shape, dtype: p.dtype }) },
   sum: {
     arity: 1,
+    dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('sum', x!);
       return { shape: reducedShape(x!.shape, p.axes, p.keepDims), dtype: x!.dtype };
@@ -297,6 +312,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   max: {
     arity: 1,
+    dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('max', x!);
       for (const a of p.axes) {
@@ -307,15 +323,17 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   argmax: {
     arity: 1,
+    dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('argmax', x!);
       if (x!.shape[p.axis] === 0) throw new ShapeError(`argmax: cannot reduce an empty axis of shape ${fmt(x!.shape)}`);
       return { shape: reducedShape(x!.shape, [p.axis], p.keepDims), dtype: 'int32' };
     },
   },
-  reshape: { arity: 1, view: true, infer: ([x], p) => ({ shape: p.shape, dtype: x!.dtype }) },
+  reshape: { arity: 1, dtypes: ALL_DTYPES, view: true, infer: ([x], p) => ({ shape: p.shape, dtype: x!.dtype }) },
   permute: {
     arity: 1,
+    dtypes: ALL_DTYPES,
     view: true,
     infer: ([x], p) => {
       const r = x!.shape.length;
@@ -330,6 +348,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   expand: {
     arity: 1,
+    dtypes: ALL_DTYPES,
     view: true,
     infer: ([x], p) => {
       const s = x!.shape;
@@ -342,15 +361,17 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   slice: {
     arity: 1,
+    dtypes: ALL_DTYPES,
     view: true,
     infer: ([x], p) => ({
       shape: x!.shape.map((_, i) => Math.max(0, Math.ceil((p.ends[i]! - p.starts[i]!) / p.steps[i]!))),
       dtype: x!.dtype,
     }),
   },
-  contiguous: { arity: 1, infer: sameAsFirst },
+  contiguous: { arity: 1, dtypes: ALL_DTYPES, infer: sameAsFirst },
   pad: {
     arity: 1,
+    dtypes: ALL_DTYPES,
     infer: ([x], p) => {
       if (p.pads.length !== x!.shape.length) {
         throw new ArgumentError(
@@ -362,6 +383,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   concat: {
     arity: -1,
+    dtypes: ALL_DTYPES,
     infer: (xs, p) => {
       if (xs.length === 0) throw new ArgumentError('concat: needs at least one tensor');
       const first = xs[0]!;
@@ -384,6 +406,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   matmul: {
     arity: 2,
+    dtypes: FLOAT_DTYPES,
     infer: ([a, b]) => {
       requireSameDtype('matmul', a!, b!);
       requireFloat('matmul', a!);
@@ -401,6 +424,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   conv2d: {
     arity: 2,
+    dtypes: FLOAT_DTYPES,
     infer: ([x, w], p) => {
       requireRank('conv2d', 'input', x!, 4, 'N, C, H, W');
       requireRank('conv2d', 'weight', w!, 4, 'Cout, Cin/groups, kH, kW');
@@ -412,7 +436,10 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   conv2dGradInput: {
     arity: 2,
+    dtypes: FLOAT_DTYPES,
     infer: ([dy, w], p) => {
+      requireSameDtype('conv2dGradInput', dy!, w!);
+      requireFloat('conv2dGradInput', dy!);
       const g = convGeometry(p.inputShape, w!.shape, p, 'conv2dGradInput');
       if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
         throw new ShapeError(
@@ -424,7 +451,10 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   conv2dGradWeight: {
     arity: 2,
+    dtypes: FLOAT_DTYPES,
     infer: ([x, dy], p) => {
+      requireSameDtype('conv2dGradWeight', x!, dy!);
+      requireFloat('conv2dGradWeight', x!);
       const g = convGeometry(x!.shape, p.weightShape, p, 'conv2dGradWeight');
       if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
         throw new ShapeError(
@@ -436,20 +466,34 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   maxPool2d: {
     arity: 1,
+    dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('maxPool2d', x!);
       const g = poolGeometry(x!.shape, p, 'maxPool2d');
       return { shape: [g.n, g.c, g.hOut, g.wOut], dtype: x!.dtype };
     },
   },
-  maxPool2dGrad: { arity: 2, infer: sameAsFirst },
+  maxPool2dGrad: {
+    arity: 2,
+    dtypes: FLOAT_DTYPES,
+    infer: ([x, dy]) => (
+      requireSameDtype('maxPool2dGrad', x!, dy!),
+      requireFloat('maxPool2dGrad', x!),
+      sameAsFirst([x!])
+    ),
+  },
   avgPool2d: {
     arity: 1,
+    dtypes: FLOAT_DTYPES,
     infer: ([x], p) => {
       requireFloat('avgPool2d', x!);
       const g = poolGeometry(x!.shape, p, 'avgPool2d');
       return { shape: [g.n, g.c, g.hOut, g.wOut], dtype: x!.dtype };
     },
   },
-  avgPool2dGrad: { arity: 1, infer: ([dy], p) => ({ shape: p.inputShape, dtype: dy!.dtype }) },
+  avgPool2dGrad: {
+    arity: 1,
+    dtypes: FLOAT_DTYPES,
+    infer: ([dy], p) => (requireFloat('avgPool2dGrad', dy!), { shape: p.inputShape, dtype: dy!.dtype }),
+  },
 };

@@ -22,7 +22,8 @@ import { type ModelOptions, baseOptions, positiveInt } from './common.js';
 export interface AlexNetOptions extends ModelOptions {
   /**
    * Local response normalization after the first two ReLUs (size 5, α 1e-4, β 0.75, k 2), as
-   * in the paper. Off by default, as in torchvision, whose weights were trained without it.
+   * in the paper, with the paper's convention (α multiplies the plain sum of squares, not
+   * the sum divided by the size as PyTorch's LocalResponseNorm does). Off by default, as in torchvision, whose weights were trained without it.
    * It has no parameters, so state dicts are the same either way.
    */
   lrn?: boolean;
@@ -52,7 +53,9 @@ export class AlexNet extends Module {
     const pool = smallInput ? 3 : 6;
     // LRN shares the ReLU's slot so the indices of the convolutions stay torchvision's.
     const reluLrn = (): Module =>
-      opts.lrn ? new Sequential(new ReLU(), new LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 })) : new ReLU();
+      opts.lrn
+        ? new Sequential(new ReLU(), new LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2, convention: 'paper' }))
+        : new ReLU();
     this.features = new Sequential(
       smallInput
         ? new Conv2d(inChannels, 64, 5, { stride: 1, padding: 2 })

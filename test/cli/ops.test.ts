@@ -35,6 +35,19 @@ test('tsgrad ops --json lists every primitive with its gradient rule and native 
   // Every op the wasm table lists natively shows up as native, and no other.
   for (const x of rows) if (x.kind !== 'view') assert.equal(x.wasm !== 'cpu kernel', x.op in WASM_NATIVE, x.op);
   assert.ok(rows.every((x) => x.cpu !== 'missing' && x.wasm !== 'missing' && x.webgpu !== 'missing'));
+  // The dtype columns follow each op's declared dtypes: conv2d takes floats only, so webgpu
+  // runs it natively for float32 alone; ops that only move values take every dtype.
+  assert.equal(by.get('conv2d')!.cpu, 'float32, float64');
+  assert.equal(by.get('conv2d')!.webgpu, 'float32');
+  assert.equal(by.get('add')!.webgpu, 'float32, int32');
+  assert.equal(by.get('concat')!.cpu, 'float32, float64, int32, bool');
+  assert.equal(by.get('concat')!.webgpu, 'float32, int32, bool');
+  for (const x of rows) {
+    if (x.kind === 'view') continue;
+    const declared = opDefs[x.op].dtypes;
+    assert.equal(x.cpu, declared.join(', '), x.op);
+    for (const d of x.webgpu.split(', ')) assert.ok(declared.includes(d as never), `${x.op} webgpu ${d}`);
+  }
   const text = spawnSync(process.execPath, [CLI, 'ops'], { encoding: 'utf8' });
   assert.match(text.stdout, /conv2dGradWeight\s+kernel\s+yes/);
 });

@@ -141,3 +141,18 @@ test("LocalResponseNorm, PyTorch's convention (the default): α divided by n", (
   assert.throws(() => new LocalResponseNorm(5, { convention: 'caffe' as 'paper' }), /convention/);
   assert.throws(() => new LocalResponseNorm(5, { kappa: 2 } as object), /unknown option kappa/);
 });
+
+test("alexnet({ lrn: true }) (torchvision's layout) uses the paper's LRN, in the paper's convention", () => {
+  const net = init.skipInit(() => models.alexnet({ numClasses: 10, smallInput: true, lrn: true, hidden: 16 }));
+  const lrns = net
+    .namedModules()
+    .map(([, m]) => m)
+    .filter((m): m is LocalResponseNorm => m instanceof LocalResponseNorm);
+  assert.equal(lrns.length, 2);
+  for (const lrn of lrns) {
+    assert.deepEqual([lrn.size, lrn.k, lrn.alpha, lrn.beta, lrn.convention], [5, 2, 1e-4, 0.75, 'paper']);
+  }
+  // Without lrn, no LRN at all (torchvision's weights were trained without it).
+  const plain = init.skipInit(() => models.alexnet({ numClasses: 10, smallInput: true, hidden: 16 }));
+  assert.equal(plain.namedModules().filter(([, m]) => m instanceof LocalResponseNorm).length, 0);
+});
