@@ -7,7 +7,7 @@
  *
  * Peers: tsgrad on every backend in listBackends() ('tsgrad-<name>'), tfjs-core 4 with its cpu backend
  * ('tfjs-cpu') and its wasm backend ('tfjs-wasm', XNNPACK, SIMD, one thread under Node), convnetjs 0.3
- * ('convnetjs', per-sample, plain JS) and PyTorch CPU from Debian's python3-torch via /usr/bin/python3 with
+ * ('convnetjs', per-sample, plain JS), jax-js 0.1 on its wasm device ('jaxjs', see below) and PyTorch CPU from Debian's python3-torch via /usr/bin/python3 with
  * one and two threads ('torch1', 'torch2'; OMP/MKL/OPENBLAS_NUM_THREADS set to the same count, because
  * Debian's BLAS is openblas-pthread, which ignores torch.set_num_threads, so OPENBLAS_NUM_THREADS=1 would
  * leave torch2's GEMM and Linear layers on one thread).
@@ -30,6 +30,14 @@
  *   metrics and async bookkeeping); tfjs-wasm has no Conv2DBackpropFilter kernel, so its training figure
  *   is the error it raises. convnetjs trains one sample at a time (Trainer, sgd, batch_size 64): its
  *   figures are samples/s too. tfjs uses NHWC, the others NCHW.
+ *   jax-js (@jax-js/jax, device 'wasm') runs the nets as pure functions over a parameter tree, with
+ *   valueAndGrad and a hand-written SGD update (its optimizer package is not on npm); lax.conv with explicit
+ *   symmetric padding (LeNet conv1 [[2, 2], [2, 2]], every CIFAR conv [[1, 1], [1, 1]]), max pooling as
+ *   lax.reduceWindow(x, np.max, [2, 2], [2, 2]) (jax-js has no max-pool op; the gradient of that max splits
+ *   ties evenly, PyTorch's picks one). Each figure is timed eagerly and under jit() (which made padded
+ *   convolutions slower in jax-js 0.1.25) and the better is reported, both in meta. Its first step of each
+ *   batch size compiles kernels (tens of seconds for the CIFAR net), inside the warm-up. Under Node 20 it
+ *   runs on one thread: it starts workers only where a global Worker exists.
  *
  * Timing: a warm-up of ≥ --warmup-s seconds (at least one step), then --windows windows, each running
  * whole steps for ≥ --window-s seconds; the figure is the median window rate. When steps are slow the
@@ -55,8 +63,8 @@
  * Ratios: every tsgrad figure divided by each other peer's, named <figure>_<backend>_vs_<peer>
  * (e.g. lenet_train_cpu_vs_torch2); targets (per tsgrad backend, booleans): GEMM 1024 ≥ 1.2× tfjs-wasm
  * (both one thread), LeNet training ≥ the best PyTorch, CIFAR training ≥ 0.6× PyTorch at the backend's
- * thread count, inference ≥ tfjs-wasm on both nets and ≥ PyTorch (same threads) on LeNet, and every
- * figure ≥ 25× convnetjs.
+ * thread count, inference ≥ tfjs-wasm on both nets and ≥ PyTorch (same threads) on LeNet, every
+ * figure ≥ 25× convnetjs, and every figure (GEMM 1024 and the nets) ≥ 1.0× jax-js.
  *
  * Options (flag, or environment variable):
  *   --quick                     short windows, small budgets: a smoke run, not figures to quote
@@ -77,10 +85,10 @@
  * and the configuration. Progress goes to stderr.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
@@ -604,6 +612,182 @@ function convnetjsWorker(workload: Workload, cfg: Config): Figures {
   return figs;
 }
 
+// --- jax-js ------------------------------------------------------------------------------------------------
+
+type Jax = typeof import('@jax-js/jax');
+type JaxArray = import('@jax-js/jax').Array;
+type JaxParams = Record<string, JaxArray>;
+
+/** Uniform ±bound from a fixed LCG (jax-js needs no seed here: only the speed is measured). */
+function lcgFill(n: number, bound: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32) * 2 * bound - bound;
+  }
+  return a;
+}
+
+/**
+ * The same nets in jax-js, written as pure functions over a parameter tree: lax.conv (NCHW input, OIHW
+ * kernel) with explicit symmetric padding [[p, p], [p, p]] (the padding of the spec; LeNet's first conv
+ * pads 2, every CIFAR conv pads 1), max pooling as lax.reduceWindow(x, np.max, [k, k], [k, k]) (jax-js
+ * has no max-pool op; the gradient of this max splits ties evenly), matmul + bias for fc layers.
+ * Functions take ownership of their arguments, as jax-js's reference counting asks.
+ */
+function jaxNet(jax: Jax, spec: NetSpec): { params: JaxParams; forward: (p: JaxParams, x: JaxArray) => JaxArray } {
+  const { numpy: np, lax, nn } = jax;
+  const params: JaxParams = {};
+  spec.layers.forEach((l, i) => {
+    if (l.type === 'conv') {
+      const fanIn = l.inShape[0]! * l.k * l.k;
+      params[`w${i}`] = np
+        .array(lcgFill(l.out * fanIn, 1 / Math.sqrt(fanIn), i + 1))
+        .reshape([l.out, l.inShape[0]!, l.k, l.k]);
+      params[`b${i}`] = np.zeros([l.out]);
+    } else if (l.type === 'fc') {
+      params[`w${i}`] = np
+        .array(lcgFill(l.inFeatures * l.out, 1 / Math.sqrt(l.inFeatures), i + 1))
+        .reshape([l.inFeatures, l.out]);
+      params[`b${i}`] = np.zeros([l.out]);
+    }
+  });
+  const forward = (p: JaxParams, x: JaxArray): JaxArray => {
+    let h = x;
+    spec.layers.forEach((l, i) => {
+      if (l.type === 'conv') {
+        const pad: [number, number][] = [
+          [l.pad, l.pad],
+          [l.pad, l.pad],
+        ];
+        h = lax.conv(h, p[`w${i}`]!, [1, 1], pad).add(p[`b${i}`]!.reshape([1, l.out, 1, 1]));
+      } else if (l.type === 'relu') h = nn.relu(h);
+      else if (l.type === 'pool') h = lax.reduceWindow(h, (w) => np.max(w), [l.k, l.k], [l.k, l.k]);
+      else if (l.type === 'flatten') h = h.reshape([h.shape[0]!, l.outShape[0]!]);
+      else h = np.matmul(h, p[`w${i}`]!).add(p[`b${i}`]!);
+    });
+    // Parameters this forward did not consume (none today) would leak: every one is used once.
+    return h;
+  };
+  return { params, forward };
+}
+
+async function jaxjsWorker(
+  workload: Workload,
+  cfg: Config,
+): Promise<{ figs: Figures; version: string; meta: Record<string, unknown> }> {
+  const jax = (await import('@jax-js/jax')) as Jax;
+  const { numpy: np, nn, tree } = jax;
+  const devices = await jax.init('wasm');
+  if (!devices.includes('wasm')) throw new Error(`jax-js: no wasm device (have ${devices.join(', ')})`);
+  jax.defaultDevice('wasm');
+  const meta: Record<string, unknown> = {
+    device: 'wasm',
+    // jax-js starts its worker pool only when both SharedArrayBuffer and a global Worker exist; Node 20 has
+    // no global Worker, so it runs on the main thread, like the other one-thread peers.
+    threads: typeof (globalThis as { Worker?: unknown }).Worker === 'function' ? 'pool' : 1,
+    relaxed_simd_validates: WebAssembly.validate(peakModule('fma', 8)),
+  };
+  // Its package.json is not in its exports map: read it next to the entry point.
+  const pkg = join(dirname(load.resolve('@jax-js/jax')), '..', 'package.json');
+  const { version } = JSON.parse(readFileSync(pkg, 'utf8')) as { version: string };
+  const figs: Figures = {};
+  const array = (data: Float32Array, shape: number[]): JaxArray => np.array(data).reshape(shape);
+  if (workload === 'gemm') {
+    for (const n of cfg.gemmSizes) {
+      attempt(figs, `gemm${n}`, () => {
+        const a = array(lcgFill(n * n, 1, 1), [n, n]);
+        const b = array(lcgFill(n * n, 1, 2), [n, n]);
+        const f = measure(
+          () => {
+            // dataSync() takes ownership of the array (jax-js frees it after the read).
+            np.matmul(a.ref, b.ref).dataSync();
+          },
+          (2 * n ** 3) / 1e9,
+          cfg,
+        );
+        a.dispose();
+        b.dispose();
+        return f;
+      });
+    }
+    return { figs, version, meta };
+  }
+  const spec = NETS[workload];
+  const { params, forward } = jaxNet(jax, spec);
+  let current = params;
+  const lossOf = (p: JaxParams, x: JaxArray, y: JaxArray): JaxArray => {
+    const n = x.shape[0]!;
+    return nn
+      .logSoftmax(forward(p, x), -1)
+      .mul(y)
+      .sum()
+      .mul(-1 / n);
+  };
+  const valueAndGrad = jax.valueAndGrad(lossOf);
+  // One SGD step (lr 0.01, as every peer): the new parameters and the loss.
+  const sgdStep = (p: JaxParams, x: JaxArray, y: JaxArray): [JaxParams, JaxArray] => {
+    const [loss, g] = valueAndGrad(tree.ref(p), x, y);
+    const next = tree.map((w: JaxArray, gw: JaxArray) => w.sub(gw.mul(0.01)), p, g) as JaxParams;
+    return [next, loss];
+  };
+  const modes = ['eager', 'jit'] as const;
+  const inputs = (b: number): { x: JaxArray; y: JaxArray } => {
+    const [c, h, w] = spec.input;
+    const oneHot = new Float32Array(b * spec.classes);
+    for (let i = 0; i < b; i++) oneHot[i * spec.classes + (i % spec.classes)] = 1;
+    return { x: array(lcgFill(b * c * h * w, 1, 7), [b, c, h, w]), y: array(oneHot, [b, spec.classes]) };
+  };
+  const byMode: Record<string, Record<string, Figure | string>> = {};
+  for (const mode of modes) {
+    const trainFn = mode === 'jit' ? jax.jit(sgdStep) : sgdStep;
+    const inferFn = mode === 'jit' ? jax.jit(forward) : forward;
+    const into: Figures = {};
+    process.stderr.write(`  jax-js ${mode}\n`);
+    attempt(into, `${workload}_train`, () =>
+      measureNet((b) => {
+        const { x, y } = inputs(b);
+        return () => {
+          const [next, loss] = trainFn(current, x.ref, y.ref) as [JaxParams, JaxArray];
+          current = next;
+          loss.dataSync();
+        };
+      }, cfg),
+    );
+    attempt(into, `${workload}_infer`, () =>
+      measureNet((b) => {
+        const { x } = inputs(b);
+        return () => {
+          (inferFn(tree.ref(current), x.ref) as JaxArray).dataSync();
+        };
+      }, cfg),
+    );
+    byMode[mode] = into;
+  }
+  // Each figure is the better of the two modes; both go into meta.
+  for (const key of [`${workload}_train`, `${workload}_infer`]) {
+    const cands = modes
+      .map((m) => [m, byMode[m]![key]] as const)
+      .filter((c): c is readonly [(typeof modes)[number], Figure] => typeof c[1] === 'object');
+    if (!cands.length) {
+      figs[key] = byMode['eager']![key]!;
+      continue;
+    }
+    const [bestMode, best] = cands.reduce((a, b) => (b[1].value > a[1].value ? b : a));
+    figs[key] = best;
+    meta[`${key}_mode`] = bestMode;
+    for (const m of modes) {
+      const f = byMode[m]![key];
+      meta[`${key}_${m}`] = typeof f === 'object' ? { value: f.value, batch: f.batch } : f;
+    }
+  }
+  meta['padding'] =
+    'lax.conv with explicit [[p, p], [p, p]] padding (LeNet-5 conv1 p = 2, other LeNet convs 0; every CIFAR conv p = 1)';
+  meta['pooling'] = 'lax.reduceWindow(x, np.max, [2, 2], [2, 2]) (no max-pool op; its gradient splits ties evenly)';
+  return { figs, version, meta };
+}
+
 // --- WebAssembly SIMD peak: a module encoded by hand ------------------------------------------------------
 
 function leb(n: number): number[] {
@@ -717,6 +901,7 @@ async function worker(peer: string, workload: string, cfg: Config): Promise<void
   } else if (peer === 'tfjs-cpu' || peer === 'tfjs-wasm') {
     ({ figs, version, meta } = await tfjsWorker(peer === 'tfjs-cpu' ? 'cpu' : 'wasm', workload as Workload, cfg));
   } else if (peer === 'convnetjs') figs = convnetjsWorker(workload as Workload, cfg);
+  else if (peer === 'jaxjs') ({ figs, version, meta } = await jaxjsWorker(workload as Workload, cfg));
   else if (peer === 'wasm-peak') ({ figs, meta } = peakWorker(workload, cfg));
   else throw new Error(`unknown peer '${peer}'`);
   const out: JobResult = { figures: {}, meta, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
@@ -846,7 +1031,8 @@ function runJob(peer: string, workload: string, cfg: Config, nodeFlags: string[]
       // TSGRAD_NUM_THREADS says otherwise (the thread count is recorded in the JSON).
       env: { ...process.env, TSGRAD_NUM_THREADS: TSGRAD_THREADS, BENCH_CONFIG: JSON.stringify(cfg) },
       stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: cfg.jobTimeoutS * 1000,
+      // jax-js times two modes (eager and jit) and compiles its kernels for each batch size.
+      timeout: cfg.jobTimeoutS * 1000 * (peer === 'jaxjs' ? 2 : 1),
       maxBuffer: 1 << 26,
     });
   }
@@ -887,7 +1073,15 @@ async function main(): Promise<void> {
   const threadsOf: Record<string, number> = {};
   for (const b of backends) threadsOf[b] = b === 'wasm' ? Number(TSGRAD_THREADS) : 1;
   setBackend(backends[0]!);
-  const allPeers = [...backends.map((b) => `tsgrad-${b}`), 'tfjs-cpu', 'tfjs-wasm', 'convnetjs', 'torch1', 'torch2'];
+  const allPeers = [
+    ...backends.map((b) => `tsgrad-${b}`),
+    'tfjs-cpu',
+    'tfjs-wasm',
+    'convnetjs',
+    'jaxjs',
+    'torch1',
+    'torch2',
+  ];
   const peers = allPeers.filter((p) => !cfg.peers || cfg.peers.includes(p));
   const tsPeers = peers.filter((p) => p.startsWith('tsgrad-'));
 
@@ -1005,6 +1199,10 @@ async function main(): Promise<void> {
       ge(fig(tp, k), fig('convnetjs', k), 25),
     );
     tg['all_ge_25x_convnetjs'] = vsConvnet.includes(null) ? null : vsConvnet.every(Boolean);
+    const vsJax = ['gemm1024', 'lenet_train', 'lenet_infer', 'cifar_train', 'cifar_infer'].map((k) =>
+      ge(fig(tp, k), fig('jaxjs', k)),
+    );
+    if (peers.includes('jaxjs')) tg['all_ge_1x_jaxjs'] = vsJax.includes(null) ? null : vsJax.every(Boolean);
     const vals = Object.values(tg);
     tg['all_met'] = vals.includes(null) ? null : vals.every(Boolean);
     targets[peerShort(tp)] = tg;

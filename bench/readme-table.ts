@@ -46,6 +46,7 @@ const PEERS: [string, string][] = [
   ['tfjs-wasm', 'tfjs-wasm'],
   ['tfjs-cpu', 'tfjs cpu'],
   ['convnetjs', 'ConvNetJS'],
+  ['jaxjs', 'jax-js (wasm)'],
   ['torch1', 'torch 1'],
   ['torch2', 'torch 2'],
 ];
@@ -118,6 +119,20 @@ function render(all: Results, allFile: string, two?: Results, twoFile?: string):
     ...notes.map((n, i) => `${'¹²³'[i]} ${n}`),
   ];
   if (two) out.push(`† The same benchmark with \`TSGRAD_NUM_THREADS=2\`, run on ${two.date.slice(0, 10)}.`);
+  if (all.figures['jaxjs']) {
+    const modes = ['lenet', 'cifar']
+      .flatMap((w) => ['train', 'infer'].map((m) => `${w}_${m}`))
+      .map((k) => [k, (all.meta['jaxjs']?.[k.split('_')[0]!] as Record<string, unknown> | undefined)?.[`${k}_mode`]])
+      .filter(([, m]) => typeof m === 'string')
+      .map(([k, m]) => `${String(k).replace('_', ' ')} ${String(m)}`);
+    out.push(
+      'jax-js: its own `lax.conv` with explicit symmetric padding (`[[2, 2], [2, 2]]` for LeNet-5 conv1, ' +
+        '`[[1, 1], [1, 1]]` for every CIFAR conv) and max pooling as `lax.reduceWindow(x, np.max, [2, 2], [2, 2])` ' +
+        '(it has no max-pool op); SGD written by hand; each figure the better of eager and `jit`' +
+        (modes.length ? ` (${modes.join(', ')})` : '') +
+        '; one thread (it starts workers only where a global `Worker` exists, which Node 20 lacks).',
+    );
+  }
   const w = Object.entries(all.targets['wasm'] ?? {}).filter(([k]) => k !== 'all_met');
   const targets = (met: boolean): string =>
     w
@@ -135,6 +150,12 @@ function render(all: Results, allFile: string, two?: Results, twoFile?: string):
       `${x('lenet_infer_wasm_vs_torch1')} torch 1; training ${x('lenet_train_wasm_vs_convnetjs')} (LeNet-5) and ` +
       `${x('cifar_train_wasm_vs_convnetjs')} (CIFAR) ConvNetJS. Fraction of the SIMD peak: GEMM 1024 ` +
       `${frac('gemm1024')}, LeNet-5 training ${frac('lenet_train')}, CIFAR training ${frac('cifar_train')}. ` +
+      // Runs from before jax-js joined the benchmark have no such ratios; their text stays as it was.
+      (all.ratios['lenet_train_wasm_vs_jaxjs'] !== undefined
+        ? `Against jax-js (wasm, the better of eager and jit): GEMM 1024 ${x('gemm1024_wasm_vs_jaxjs')}, LeNet-5 ` +
+          `training ${x('lenet_train_wasm_vs_jaxjs')} and inference ${x('lenet_infer_wasm_vs_jaxjs')}, CIFAR ` +
+          `training ${x('cifar_train_wasm_vs_jaxjs')} and inference ${x('cifar_infer_wasm_vs_jaxjs')}. `
+        : '') +
       `Targets met: ${targets(true)}; missed: ${targets(false)}.`,
   );
   return out.join('\n');

@@ -6,8 +6,22 @@
  * src/backend/wasm/kernels-wasm.ts. Embedding the bytes in a TypeScript module means the
  * backend loads the same way in Node and in browsers, with no file reads or fetches.
  *
- * The output is a build product (git-ignored) that `npm run build`, `prepare` and `lint` make
- * before tsc runs. The file is only rewritten when its content changes, so tsc's incremental
+ * It also writes src/backend/wasm/kernels-abi.ts, the one description of the kernel
+ * interface the TypeScript side uses, generated from the same source so that the two cannot
+ * drift apart:
+ *   - KernelExports: every `export function` of kernels.ts with its parameter names, as the
+ *     type of the instance's exports (calling a kernel that does not exist, or with the wrong
+ *     number of arguments, is a compile error);
+ *   - KERNEL_FUNCTIONS: their names in source order; a function's index is its op code in
+ *     the worker pool's programs (pool.ts), and FLOAT_PARAMS marks its f32/f64 parameters,
+ *     which programs pass as float bits;
+ *   - the op codes: every top-level `const FAMILY_NAME = n;` of kernels.ts whose FAMILY is
+ *     one of CODE_FAMILIES becomes FAMILY_CODES = { name: n } (BINARY_MAXIMUM = 4 gives
+ *     BINARY_CODES.maximum = 4). The backend registers one kernel per code and checks at
+ *     compile time that each code names an op of the op table.
+ *
+ * The outputs are build products (git-ignored) that `npm run build`, `prepare` and `lint` make
+ * before tsc runs. A file is only rewritten when its content changes, so tsc's incremental
  * checks and editors are not disturbed by a rebuild that produced the same bytes.
  *
  * Usage: node scripts/build-wasm.mjs
@@ -16,10 +30,24 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
+import { abiText, readAbi } from './wasm-abi.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = 'src/backend/wasm/assembly/kernels.ts';
 const target = join(root, 'src/backend/wasm/kernels-wasm.ts');
+const abiTarget = join(root, 'src/backend/wasm/kernels-abi.ts');
+/** Writes `text` to `file` unless it already holds exactly that. */
+async function writeIfChanged(file, text) {
+  let previous = null;
+  try {
+    previous = await readFile(file, 'utf8');
+  } catch {
+    // First build.
+  }
+  if (previous !== text) await writeFile(file, text);
+}
+
+const abi = readAbi(await readFile(join(root, source), 'utf8'));
 
 /** Compiles the kernels with the given extra features; returns the module bytes. */
 async function compile(features, shared = false) {
@@ -96,13 +124,8 @@ export const KERNELS_RELAXED_SIMD_SHARED_BASE64 =
   '${relaxedShared.toString('base64')}';
 `;
 
-let previous = null;
-try {
-  previous = await readFile(target, 'utf8');
-} catch {
-  // First build.
-}
-if (previous !== text) await writeFile(target, text);
+await writeIfChanged(target, text);
+await writeIfChanged(abiTarget, abiText(abi, source));
 console.log(
-  `build-wasm: simd ${simd.length} B, relaxed-simd ${relaxed.length} B (shared: ${simdShared.length} B, ${relaxedShared.length} B) -> ${target.slice(root.length + 1)}`,
+  `build-wasm: simd ${simd.length} B, relaxed-simd ${relaxed.length} B (shared: ${simdShared.length} B, ${relaxedShared.length} B) -> ${target.slice(root.length + 1)}; ${abi.functions.length} functions -> ${abiTarget.slice(root.length + 1)}`,
 );

@@ -95,6 +95,9 @@ export {
 } from './tensor/ops.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { type BackwardOptions } from './autograd/engine.js';
+// Loading the engine is what lets Tensor.backward() run: it hands itself to the tensor layer, which sits
+// below autograd and cannot import it (gradcheck loads it too; this import says so where it matters).
+import './autograd/engine.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export {
@@ -152,3 +155,4 @@ export { type FloatDType, type MathDType } from './tensor/tensor.js';
 export { type DTypeOf, type DataDType } from './tensor/creation.js';
 export { inspectSymbol } from './core/inspect.js';
 export { type ArrayFor } from './core/dtype.js';
+export { Conv2dPlan, Pool2dPlan } from './tensor/ops.js';

@@ -45,3 +45,4 @@ export {
 } from './interop/index.js';
 export { BatchJSONLinesLogger, type BatchLog } from './train/loggers.js';
 export { readRunCurves } from './viz/run-log.js';
+export * from './parallel/index.js';

@@ -9,16 +9,11 @@ import { fmt, sameShape } from '../core/shape.js';
 import { withGradMode } from '../tensor/dispatch.js';
 import { onesLike } from '../tensor/creation.js';
 import * as ops from '../tensor/ops.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { type BackwardOptions, type Tensor, setBackwardEngine } from '../tensor/tensor.js';
 import { gradRules, type GradRule } from './rules.js';
 import type { OpName } from '../core/ops.js';
 
-export interface BackwardOptions {
-  /** Keep the graph so backward can run through it again. */
-  retainGraph?: boolean;
-  /** Record the backward computation itself, for higher-order gradients. */
-  createGraph?: boolean;
-}
+export type { BackwardOptions };
 
 /** Tensors whose graph node was freed by a backward pass, so a second pass can say so. */
 const freed = new WeakSet<Tensor>();
@@ -125,3 +120,6 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardO
     }
   });
 }
+
+// Tensor.backward() runs this engine; see setBackwardEngine in src/tensor/tensor.ts for why it is handed over.
+setBackwardEngine(backward);

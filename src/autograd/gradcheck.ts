@@ -4,6 +4,7 @@ import { noGrad } from '../tensor/dispatch.js';
 import { Generator } from '../tensor/random.js';
 import * as ops from '../tensor/ops.js';
 import { type Tensor, peekSync } from '../tensor/tensor.js';
+import { backward } from './engine.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. Default 1e-6. */
@@ -54,7 +55,7 @@ export function gradcheck(
   const out = fn(...xs);
   const weights = randn(out.shape, { dtype: 'float64', backend: out.backend, generator: new Generator(1234) });
   const objective = (y: Tensor): Tensor => ops.sum(ops.mul(ops.cast(y, 'float64'), weights));
-  objective(out).backward();
+  backward(objective(out), undefined);
 
   let maxAbsError = 0;
   let checked = 0;

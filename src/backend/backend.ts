@@ -43,4 +43,53 @@ export interface Backend<S = unknown> {
    */
   readonly syncReadDTypes?: readonly DType[];
   readonly kernels: Partial<KernelTable<S>>;
+  /**
+   * Fused optimizer updates (one kernel per parameter) where the backend has them; src/optim
+   * uses them when present and falls back to its op-by-op rule otherwise. Each must give the
+   * op-by-op rule's results bit for bit.
+   */
+  readonly optimizerKernels?: OptimizerKernels<S>;
+}
+
+/** Options of a fused SGD step (PyTorch's rule, as src/optim/sgd.ts). */
+export interface SgdStepOptions {
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+}
+
+/** Options of a fused Adam/AdamW step, with the step's bias corrections (as src/optim/adam.ts). */
+export interface AdamStepOptions {
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly amsgrad: boolean;
+  /** AdamW: the decay multiplies the parameter instead of joining the gradient. */
+  readonly decoupled: boolean;
+  /** 1 − β1^step and 1 − β2^step. */
+  readonly biasCorrection1: number;
+  readonly biasCorrection2: number;
+}
+
+/**
+ * Fused optimizer updates on float32 views of one shape. They return new storages (dense,
+ * the views' size) and never write their inputs, so a parameter's old value stays valid for
+ * whoever still holds it. null: this call is not handled (the caller runs the op-by-op rule).
+ */
+export interface OptimizerKernels<S> {
+  sgd(
+    param: View<S>,
+    grad: View<S>,
+    momentumBuffer: View<S> | null,
+    o: SgdStepOptions,
+  ): { param: S; momentumBuffer: S | null } | null;
+  adam(
+    param: View<S>,
+    grad: View<S>,
+    state: { expAvg: View<S>; expAvgSq: View<S>; maxExpAvgSq: View<S> | null } | null,
+    o: AdamStepOptions,
+  ): { param: S; expAvg: S; expAvgSq: S; maxExpAvgSq: S | null } | null;
 }

@@ -25,14 +25,22 @@ export {
 } from './webgpu/index.js';
 
 /**
- * Backends known to this build, by name. The wasm backend registers only where the engine
- * validates WebAssembly SIMD; without it, it would be the cpu backend under another name.
+ * Backends known to this build, by name, filled on first use (importing tsgrad probes
+ * nothing). The wasm backend registers only where the engine validates WebAssembly SIMD;
+ * without it, it would be the cpu backend under another name.
  */
-const available: Record<string, Backend> = { cpu: cpuBackend as Backend };
-if (wasmFeatures().kernels) available['wasm'] = wasmBackend as Backend;
+let known: Record<string, Backend> | null = null;
+function registry(): Record<string, Backend> {
+  if (!known) {
+    known = { cpu: cpuBackend as Backend };
+    if (wasmFeatures().kernels) known['wasm'] = wasmBackend as Backend;
+  }
+  return known;
+}
 
 // The webgpu backend appears once `await initWebGPU()` has found an adapter, and leaves on shutdownWebGPU().
 onWebGPURegistration((b) => {
+  const available = registry();
   if (b) available['webgpu'] = b;
   else {
     const gone = available['webgpu'];
@@ -46,6 +54,7 @@ onWebGPURegistration((b) => {
  * WebAssembly SIMD exists, else cpu. A software adapter (lavapipe) is slower than wasm.
  */
 function autoBackend(): Backend {
+  const available = registry();
   const gpu = available['webgpu'];
   if (gpu && !isSoftwareAdapter(webgpuStatus().adapter ?? '')) return gpu;
   return available['wasm'] ?? (cpuBackend as Backend);
@@ -61,6 +70,7 @@ function initialBackend(): Backend {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const requested = env?.['TSGRAD_BACKEND'];
   if (requested && requested !== 'auto') {
+    const available = registry();
     const b = available[requested];
     if (!b) {
       throw new ArgumentError(
@@ -71,11 +81,12 @@ function initialBackend(): Backend {
   }
   return autoBackend();
 }
-let current: Backend = initialBackend();
+/** The current backend; chosen on the first getBackend() (TSGRAD_BACKEND, else 'auto'). */
+let current: Backend | null = null;
 
 /** The backend new tensors are created on. */
 export function getBackend(): Backend {
-  return current;
+  return (current ??= initialBackend());
 }
 
 /**
@@ -92,6 +103,7 @@ export function setBackend<S>(nameOrBackend: string | Backend<S>): Backend {
     return current;
   }
   const name = nameOrBackend;
+  const available = registry();
   const b = name === 'auto' ? autoBackend() : available[name];
   if (!b && name === 'webgpu') {
     const reason = webgpuStatus().reason ?? 'not initialised';
@@ -112,5 +124,5 @@ export function setBackend<S>(nameOrBackend: string | Backend<S>): Backend {
 
 /** Names of the registered backends, e.g. ['cpu', 'wasm'], plus 'webgpu' after initWebGPU(). */
 export function listBackends(): string[] {
-  return Object.keys(available);
+  return Object.keys(registry());
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { getBackend } from '../backend/index.js';
+import { getBackend, setNumThreads } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import type { ImageSet } from '../data/mnist.js';
@@ -42,6 +42,9 @@ import { commandViz } from './viz.js';
 import { IMPORTED_MODEL, readRunInfo, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
 import { commandModels } from './models.js';
 import { readImageFile } from '../data/image-folder.js';
+import { availableParallelism } from 'node:os';
+import { chooseParallelism } from '../parallel/auto.js';
+import { DataParallel } from '../parallel/data-parallel.js';
 
 /** Models in --help: the list is long, `tsgrad models` shows it with parameter counts. */
 const MODEL_CHOICES_HELP = 'lenet5, lenet5-classic or a zoo model (list them: tsgrad models)';
@@ -114,6 +117,11 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   'init-from': {
     type: 'string',
     help: 'start from the weights of another run (trained or imported) where names and shapes match',
+  },
+  replicas: {
+    type: 'string',
+    help: "data-parallel replicas (worker threads) or 'auto': chosen from the model's size and the cores (TSGRAD_NUM_THREADS alone: one model on that many threads)",
+    default: 'auto',
   },
   help: { type: 'flag', help: 'show this help' },
 };
@@ -192,8 +200,49 @@ function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConf
   };
 }
 
+/** --replicas as a number or 'auto'. */
+function replicasOption(v: unknown): number | 'auto' {
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new UsageError(`--replicas must be a positive integer or 'auto', got '${String(v)}'`);
+  return n;
+}
+
+/** What parallelize() chose for the current run (reported in result.json). */
+let parallelism: { replicas: number; threads: number; reason: string } | null = null;
+
+/** Wraps the model in DataParallel when replicas win (see chooseParallelism), and says what was chosen. */
+function parallelize(model: Net, cfg: RunConfig, replicas: number | 'auto'): Net {
+  const env = Number.parseInt(process.env['TSGRAD_NUM_THREADS'] ?? '', 10);
+  const choice = chooseParallelism({
+    parameters: model.numParameters(),
+    batchSize: cfg.batchSize,
+    cores: availableParallelism(),
+    replicas,
+    ...(Number.isInteger(env) && env >= 1 ? { envThreads: env } : {}),
+  });
+  const backend = getBackend().name;
+  parallelism = choice;
+  say(
+    `parallelism: ${choice.replicas > 1 ? `${choice.replicas} data-parallel replicas × ${choice.threads} thread(s) each` : `one model, ${backend === 'wasm' ? choice.threads : 1} intra-op thread(s)`} (${choice.reason})`,
+  );
+  if (choice.replicas === 1) {
+    if (backend === 'wasm') setNumThreads(choice.threads);
+    return model;
+  }
+  return new DataParallel(model, {
+    replicas: choice.replicas,
+    threadsPerReplica: choice.threads,
+    factory: {
+      zoo: cfg.model,
+      options: { numClasses: cfg.classes.length, inChannels: cfg.input.channels, inputSize: cfg.input.size },
+    },
+  });
+}
+
 /** Builds model, data, optimizer and callbacks for a run; shared by train and resume. */
-function prepareRun(cfg: RunConfig, dir: string) {
+function prepareRun(cfg: RunConfig, dir: string, replicas: number | 'auto' = 'auto') {
   const data = loadDataset(cfg.dataset, cfg.dataDir ?? undefined, cfg.input.channels as 1 | 3, cfg.input.size);
   manualSeed(cfg.seed);
   const model = createModel(cfg.model, {
@@ -234,12 +283,17 @@ function prepareRun(cfg: RunConfig, dir: string) {
     new JSONLinesLogger(join(dir, 'log.jsonl')),
     new BatchJSONLinesLogger(join(dir, 'batches.jsonl')),
   );
-  const trainer = run.trainer(callbacks);
+  const trainer = run.trainer(callbacks, parallelize(model, cfg, replicas));
   return { data, model, trainer, testSet, early };
 }
 
-async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promise<number> {
-  const run = prepareRun(cfg, dir);
+async function runTraining(
+  cfg: RunConfig,
+  dir: string,
+  resume: boolean,
+  replicas: number | 'auto' = 'auto',
+): Promise<number> {
+  const run = prepareRun(cfg, dir, replicas);
   if (!resume && cfg.batchSize > run.trainer.trainSet.length) {
     console.error(
       `warning: --batch-size ${cfg.batchSize} is larger than the ${run.trainer.trainSet.length} training images; each step uses all of them`,
@@ -293,6 +347,7 @@ async function runTraining(cfg: RunConfig, dir: string, resume: boolean): Promis
     ...(last['val_accuracy'] !== undefined ? { val_accuracy: last['val_accuracy'], val_loss: last['val_loss'] } : {}),
     seconds,
     backend: getBackend().name,
+    ...(parallelism ? { parallelism } : {}),
     run_dir: dir,
   };
   writeJsonAtomic(join(dir, 'result.json'), result);
@@ -349,12 +404,13 @@ async function commandTrain(argv: string[]): Promise<number> {
   }
   mkdirSync(dir, { recursive: true });
   writeJsonAtomic(join(dir, 'config.json'), cfg);
-  return runTraining(cfg, dir, false);
+  return runTraining(cfg, dir, false, replicasOption(options['replicas']));
 }
 
 const RESUME_OPTIONS: Record<string, OptionSpec> = {
   epochs: { type: 'integer', help: 'new total number of epochs (default: the original)', min: 1 },
   json: TRAIN_OPTIONS['json']!,
+  replicas: TRAIN_OPTIONS['replicas']!,
   help: TRAIN_OPTIONS['help']!,
 };
 
@@ -379,7 +435,7 @@ async function commandResume(argv: string[]): Promise<number> {
     cfg.epochs = options['epochs'] as number;
     writeJsonAtomic(join(dir, 'config.json'), cfg);
   }
-  return runTraining(cfg, dir, true);
+  return runTraining(cfg, dir, true, replicasOption(options['replicas']));
 }
 
 const EVAL_OPTIONS: Record<string, OptionSpec> = {

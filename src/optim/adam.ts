@@ -1,6 +1,7 @@
 import { ArgumentError } from '../core/errors.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { fusedKernels, tensorOn, viewOf } from './fused.js';
 import { type GroupState, Optimizer, type ParamGroup, type ParamState } from './optimizer.js';
 
 export interface AdamOptions {
@@ -35,6 +36,8 @@ export class Adam extends Optimizer<AdamOptions> {
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: GroupState<AdamOptions>): Tensor {
     const [b1, b2] = g.betas;
+    const fused = this.fusedUpdate(p, grad, s, g);
+    if (fused) return fused;
     let param = p;
     let gr = grad;
     if (g.weightDecay) {
@@ -59,6 +62,33 @@ export class Adam extends Optimizer<AdamOptions> {
     const bc2 = 1 - b2 ** step;
     const denom = ops.add(ops.div(ops.unary('sqrt', vHat), Math.sqrt(bc2)), g.eps);
     return ops.sub(param, ops.mul(ops.div(m, denom), g.lr / bc1));
+  }
+
+  /** The update as one fused kernel where the backend has it (same results bit for bit); null otherwise. */
+  private fusedUpdate(p: Tensor, grad: Tensor, s: ParamState, g: GroupState<AdamOptions>): Tensor | null {
+    const kernels = fusedKernels(p);
+    if (!kernels) return null;
+    const step = ((s['step'] as number | undefined) ?? 0) + 1;
+    const m0 = s['expAvg'] as Tensor | undefined;
+    const v0 = s['expAvgSq'] as Tensor | undefined;
+    const vMax = s['maxExpAvgSq'] as Tensor | undefined;
+    // The op-by-op rule treats a missing moment as zero history only when both are missing.
+    if (!m0 !== !v0) return null;
+    const [b1, b2] = g.betas;
+    const out = kernels.adam(
+      viewOf(p),
+      viewOf(grad),
+      m0 && v0
+        ? { expAvg: viewOf(m0), expAvgSq: viewOf(v0), maxExpAvgSq: g.amsgrad && vMax ? viewOf(vMax) : null }
+        : null,
+      { ...g, decoupled: this.decoupled, biasCorrection1: 1 - b1 ** step, biasCorrection2: 1 - b2 ** step },
+    );
+    if (!out) return null;
+    s['step'] = step;
+    s['expAvg'] = tensorOn(out.expAvg, p);
+    s['expAvgSq'] = tensorOn(out.expAvgSq, p);
+    if (out.maxExpAvgSq) s['maxExpAvgSq'] = tensorOn(out.maxExpAvgSq, p);
+    return tensorOn(out.param, p);
   }
 }
 

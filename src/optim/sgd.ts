@@ -1,6 +1,7 @@
 import { ArgumentError } from '../core/errors.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { fusedKernels, tensorOn, viewOf } from './fused.js';
 import { type GroupState, Optimizer, type ParamGroup, type ParamState } from './optimizer.js';
 
 export interface SGDOptions {
@@ -34,6 +35,12 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: GroupState<SGDOptions>): Tensor {
+    const prevBuf = s['momentumBuffer'] as Tensor | undefined;
+    const fused = fusedKernels(p)?.sgd(viewOf(p), viewOf(grad), prevBuf ? viewOf(prevBuf) : null, g);
+    if (fused) {
+      if (fused.momentumBuffer) s['momentumBuffer'] = tensorOn(fused.momentumBuffer, p);
+      return tensorOn(fused.param, p);
+    }
     let d = g.weightDecay ? ops.add(grad, ops.mul(p, g.weightDecay)) : grad;
     if (g.momentum) {
       const prev = s['momentumBuffer'] as Tensor | undefined;

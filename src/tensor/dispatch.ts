@@ -119,8 +119,57 @@ function viewLayout<K extends OpName>(
   }
 }
 
+/** Time spent on one primitive while {@link profileOps} is on, in milliseconds. */
+export interface OpTiming {
+  /** Times the primitive ran. */
+  calls: number;
+  /** Inside the backend's kernel (for copying backends this includes their copies in and out). */
+  kernelMs: number;
+  /** The whole of run(): shape inference, output allocation, views, graph node, and the kernel. */
+  runMs: number;
+}
+
+/** Per-primitive timings while profiling is on; null when off, which costs run() one comparison. */
+let opTimes: Map<OpName, OpTiming> | null = null;
+
+/**
+ * Runs `fn` (synchronous) while timing every primitive dispatched: calls, time inside the backend's
+ * kernel, and time in dispatch as a whole. Time of `fn` outside both is JavaScript between kernels
+ * (composite ops, modules, the autograd engine, optimizers). For profiling tools (bench/profile-step.ts);
+ * off by default, and free when off.
+ * @example const { ops } = profileOps(() => trainStep()); // ops.get('conv2d')?.kernelMs
+ */
+export function profileOps<T>(fn: () => T): { result: T; ops: Map<OpName, OpTiming> } {
+  const prev = opTimes;
+  const times = new Map<OpName, OpTiming>();
+  opTimes = times;
+  try {
+    return { result: fn(), ops: times };
+  } finally {
+    opTimes = prev;
+  }
+}
+
 /** Applies primitive `op` to `inputs`. The single entry point from tensors to backends. */
 export function run<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
+  if (opTimes === null) return runOp(op, inputs, params, null);
+  let t = opTimes.get(op);
+  if (!t) opTimes.set(op, (t = { calls: 0, kernelMs: 0, runMs: 0 }));
+  const start = performance.now();
+  try {
+    return runOp(op, inputs, params, t);
+  } finally {
+    t.calls++;
+    t.runMs += performance.now() - start;
+  }
+}
+
+function runOp<K extends OpName>(
+  op: K,
+  inputs: readonly Tensor[],
+  params: OpParams[K],
+  timing: OpTiming | null,
+): Tensor {
   const def = opDefs[op];
   if (def.arity >= 0 && inputs.length !== def.arity) {
     throw new ArgumentError(`${op}: expected ${def.arity} inputs, got ${inputs.length}`);
@@ -153,11 +202,14 @@ export function run<K extends OpName>(op: K, inputs: readonly Tensor[], params: 
     const storage = backend.alloc(meta.dtype, size);
     const strides = contiguousStrides(meta.shape);
     const views = outShape ? inputs.map((t) => broadcastView(t, outShape)) : inputs.map(viewOf);
-    (kernel as (i: readonly View[], o: View, p: OpParams[K]) => void)(
-      views,
-      { storage, dtype: meta.dtype, shape: meta.shape, strides, offset: 0 },
-      params,
-    );
+    const outView: View = { storage, dtype: meta.dtype, shape: meta.shape, strides, offset: 0 };
+    const k = kernel as (i: readonly View[], o: View, p: OpParams[K]) => void;
+    if (timing === null) k(views, outView, params);
+    else {
+      const start = performance.now();
+      k(views, outView, params);
+      timing.kernelMs += performance.now() - start;
+    }
     out = new Tensor(storage, meta.shape, strides, 0, meta.dtype, backend);
   }
   if (gradEnabled && isFloat(meta.dtype) && inputs.some((t) => t.requiresGrad)) {

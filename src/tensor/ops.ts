@@ -4,7 +4,7 @@
  */
 import { type DType, isFloat, promoteTypes } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
-import type { BinaryOpName, CompareOp, Conv2dParams, Pool2dParams, UnaryOpName } from '../core/ops.js';
+import type { AvgPool2dParams, BinaryOpName, CompareOp, Conv2dParams, Pool2dParams, UnaryOpName } from '../core/ops.js';
 import {
   checkShape,
   fmt,
@@ -554,15 +554,76 @@ export function conv2dParams(
 }
 
 /**
+ * A convolution's geometry resolved and checked once (as candle's ParamsConv2D): a layer builds one when it
+ * is constructed and hands it to {@link conv2d} on every forward, so nothing is re-resolved per call. The
+ * primitive's parameters are fixed except for `padding: 'same'` with a stride above 1, whose padding depends
+ * on the input size; those are resolved on the first input of each size (the last size is kept).
+ * @example
+ * const plan = new Conv2dPlan([3, 3], { stride: 2, padding: 'same' });
+ * conv2d(x, w, b, plan); // x [1, 3, 13, 13], w [8, 3, 3, 3] -> [1, 8, 7, 7]
+ */
+export class Conv2dPlan {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+  /** The padding option as given ('same', 'valid' or numbers). */
+  readonly padding: Padding;
+  /** The primitive's parameters where they do not depend on the input size, else null. */
+  readonly fixed: Conv2dParams | null;
+  private lastSize: readonly [number, number] = [0, 0];
+  private last: Conv2dParams | null = null;
+
+  /** Checks the options (kernel, stride, dilation, padding, groups) and resolves what they fix. */
+  constructor(kernel: Pair, opts: Conv2dOptions = {}, op = 'conv2d') {
+    this.kernel = positivePair(kernel, 'kernel size', op);
+    this.stride = positivePair(opts.stride ?? 1, 'stride', op);
+    this.dilation = positivePair(opts.dilation ?? 1, 'dilation', op);
+    this.padding = opts.padding ?? 0;
+    checkPadding(this.padding, op);
+    const groups = opts.groups ?? 1;
+    if (!(Number.isInteger(groups) && groups >= 1))
+      throw new ArgumentError(`${op}: groups must be a positive integer, got ${describeValue(groups)}`);
+    this.groups = groups;
+    // TensorFlow's SAME padding of a stride-1 axis is dilation·(k − 1) whatever the input size.
+    const inputDependent = this.padding === 'same' && (this.stride[0] > 1 || this.stride[1] > 1);
+    this.fixed = inputDependent ? null : conv2dParams(this.kernel, { ...opts, groups }, op);
+  }
+
+  /** The primitive's parameters for an input of `height` × `width`. */
+  params(height: number, width: number): Conv2dParams {
+    if (this.fixed) return this.fixed;
+    if (this.last && this.lastSize[0] === height && this.lastSize[1] === width) return this.last;
+    const p = conv2dParams(
+      this.kernel,
+      { stride: this.stride, dilation: this.dilation, padding: this.padding, groups: this.groups },
+      'conv2d',
+      [height, width],
+    );
+    this.lastSize = [height, width];
+    this.last = p;
+    return p;
+  }
+}
+
+/**
  * 2-D convolution (cross-correlation) of NCHW `x` with weight [Cout, Cin/groups, kH, kW].
  * `padding: 'same'` keeps ceil(H / stride) rows for any stride and dilation (TensorFlow's rule).
+ * Takes options, or a {@link Conv2dPlan} resolved once (what Conv2d layers pass).
  * @example conv2d(x, w, b, { stride: 2, padding: 'same' }) // x [1, 3, 13, 13], w [8, 3, 3, 3] -> [1, 8, 7, 7]
  */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions | Conv2dPlan = {}): Tensor {
   if (weight.rank !== 4)
     throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
-  const hw: [number, number] = x.rank === 4 ? [x.shape[2]!, x.shape[3]!] : [1, 1];
-  const p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts, 'conv2d', hw);
+  const [h, w] = x.rank === 4 ? [x.shape[2]!, x.shape[3]!] : [1, 1];
+  let p: Conv2dParams;
+  if (opts instanceof Conv2dPlan) {
+    if (opts.kernel[0] !== weight.shape[2] || opts.kernel[1] !== weight.shape[3])
+      throw new ShapeError(
+        `conv2d: weight ${fmt(weight.shape)} does not have the plan's kernel size ${opts.kernel.join('x')}`,
+      );
+    p = opts.params(h, w);
+  } else p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts, 'conv2d', [h, w]);
   let y = run('conv2d', [x, weight], p);
   if (bias) {
     if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
@@ -615,44 +676,106 @@ export function checkPool2dOptions(kernel: Pair, o: AvgPool2dOptions, op: string
   }
 }
 
-interface PoolPlan {
+interface PoolCall {
   params: Pool2dParams;
+  /** The average-pooling primitive's parameters (countIncludePad true over explicit padding, rescaled after). */
+  avg: AvgPool2dParams;
   /** Explicit [top, bottom, left, right] padding applied before a VALID pool (asymmetric SAME). */
   pads: [number, number, number, number] | null;
 }
 
-/** The primitive's parameters for one call, with TensorFlow's SAME resolved from the input size. */
-function planPool(x: Tensor, kernel: Pair, o: Pool2dOptions, op: string): PoolPlan {
-  checkPool2dOptions(kernel, o, op, op === 'avgPool2d');
-  const k = pair(kernel, 'kernel', op);
-  const stride = pair(o.stride ?? k, 'stride', op);
-  const dilation = pair(o.dilation ?? 1, 'dilation', op);
-  const base = { kernel: k, stride, dilation, ceilMode: o.ceilMode ?? false };
-  if (o.padding === 'valid') return { params: { ...base, padding: [0, 0] }, pads: null };
-  if (o.padding !== 'same') return { params: { ...base, padding: pair(o.padding ?? 0, 'padding', op) }, pads: null };
-  if (x.rank !== 4) throw new ShapeError(`${op}: expected input of rank 4 (N, C, H, W), got shape ${fmt(x.shape)}`);
-  const [h, w] = [x.shape[2]!, x.shape[3]!];
-  const [top, bottom] = samePadding(h, k[0], stride[0], dilation[0]);
-  const [left, right] = samePadding(w, k[1], stride[1], dilation[1]);
-  for (const [axis, size, before, kk, s, d] of [
-    ['rows', h, top, k[0], stride[0], dilation[0]],
-    ['columns', w, left, k[1], stride[1], dilation[1]],
-  ] as const) {
-    const out = Math.ceil(size / s);
-    for (let j = 0; j < out; j++) {
-      const first = j * s - before;
-      let inside = false;
-      for (let i = 0; i < kk && !inside; i++) inside = first + i * d >= 0 && first + i * d < size;
-      if (!inside)
-        throw new ShapeError(
-          `${op}: with padding 'same', window ${j} along the ${axis} covers only padding (input ${size}, kernel ${kk}, dilation ${d}); use a smaller dilation`,
-        );
-    }
+/**
+ * A pooling layer's geometry resolved and checked once (kernel, stride, padding incl. TensorFlow's SAME,
+ * dilation, ceil mode, countIncludePad): MaxPool2d / AvgPool2d build one when constructed and pass it to
+ * {@link maxPool2d} / {@link avgPool2d} on every forward. Numeric and 'valid' padding fix the primitive's
+ * parameters here; 'same' depends on the input size and is resolved (and checked) on the first input of
+ * each size, the last size kept.
+ * @example const plan = new Pool2dPlan(3, { stride: 2, padding: 'same' }); maxPool2d(x, plan);
+ */
+export class Pool2dPlan {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly padding: Padding;
+  readonly ceilMode: boolean;
+  /** For average pooling: divide by the whole window, padding included. */
+  readonly countIncludePad: boolean;
+  /** The primitive's parameters and padding where they do not depend on the input size, else null. */
+  private readonly fixed: PoolCall | null;
+  private lastSize: readonly [number, number] = [0, 0];
+  private last: PoolCall | null = null;
+
+  /** `op` names the layer or function in errors; `avg` admits the countIncludePad option. */
+  constructor(
+    kernel: Pair,
+    opts: AvgPool2dOptions = {},
+    readonly op = 'maxPool2d',
+    avg = false,
+  ) {
+    checkPool2dOptions(kernel, opts, op, avg);
+    this.kernel = pair(kernel, 'kernel', op);
+    this.stride = pair(opts.stride ?? this.kernel, 'stride', op);
+    this.dilation = pair(opts.dilation ?? 1, 'dilation', op);
+    this.padding = opts.padding ?? 0;
+    this.ceilMode = opts.ceilMode ?? false;
+    this.countIncludePad = opts.countIncludePad ?? this.padding !== 'same';
+    const base = { kernel: this.kernel, stride: this.stride, dilation: this.dilation, ceilMode: this.ceilMode };
+    if (this.padding === 'valid') this.fixed = this.poolCall({ ...base, padding: [0, 0] }, null);
+    else if (this.padding !== 'same')
+      this.fixed = this.poolCall({ ...base, padding: pair(this.padding, 'padding', op) }, null);
+    else this.fixed = null;
   }
-  // Symmetric SAME padding the primitive can take (at most half the kernel) runs natively.
-  if (top === bottom && left === right && top * 2 <= k[0] && left * 2 <= k[1])
-    return { params: { ...base, padding: [top, left] }, pads: null };
-  return { params: { ...base, padding: [0, 0] }, pads: [top, bottom, left, right] };
+
+  /** @internal The primitive's parameters (and any explicit padding) for this input. */
+  call(x: Tensor, op: string): PoolCall {
+    if (this.fixed) return this.fixed;
+    if (x.rank !== 4) throw new ShapeError(`${op}: expected input of rank 4 (N, C, H, W), got shape ${fmt(x.shape)}`);
+    const [h, w] = [x.shape[2]!, x.shape[3]!];
+    if (this.last && this.lastSize[0] === h && this.lastSize[1] === w) return this.last;
+    const c = this.same(h, w, op);
+    this.lastSize = [h, w];
+    this.last = c;
+    return c;
+  }
+
+  /** TensorFlow's SAME for an h × w input: symmetric padding the primitive takes, or explicit padding. */
+  private same(h: number, w: number, op: string): PoolCall {
+    const k = this.kernel;
+    const [stride, dilation] = [this.stride, this.dilation];
+    const [top, bottom] = samePadding(h, k[0], stride[0], dilation[0]);
+    const [left, right] = samePadding(w, k[1], stride[1], dilation[1]);
+    for (const [axis, size, before, kk, s, d] of [
+      ['rows', h, top, k[0], stride[0], dilation[0]],
+      ['columns', w, left, k[1], stride[1], dilation[1]],
+    ] as const) {
+      const out = Math.ceil(size / s);
+      for (let j = 0; j < out; j++) {
+        const first = j * s - before;
+        let inside = false;
+        for (let i = 0; i < kk && !inside; i++) inside = first + i * d >= 0 && first + i * d < size;
+        if (!inside)
+          throw new ShapeError(
+            `${op}: with padding 'same', window ${j} along the ${axis} covers only padding (input ${size}, kernel ${kk}, dilation ${d}); use a smaller dilation`,
+          );
+      }
+    }
+    const base = { kernel: k, stride, dilation, ceilMode: this.ceilMode };
+    // Symmetric SAME padding the primitive can take (at most half the kernel) runs natively.
+    if (top === bottom && left === right && top * 2 <= k[0] && left * 2 <= k[1])
+      return this.poolCall({ ...base, padding: [top, left] }, null);
+    return this.poolCall({ ...base, padding: [0, 0] }, [top, bottom, left, right]);
+  }
+
+  private poolCall(params: Pool2dParams, pads: PoolCall['pads']): PoolCall {
+    return { params, pads, avg: { ...params, countIncludePad: pads ? true : this.countIncludePad } };
+  }
+}
+
+/** A plan carries its options: more given beside it would be silently ignored, so they are refused. */
+function planOnly(plan: Pool2dPlan, opts: object, op: string): Pool2dPlan {
+  if (Object.values(opts).some((v) => v !== undefined))
+    throw new ArgumentError(`${op}: options come with the Pool2dPlan; pass either a plan or a kernel size and options`);
+  return plan;
 }
 
 /** Per-output count of window cells inside the input ([1, 1, oh, ow]), for SAME average pooling. */
@@ -676,12 +799,14 @@ function windowCounts(x: Tensor, p: Pool2dParams, pads: readonly [number, number
 }
 
 /**
- * Max pooling; stride defaults to the kernel size (non-overlapping windows).
+ * Max pooling; stride defaults to the kernel size (non-overlapping windows). Takes a kernel size and
+ * options, or a {@link Pool2dPlan} resolved once (what MaxPool2d layers pass).
  * `padding: 'same'` keeps ceil(H / stride) rows (TensorFlow's rule, padded cells never win).
  * @example maxPool2d(x, 3, { stride: 2 }); maxPool2d(x, 6, { stride: 5, padding: 'same' }) // 13x13 -> 3x3
  */
-export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Tensor {
-  const { params, pads } = planPool(x, kernel, opts, 'maxPool2d');
+export function maxPool2d(x: Tensor, kernel: Pair | Pool2dPlan, opts: Pool2dOptions = {}): Tensor {
+  const plan = kernel instanceof Pool2dPlan ? planOnly(kernel, opts, 'maxPool2d') : new Pool2dPlan(kernel, opts);
+  const { params, pads } = plan.call(x, 'maxPool2d');
   if (!pads) return run('maxPool2d', [x], params);
   const padded = pad(
     x,
@@ -696,20 +821,23 @@ export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Te
 
 /**
  * Average pooling; counts padded zeros in the divisor unless countIncludePad is
- * false. With `padding: 'same'` the padded cells are left out of the divisor, as TensorFlow does.
+ * false. Takes a kernel size and options, or a {@link Pool2dPlan} resolved once (what AvgPool2d passes). With `padding: 'same'` the padded cells are left out of the divisor, as TensorFlow does.
  * @example avgPool2d(x, 2); avgPool2d(x, 3, { stride: 2, padding: 'same' })
  */
-export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dOptions = {}): Tensor {
+export function avgPool2d(x: Tensor, kernel: Pair | Pool2dPlan, opts: AvgPool2dOptions = {}): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError(`avgPool2d: expected a float tensor, got ${x.dtype}`);
-  const { params, pads } = planPool(x, kernel, opts, 'avgPool2d');
-  const countIncludePad = opts.countIncludePad ?? opts.padding !== 'same';
-  if (!pads) return run('avgPool2d', [x], { ...params, countIncludePad });
+  const plan =
+    kernel instanceof Pool2dPlan
+      ? planOnly(kernel, opts, 'avgPool2d')
+      : new Pool2dPlan(kernel, opts, 'avgPool2d', true);
+  const { params, pads, avg } = plan.call(x, 'avgPool2d');
+  if (!pads) return run('avgPool2d', [x], avg);
   const padded = pad(x, [
     [pads[0], pads[1]],
     [pads[2], pads[3]],
   ]);
-  const y = run('avgPool2d', [padded], { ...params, countIncludePad: true });
-  if (countIncludePad) return y;
+  const y = run('avgPool2d', [padded], avg);
+  if (plan.countIncludePad) return y;
   // The primitive divided by the whole window; rescale to the cells inside the input.
   return mul(y, div(params.kernel[0] * params.kernel[1], windowCounts(x, params, pads)));
 }

@@ -1,15 +1,34 @@
 import { type ArrayFor, type DType, type TypedArray, allocArray, isFloat } from '../core/dtype.js';
 import { inspectSymbol } from '../core/inspect.js';
-import { ArgumentError, ShapeError, UnsupportedError } from '../core/errors.js';
+import { ArgumentError, ShapeError, TsgradError, UnsupportedError } from '../core/errors.js';
 import { contiguousStrides, fmt, isContiguousLayout, sameShape, sizeOf } from '../core/shape.js';
 import type { Backend } from '../backend/backend.js';
-import { backward, type BackwardOptions } from '../autograd/engine.js';
 import type { GraphNode } from './dispatch.js';
 import { formatTensor } from './format.js';
 import * as ops from './ops.js';
 import type { TensorLike } from './ops.js';
 
 export type NestedNumbers = number | NestedNumbers[];
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+  /** Record the backward computation itself, for higher-order gradients. */
+  createGraph?: boolean;
+}
+
+/** What `Tensor.backward()` runs: src/autograd/engine.ts's backward(). */
+export type BackwardEngine = (root: Tensor, grad: Tensor | undefined, opts: BackwardOptions) => void;
+
+// The tensor layer sits below autograd (whose rules are written with tensor ops), so it cannot import the
+// engine without an import cycle; the engine hands itself over here when its module loads, which every
+// entry point (src/index.ts, src/browser.ts) and every caller of the engine make sure of.
+let backwardEngine: BackwardEngine | null = null;
+
+/** @internal Called once by src/autograd/engine.ts as it loads. */
+export function setBackwardEngine(engine: BackwardEngine): void {
+  backwardEngine = engine;
+}
 
 /** The float dtypes, kept by math on a tensor of that dtype. */
 export type FloatDType = 'float32' | 'float64';
@@ -174,7 +193,12 @@ export class Tensor<D extends DType = DType> {
    * frees the graph unless `retainGraph`.
    */
   backward(grad?: Tensor, opts: BackwardOptions = {}): void {
-    backward(this, grad, opts);
+    if (!backwardEngine) {
+      throw new TsgradError(
+        "backward: the autograd engine is not loaded; import tsgrad from its entry point ('tsgrad' or 'tsgrad/browser'), not a single internal module",
+      );
+    }
+    backwardEngine(this, grad, opts);
   }
 
   /** Same data, cut from the graph. */

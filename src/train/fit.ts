@@ -3,6 +3,7 @@
  * metrics, gradient clipping, a guard against NaN/Inf losses, callbacks,
  * and a state that can be saved and restored to resume exactly.
  */
+import { backward } from '../autograd/engine.js';
 import { TsgradError } from '../core/errors.js';
 import { type DataSource, type Dataset, batchOf, toDataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
@@ -280,7 +281,7 @@ export class Trainer {
           );
         }
         this.optimizer.zeroGrad();
-        loss.backward();
+        backward(loss, undefined);
         if (this.options.clipGradValue !== undefined) clipGradValue(params, this.options.clipGradValue);
         if (this.options.clipGradNorm !== undefined) clipGradNorm(params, this.options.clipGradNorm);
         this.optimizer.step();

@@ -72,7 +72,8 @@ export interface PreparedTraining {
   valSet: Dataset | undefined;
   /** The learning-rate schedule as callbacks; put them in the list given to `trainer`. */
   schedule: Callback[];
-  trainer(callbacks: Callback[]): Trainer;
+  /** The Trainer; `net` replaces the model that runs the steps (a DataParallel wrapper of it, say). */
+  trainer(callbacks: Callback[], net?: Module & { forward(x: Tensor): Tensor }): Trainer;
 }
 
 /** The images of a set, scaled to [0, 1] and normalized per channel, without augmentation. */
@@ -169,8 +170,8 @@ export function prepareTraining(
     trainSet,
     valSet,
     schedule,
-    trainer: (callbacks) =>
-      new Trainer(model, {
+    trainer: (callbacks, net = model) =>
+      new Trainer(net, {
         train: trainSet,
         ...(valSet ? { val: valSet } : {}),
         epochs: recipe.epochs,

@@ -5,6 +5,7 @@
  * backend, webgpu included. The model's train/eval mode and its parameters' gradients are
  * left as they were.
  */
+import { backward } from '../autograd/engine.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { fmt } from '../core/shape.js';
 import { Conv2d } from '../nn/layers/conv.js';
@@ -108,7 +109,7 @@ export async function saliencyMap(model: Model, x: Tensor, classIndex: number): 
   const [, c, h, w] = input.shape as [number, number, number, number];
   return probing(model, async () => {
     const leaf = input.detach().cast('float32').setRequiresGrad();
-    withGradMode(true, () => classScore(model.forward(leaf), classIndex, 'saliency').backward());
+    withGradMode(true, () => backward(classScore(model.forward(leaf), classIndex, 'saliency'), undefined));
     const g = await leaf.grad!.data();
     const values = new Float32Array(h * w);
     for (let ch = 0; ch < c; ch++) {
@@ -147,7 +148,7 @@ export async function gradCamMap(
     }
     // The activation is an inner node of the graph: ask autograd to keep its gradient.
     act.retainGrad();
-    score!.backward();
+    backward(score!, undefined);
     const [, k, ah, aw] = act.shape as [number, number, number, number];
     const a = await act.data();
     const g = act.grad ? await act.grad.data() : new Float32Array(a.length);

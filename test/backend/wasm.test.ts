@@ -424,7 +424,7 @@ for (const variant of variants) {
         parity(wasm, [t], (x) => x!.mul(2).add(-0.5), 'scalar constants');
       });
 
-      test('relu, neg, abs, sqrt, bool to float32', () => {
+      test('relu, neg, abs, sqrt, exp, log, tanh, sigmoid, bool to float32', () => {
         const g = new Generator(51);
         for (const shape of [[1], [3], [4], [17], [64, 6, 7, 7]]) {
           const x = special(g, shape);
@@ -432,6 +432,10 @@ for (const variant of variants) {
           parity(wasm, [x], (a) => a!.neg(), `neg [${shape}]`);
           parity(wasm, [x], (a) => a!.abs(), `abs [${shape}]`);
           parity(wasm, [x], (a) => a!.abs().sqrt(), `sqrt [${shape}]`);
+          parity(wasm, [x], (a) => a!.exp(), `exp [${shape}]`);
+          parity(wasm, [x], (a) => a!.abs().log(), `log [${shape}]`);
+          parity(wasm, [x], (a) => a!.tanh(), `tanh [${shape}]`);
+          parity(wasm, [x], (a) => a!.sigmoid(), `sigmoid [${shape}]`);
           parity(wasm, [x], (a) => a!.gt(0).float(), `bool to float32 [${shape}]`);
           parity(wasm, [x], (a) => a!.transpose(0, -1).relu(), `relu of a transposed view [${shape}]`);
         }

@@ -3,7 +3,7 @@
  * on one shared WebAssembly.Memory and run "programs" (short lists of kernel calls on
  * pointers into that memory) handed to them through a shared control block.
  *
- * A kernel of index.ts splits its work into one program per lane (lane 0 is the calling
+ * A kernel of kernels/ splits its work into one program per lane (lane 0 is the calling
  * thread), along a dimension that does not change any summation order (GEMM output rows or
  * columns, batch samples, pooling planes), so results are bit-identical for any number of
  * threads. dispatch() writes each worker's program into its slot of the control block
@@ -18,34 +18,19 @@
  * tsgrad itself runs in a Web Worker of such a page (see threadSupport()); elsewhere
  * everything runs on one thread.
  */
-import type { KernelExports } from './runtime.js';
-
-/** Kernel exports a program may call, by op code (their index). */
-export const POOL_FUNCTIONS = [
-  'gemm',
-  'gemmBatched',
-  'im2col',
-  'col2im',
-  'nchwToChannelRows',
-  'channelRowsToNchw',
-  'maxPool2d',
-  'maxPool2dGrad',
-  'avgPool2d',
-  'avgPool2dGrad',
-] as const satisfies readonly (keyof KernelExports)[];
-
-export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
+import { FLOAT_PARAMS, KERNEL_FUNCTIONS, type KernelExports, type KernelFunction } from './kernels-abi.js';
 
 /** One kernel call: its name and integer arguments (pointers are byte offsets). */
 export interface Call {
-  fn: PoolFunction;
+  fn: KernelFunction;
   args: number[];
 }
 
 /** A lane's work: calls run in order. */
 export type Program = Call[];
 
-const FN_CODE: Record<string, number> = Object.fromEntries(POOL_FUNCTIONS.map((f, i) => [f, i]));
+/** A function's op code in an encoded program: its index in the generated KERNEL_FUNCTIONS. */
+const FN_CODE = Object.fromEntries(KERNEL_FUNCTIONS.map((f, i) => [f, i])) as Record<KernelFunction, number>;
 
 // Control block layout (Int32Array over a SharedArrayBuffer).
 const PENDING = 0; // workers still running the current dispatch
@@ -70,20 +55,34 @@ export function controlBytes(lanes: number): number {
   return (HEADER + Math.max(lanes - 1, 0) * SLOT) * 4;
 }
 
-/** Runs one call on an instance's exports. */
-function invoke(exports: KernelExports, call: Call): void {
+/** Runs one call on an instance's exports; a call with the wrong number of arguments is a bug, reported as such. */
+export function invoke(exports: KernelExports, call: Call): void {
+  const arity = FLOAT_PARAMS[call.fn].length;
+  if (call.args.length !== arity) {
+    throw new Error(`wasm backend: ${call.fn} takes ${arity} arguments, a program passed ${call.args.length}`);
+  }
   (exports[call.fn] as (...a: number[]) => void)(...call.args);
 }
 
 /** Writes a program into a worker slot; false when it does not fit. */
-function encode(control: Int32Array, base: number, program: Program): boolean {
+function encode(control: Int32Array, floats: Float32Array, base: number, program: Program): boolean {
   let at = base + PROGRAM;
   const end = base + SLOT;
   for (const call of program) {
     if (at + 2 + call.args.length > end) return false;
-    control[at++] = FN_CODE[call.fn]!;
+    const isFloat = FLOAT_PARAMS[call.fn];
+    if (call.args.length !== isFloat.length) {
+      throw new Error(
+        `wasm backend: ${call.fn} takes ${isFloat.length} arguments, a program passed ${call.args.length}`,
+      );
+    }
+    control[at++] = FN_CODE[call.fn];
     control[at++] = call.args.length;
-    for (const a of call.args) control[at++] = a;
+    call.args.forEach((a, i) => {
+      if (isFloat[i]) floats[at] = a;
+      else control[at] = a;
+      at++;
+    });
   }
   control[base + LENGTH] = at - (base + PROGRAM);
   return true;
@@ -91,12 +90,16 @@ function encode(control: Int32Array, base: number, program: Program): boolean {
 
 /** Runs the program encoded in a worker slot. */
 function runEncoded(exports: KernelExports, control: Int32Array, base: number, length: number): void {
+  const floats = new Float32Array(control.buffer);
   let at = base + PROGRAM;
   const end = at + length;
   while (at < end) {
-    const fn = exports[POOL_FUNCTIONS[control[at]!]!] as (...a: number[]) => void;
+    const name = KERNEL_FUNCTIONS[control[at]!]!;
+    const fn = exports[name] as (...a: number[]) => void;
+    const isFloat = FLOAT_PARAMS[name];
     const argc = control[at + 1]!;
-    const args = Array.from(control.subarray(at + 2, at + 2 + argc));
+    const args: number[] = [];
+    for (let i = 0; i < argc; i++) args.push(isFloat[i] ? floats[at + 2 + i]! : control[at + 2 + i]!);
     fn(...args);
     at += 2 + argc;
   }
@@ -235,6 +238,8 @@ export function threadSupport(): { spawn: SpawnWorker; cores: number } | null {
 /** Worker threads serving one shared memory; lane 0 is the thread calling dispatch(). */
 export class WorkerPool {
   private readonly control: Int32Array;
+  /** The control block as float32, for float arguments (FLOAT_PARAMS). */
+  private readonly floats: Float32Array;
   private readonly workers: WorkerHandle[] = [];
   private closed = false;
 
@@ -247,6 +252,7 @@ export class WorkerPool {
   ) {
     const sab = new SharedArrayBuffer(controlBytes(lanes));
     this.control = new Int32Array(sab);
+    this.floats = new Float32Array(sab);
     for (let w = 1; w < lanes; w++) this.workers.push(spawn({ module, memory, control: sab, worker: w }));
   }
 
@@ -270,7 +276,8 @@ export class WorkerPool {
       const p = programs[i]!;
       if (p.length === 0) continue;
       const base = slotBase(i);
-      if (!this.closed && i < this.lanes && Atomics.load(c, base + READY) === 1 && encode(c, base, p)) sent.push(i);
+      if (!this.closed && i < this.lanes && Atomics.load(c, base + READY) === 1 && encode(c, this.floats, base, p))
+        sent.push(i);
       else mine.push(p);
     }
     Atomics.store(c, PENDING, sent.length);

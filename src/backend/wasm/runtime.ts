@@ -26,97 +26,10 @@ import {
   KERNELS_SIMD_BASE64,
   KERNELS_SIMD_SHARED_BASE64,
 } from './kernels-wasm.js';
-import { type Program, type SpawnWorker, WorkerPool } from './pool.js';
+import type { KernelExports } from './kernels-abi.js';
+import { type Program, type SpawnWorker, WorkerPool, invoke } from './pool.js';
 
-/** The functions kernels.ts exports (pointers are byte offsets, booleans are 0/1). */
-export interface KernelExports {
-  heapBase(): number;
-  gemmWorkspaceBytes(): number;
-  gemm(
-    transA: number,
-    transB: number,
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    b: number,
-    ldb: number,
-    c: number,
-    ldc: number,
-    accumulate: number,
-    work: number,
-  ): void;
-  gemmBatched(
-    batch: number,
-    transA: number,
-    transB: number,
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    strideA: number,
-    b: number,
-    ldb: number,
-    strideB: number,
-    c: number,
-    ldc: number,
-    strideC: number,
-    work: number,
-  ): void;
-  im2col(
-    x: number,
-    samples: number,
-    sampleStride: number,
-    channels: number,
-    h: number,
-    w: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-    dh: number,
-    dw: number,
-    hOut: number,
-    wOut: number,
-    cols: number,
-    ldCols: number,
-  ): void;
-  col2im(
-    cols: number,
-    ldCols: number,
-    samples: number,
-    sampleStride: number,
-    channels: number,
-    h: number,
-    w: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-    dh: number,
-    dw: number,
-    hOut: number,
-    wOut: number,
-    dx: number,
-  ): void;
-  binary(op: number, ...dimsAndOperands: number[]): void;
-  compare(op: number, ...dimsAndOperands: number[]): void;
-  unary(op: number, x: number, out: number, n: number): void;
-  boolToF32(x: number, out: number, n: number): void;
-  sumKRKR(x: number, k0: number, r1: number, k2: number, r3: number, out: number, acc: number): void;
-  nchwToChannelRows(src: number, samples: number, channels: number, hw: number, dst: number, ld: number): void;
-  channelRowsToNchw(src: number, ld: number, samples: number, channels: number, hw: number, dst: number): void;
-  maxPool2d(x: number, y: number, ...geometry: number[]): void;
-  maxPool2dGrad(x: number, gy: number, dx: number, ...geometry: number[]): void;
-  avgPool2d(x: number, y: number, ...geometryAndCountIncludePad: number[]): void;
-  avgPool2dGrad(gy: number, dx: number, ...geometryAndCountIncludePad: number[]): void;
-}
+export type { KernelExports } from './kernels-abi.js';
 
 /** Which build of the kernels to run. */
 export type KernelVariant = 'simd' | 'relaxed-simd';
@@ -204,7 +117,7 @@ export class WasmRuntime {
       this.pool.dispatch(programs);
       return;
     }
-    for (const p of programs) for (const c of p) (this.exports[c.fn] as (...a: number[]) => void)(...c.args);
+    for (const p of programs) for (const c of p) invoke(this.exports, c);
   }
 
   /** Stops the worker threads, if any (later run() calls stay on this thread). */

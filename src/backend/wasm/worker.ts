@@ -5,7 +5,7 @@
  * Web Worker it arrives as the first message.
  */
 import { type WorkerInit, serveWorker } from './pool.js';
-import type { KernelExports } from './runtime.js';
+import type { KernelExports } from './kernels-abi.js';
 
 const wt = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
   'node:worker_threads',

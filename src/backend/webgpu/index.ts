@@ -21,6 +21,7 @@ import { UnsupportedError } from '../../core/errors.js';
 import type { KernelOpName, OpParams } from '../../core/ops.js';
 import type { Backend, Kernel, KernelTable } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
+import { withFallback } from '../fallback.js';
 import { acquireDevice } from './device.js';
 import { GpuStorage, Runtime, fromWords } from './runtime.js';
 import type { GpuView } from './kernels/common.js';
@@ -77,23 +78,26 @@ type GpuKernel<K extends KernelOpName> = (r: Runtime, inputs: readonly GpuView[]
 /** The dtypes WGSL kernels compute; a call with any other (float64) runs the cpu kernel on the host. `tsgrad ops` prints it. */
 export const WEBGPU_NATIVE_DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
 
-/** A GPU kernel, with float64 calls sent to the cpu kernel on host copies (and recorded). */
+/** A GPU kernel, with float64 calls sent to the cpu kernel on host copies (and recorded): the shared fallback wrapper. */
 function kernel<K extends KernelOpName>(op: K, gpu: GpuKernel<K>): Kernel<K, GpuStorage> {
   const reference = cpuKernels[op] as unknown as Kernel<K, TypedArray>;
   const native = (d: DType): boolean => WEBGPU_NATIVE_DTYPES.includes(d);
-  return (inputs, out, p) => {
-    if (!native(out.dtype) || inputs.some((v) => !native(v.dtype))) {
+  return withFallback<K, GpuStorage>({
+    op,
+    accepts: (inputs, out) => native(out.dtype) && inputs.every((v) => native(v.dtype)),
+    fast: (inputs, out, p) => gpu(rt(op), inputs as readonly GpuView[], out as GpuView, p),
+    onFallback: () => {
       const key = `${op}:float64`;
       if (!fallbackCounts.has(key) && debug()) console.error(`tsgrad webgpu: ${op} (float64) runs on the host`);
       fallbackCounts.set(key, (fallbackCounts.get(key) ?? 0) + 1);
+    },
+    fallback: (inputs, out, p) => {
       const views = inputs.map((v) => ({ ...v, storage: hostArray(v.storage, op, v.shape) }));
       const o = allocArray(out.dtype, out.storage.size);
       reference(views, { ...out, storage: o }, p);
       out.storage.host = o;
-      return;
-    }
-    gpu(rt(op), inputs, out, p);
-  };
+    },
+  });
 }
 
 const kernels: KernelTable<GpuStorage> = {

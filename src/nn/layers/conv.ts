@@ -1,6 +1,6 @@
 import { ArgumentError, ShapeError } from '../../core/errors.js';
 import { fmt } from '../../core/shape.js';
-import { type Padding, type Pair, checkConv2dOptions, conv2d, pair } from '../../tensor/ops.js';
+import { Conv2dPlan, type Padding, type Pair, checkConv2dOptions, conv2d, pair } from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -96,6 +96,8 @@ export class Conv2d extends Module {
   bias: Parameter | null;
   readonly kernelSize: [number, number];
   readonly options: Conv2dOptions;
+  /** Stride, padding (incl. 'same'), dilation and groups, resolved and checked once, here; used by every forward. */
+  readonly plan: Conv2dPlan;
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options?: Conv2dOptions);
   constructor(
@@ -120,6 +122,7 @@ export class Conv2d extends Module {
       throw new ArgumentError(`Conv2d: bias must be true or false, got ${String(options.bias)}`);
     this.options = options;
     this.kernelSize = pair(kernelSize, 'kernelSize', 'Conv2d');
+    this.plan = new Conv2dPlan(this.kernelSize, options, 'Conv2d');
     const groups = checkGroups('Conv2d', inChannels, outChannels, options.groups);
     this.weight = new Parameter(zeros([outChannels, inChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : new Parameter(zeros([outChannels]));
@@ -141,7 +144,7 @@ export class Conv2d extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
     }
-    return conv2d(x, this.weight, this.bias, this.options);
+    return conv2d(x, this.weight, this.bias, this.plan);
   }
 
   protected override extraRepr(): string {

@@ -1,9 +1,9 @@
 import { ArgumentError } from '../../core/errors.js';
 import type { AvgPool2dOptions, Padding, Pair, Pool2dOptions } from '../../tensor/ops.js';
 import {
+  Pool2dPlan,
   adaptiveAvgPool2d,
   avgPool2d,
-  checkPool2dOptions,
   globalAvgPool2d,
   globalMaxPool2d,
   maxPool2d,
@@ -34,6 +34,8 @@ function poolRepr(kernel: Pair, o: Pool2dOptions & { countIncludePad?: boolean }
  */
 export class MaxPool2d extends Module {
   readonly options: Pool2dOptions;
+  /** Kernel, stride, padding (incl. 'same'), dilation and ceil mode, resolved and checked once, here. */
+  readonly plan: Pool2dPlan;
   constructor(kernelSize: Pair, options?: Pool2dOptions);
   constructor(kernelSize: Pair, stride: Pair, padding?: Padding, options?: Omit<Pool2dOptions, 'stride' | 'padding'>);
   constructor(
@@ -42,10 +44,10 @@ export class MaxPool2d extends Module {
   ) {
     super();
     this.options = positionalOptions<Pool2dOptions>('MaxPool2d', rest, 2);
-    checkPool2dOptions(kernelSize, this.options, 'MaxPool2d');
+    this.plan = new Pool2dPlan(kernelSize, this.options, 'MaxPool2d');
   }
   forward(x: Tensor): Tensor {
-    return maxPool2d(x, this.kernelSize, this.options);
+    return maxPool2d(x, this.plan);
   }
   protected override extraRepr(): string {
     return poolRepr(this.kernelSize, this.options);
@@ -60,6 +62,8 @@ export class MaxPool2d extends Module {
  */
 export class AvgPool2d extends Module {
   readonly options: AvgPool2dOptions;
+  /** Kernel, stride, padding (incl. 'same'), dilation, ceil mode and countIncludePad, resolved once, here. */
+  readonly plan: Pool2dPlan;
   constructor(kernelSize: Pair, options?: AvgPool2dOptions);
   constructor(
     kernelSize: Pair,
@@ -73,10 +77,10 @@ export class AvgPool2d extends Module {
   ) {
     super();
     this.options = positionalOptions<AvgPool2dOptions>('AvgPool2d', rest, 2);
-    checkPool2dOptions(kernelSize, this.options, 'AvgPool2d', true);
+    this.plan = new Pool2dPlan(kernelSize, this.options, 'AvgPool2d', true);
   }
   forward(x: Tensor): Tensor {
-    return avgPool2d(x, this.kernelSize, this.options);
+    return avgPool2d(x, this.plan);
   }
   protected override extraRepr(): string {
     return poolRepr(this.kernelSize, this.options);

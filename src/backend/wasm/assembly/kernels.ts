@@ -827,18 +827,18 @@ export function avgPool2dGrad(
 // comparisons on random signs mispredict half the time) or call a closure per element,
 // while these run branch-free on four lanes; the copies in and out are memcpy-speed.
 
-const OP_ADD = 0;
-const OP_SUB = 1;
-const OP_MUL = 2;
-const OP_DIV = 3;
-const OP_MAX = 4;
-const OP_MIN = 5;
-const CMP_EQ = 0;
-const CMP_NE = 1;
-const CMP_LT = 2;
-const CMP_LE = 3;
-const CMP_GT = 4;
-const CMP_GE = 5;
+const BINARY_ADD = 0;
+const BINARY_SUB = 1;
+const BINARY_MUL = 2;
+const BINARY_DIV = 3;
+const BINARY_MAXIMUM = 4;
+const BINARY_MINIMUM = 5;
+const COMPARE_EQ = 0;
+const COMPARE_NE = 1;
+const COMPARE_LT = 2;
+const COMPARE_LE = 3;
+const COMPARE_GT = 4;
+const COMPARE_GE = 5;
 
 /**
  * One binary op on four lanes. f32 +, −, ×, ÷ round exactly like the reference, which
@@ -848,11 +848,11 @@ const CMP_GE = 5;
 // @ts-ignore: decorator
 @inline
 function binaryVec(op: i32, a: v128, b: v128): v128 {
-  if (op == OP_ADD) return f32x4.add(a, b);
-  if (op == OP_SUB) return f32x4.sub(a, b);
-  if (op == OP_MUL) return f32x4.mul(a, b);
-  if (op == OP_DIV) return f32x4.div(a, b);
-  if (op == OP_MAX) return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
+  if (op == BINARY_ADD) return f32x4.add(a, b);
+  if (op == BINARY_SUB) return f32x4.sub(a, b);
+  if (op == BINARY_MUL) return f32x4.mul(a, b);
+  if (op == BINARY_DIV) return f32x4.div(a, b);
+  if (op == BINARY_MAXIMUM) return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
   return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
 }
 
@@ -860,11 +860,11 @@ function binaryVec(op: i32, a: v128, b: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function compareVec(op: i32, a: v128, b: v128): v128 {
-  if (op == CMP_EQ) return f32x4.eq(a, b);
-  if (op == CMP_NE) return f32x4.ne(a, b);
-  if (op == CMP_LT) return f32x4.lt(a, b);
-  if (op == CMP_LE) return f32x4.le(a, b);
-  if (op == CMP_GT) return f32x4.gt(a, b);
+  if (op == COMPARE_EQ) return f32x4.eq(a, b);
+  if (op == COMPARE_NE) return f32x4.ne(a, b);
+  if (op == COMPARE_LT) return f32x4.lt(a, b);
+  if (op == COMPARE_LE) return f32x4.le(a, b);
+  if (op == COMPARE_GT) return f32x4.gt(a, b);
   return f32x4.ge(a, b);
 }
 
@@ -937,12 +937,12 @@ export function binary(
     for (let i1 = 0; i1 < d1; i1++) {
       const pa = a + <usize>((i0 * as0 + i1 * as1) * 4);
       const pb = b + <usize>((i0 * bs0 + i1 * bs1) * 4);
-      if (op == OP_ADD) binaryRow(OP_ADD, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_SUB) binaryRow(OP_SUB, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_MUL) binaryRow(OP_MUL, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_DIV) binaryRow(OP_DIV, pa, as2, pb, bs2, o, d2);
-      else if (op == OP_MAX) binaryRow(OP_MAX, pa, as2, pb, bs2, o, d2);
-      else binaryRow(OP_MIN, pa, as2, pb, bs2, o, d2);
+      if (op == BINARY_ADD) binaryRow(BINARY_ADD, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_SUB) binaryRow(BINARY_SUB, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_MUL) binaryRow(BINARY_MUL, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_DIV) binaryRow(BINARY_DIV, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_MAXIMUM) binaryRow(BINARY_MAXIMUM, pa, as2, pb, bs2, o, d2);
+      else binaryRow(BINARY_MINIMUM, pa, as2, pb, bs2, o, d2);
       o += <usize>(d2 * 4);
     }
   }
@@ -1010,29 +1010,35 @@ export function compare(
     for (let i1 = 0; i1 < d1; i1++) {
       const pa = a + <usize>((i0 * as0 + i1 * as1) * 4);
       const pb = b + <usize>((i0 * bs0 + i1 * bs1) * 4);
-      if (op == CMP_EQ) compareRow(CMP_EQ, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_NE) compareRow(CMP_NE, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_LT) compareRow(CMP_LT, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_LE) compareRow(CMP_LE, pa, as2, pb, bs2, o, d2);
-      else if (op == CMP_GT) compareRow(CMP_GT, pa, as2, pb, bs2, o, d2);
-      else compareRow(CMP_GE, pa, as2, pb, bs2, o, d2);
+      if (op == COMPARE_EQ) compareRow(COMPARE_EQ, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_NE) compareRow(COMPARE_NE, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_LT) compareRow(COMPARE_LT, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_LE) compareRow(COMPARE_LE, pa, as2, pb, bs2, o, d2);
+      else if (op == COMPARE_GT) compareRow(COMPARE_GT, pa, as2, pb, bs2, o, d2);
+      else compareRow(COMPARE_GE, pa, as2, pb, bs2, o, d2);
       o += <usize>d2;
     }
   }
 }
 
-const UN_RELU = 0;
-const UN_NEG = 1;
-const UN_ABS = 2;
-const UN_SQRT = 3;
+const UNARY_RELU = 0;
+const UNARY_NEG = 1;
+const UNARY_ABS = 2;
+const UNARY_SQRT = 3;
+// Transcendental ops: computed in f64 and rounded once to f32, as the reference computes
+// them (Math.exp, Math.log, Math.tanh in f64), one element at a time.
+const UNARY_EXP = 4;
+const UNARY_LOG = 5;
+const UNARY_TANH = 6;
+const UNARY_SIGMOID = 7;
 
 /** relu keeps NaN (max propagates it) and maps −0 to +0, like `x <= 0 ? 0 : x`. sqrt is correctly rounded in f32 and f64 alike. */
 // @ts-ignore: decorator
 @inline
 function unaryVec(op: i32, x: v128): v128 {
-  if (op == UN_RELU) return f32x4.max(x, f32x4.splat(0));
-  if (op == UN_NEG) return f32x4.neg(x);
-  if (op == UN_ABS) return f32x4.abs(x);
+  if (op == UNARY_RELU) return f32x4.max(x, f32x4.splat(0));
+  if (op == UNARY_NEG) return f32x4.neg(x);
+  if (op == UNARY_ABS) return f32x4.abs(x);
   return f32x4.sqrt(x);
 }
 
@@ -1052,12 +1058,41 @@ function unaryLoop(op: i32, x: usize, out: usize, n: i32): void {
   }
 }
 
+/** sigmoid as the reference: 1 / (1 + e^−x) for x ≥ 0, e^x / (1 + e^x) below (no overflow either side). */
+// @ts-ignore: decorator
+@inline
+function sigmoid64(x: f64): f64 {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+// @ts-ignore: decorator
+@inline
+function transcendentalLoop(op: i32, x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(x);
+    let r: f64;
+    if (op == UNARY_EXP) r = Math.exp(v);
+    else if (op == UNARY_LOG) r = Math.log(v);
+    else if (op == UNARY_TANH) r = Math.tanh(v);
+    else r = sigmoid64(v);
+    store<f32>(out, <f32>r);
+    x += 4;
+    out += 4;
+  }
+}
+
 /** out = op(x) over n dense floats. */
 export function unary(op: i32, x: usize, out: usize, n: i32): void {
-  if (op == UN_RELU) unaryLoop(UN_RELU, x, out, n);
-  else if (op == UN_NEG) unaryLoop(UN_NEG, x, out, n);
-  else if (op == UN_ABS) unaryLoop(UN_ABS, x, out, n);
-  else unaryLoop(UN_SQRT, x, out, n);
+  if (op == UNARY_EXP) transcendentalLoop(UNARY_EXP, x, out, n);
+  else if (op == UNARY_LOG) transcendentalLoop(UNARY_LOG, x, out, n);
+  else if (op == UNARY_TANH) transcendentalLoop(UNARY_TANH, x, out, n);
+  else if (op == UNARY_SIGMOID) transcendentalLoop(UNARY_SIGMOID, x, out, n);
+  else if (op == UNARY_RELU) unaryLoop(UNARY_RELU, x, out, n);
+  else if (op == UNARY_NEG) unaryLoop(UNARY_NEG, x, out, n);
+  else if (op == UNARY_ABS) unaryLoop(UNARY_ABS, x, out, n);
+  else unaryLoop(UNARY_SQRT, x, out, n);
 }
 
 /** bool (bytes 0/1) to float32. */
@@ -1135,5 +1170,160 @@ export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize
         store<f32>(ob + <usize>(i2 * 4), <f32>s);
       }
     }
+  }
+}
+
+// ------------------------------------------------------ fused optimizer updates
+// One pass per parameter instead of one op (and one temporary tensor) per term of the
+// update rule. Each update performs exactly the float32 operations of the unfused rule in
+// src/optim (same order, each rounded once, no fused multiply-add), so fused and unfused
+// steps agree bit for bit; scalars arrive as the float32 values the unfused rule's scalar
+// tensors hold. Lanes are independent, so any split across threads gives the same result.
+
+/**
+ * SGD (PyTorch's rule): d = g (+ p·weightDecay); with momentum, buf = d on the first step
+ * (hasBuf 0), else buf·momentum + d·(1 − dampening); d = nesterov ? d + buf·momentum : buf;
+ * p − d·lr. Writes outP and (with momentum) outBuf, n floats from element 0 of each.
+ */
+export function sgdStep(
+  n: i32,
+  p: usize,
+  g: usize,
+  buf: usize,
+  outP: usize,
+  outBuf: usize,
+  useWeightDecay: i32,
+  useMomentum: i32,
+  hasBuf: i32,
+  nesterov: i32,
+  lr: f32,
+  weightDecay: f32,
+  momentum: f32,
+  oneMinusDampening: f32,
+): void {
+  const vlr = f32x4.splat(lr);
+  const vwd = f32x4.splat(weightDecay);
+  const vmom = f32x4.splat(momentum);
+  const vdamp = f32x4.splat(oneMinusDampening);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>(i * 4);
+    const pv = v128.load(p + o);
+    let d = v128.load(g + o);
+    if (useWeightDecay) d = f32x4.add(d, f32x4.mul(pv, vwd));
+    if (useMomentum) {
+      const b = hasBuf ? f32x4.add(f32x4.mul(v128.load(buf + o), vmom), f32x4.mul(d, vdamp)) : d;
+      v128.store(outBuf + o, b);
+      d = nesterov ? f32x4.add(d, f32x4.mul(b, vmom)) : b;
+    }
+    v128.store(outP + o, f32x4.sub(pv, f32x4.mul(d, vlr)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>(i * 4);
+    const pv = load<f32>(p + o);
+    let d = load<f32>(g + o);
+    if (useWeightDecay) d = d + pv * weightDecay;
+    if (useMomentum) {
+      const b: f32 = hasBuf ? load<f32>(buf + o) * momentum + d * oneMinusDampening : d;
+      store<f32>(outBuf + o, b);
+      d = nesterov ? d + b * momentum : b;
+    }
+    store<f32>(outP + o, pv - d * lr);
+  }
+}
+
+/**
+ * Adam / AdamW (src/optim/adam.ts): param = decoupled ? p·decay : p; gr = g (+ p·weightDecay
+ * when not decoupled); m = m0·β1 + gr·(1 − β1) (gr·(1 − β1) on the first step, hasMoments 0);
+ * v likewise with gr·gr and β2; v̂ = amsgrad ? max(vMax, v) (v when hasMax is 0) : v;
+ * out = param − (m / (√v̂ / sqrtBias2 + eps))·lrOverBias1. Writes outP, outM, outV and, with
+ * amsgrad, outMax (v̂).
+ */
+export function adamStep(
+  n: i32,
+  p: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  vMax: usize,
+  outP: usize,
+  outM: usize,
+  outV: usize,
+  outMax: usize,
+  useWeightDecay: i32,
+  decoupled: i32,
+  hasMoments: i32,
+  amsgrad: i32,
+  hasMax: i32,
+  beta1: f32,
+  oneMinusBeta1: f32,
+  beta2: f32,
+  oneMinusBeta2: f32,
+  sqrtBias2: f32,
+  eps: f32,
+  lrOverBias1: f32,
+  weightDecay: f32,
+  decay: f32,
+): void {
+  const vb1 = f32x4.splat(beta1);
+  const vc1 = f32x4.splat(oneMinusBeta1);
+  const vb2 = f32x4.splat(beta2);
+  const vc2 = f32x4.splat(oneMinusBeta2);
+  const vsb2 = f32x4.splat(sqrtBias2);
+  const veps = f32x4.splat(eps);
+  const vlr = f32x4.splat(lrOverBias1);
+  const vwd = f32x4.splat(weightDecay);
+  const vdecay = f32x4.splat(decay);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>(i * 4);
+    const pv = v128.load(p + o);
+    let param = pv;
+    let gr = v128.load(g + o);
+    if (useWeightDecay) {
+      if (decoupled) param = f32x4.mul(pv, vdecay);
+      else gr = f32x4.add(gr, f32x4.mul(pv, vwd));
+    }
+    const sq = f32x4.mul(gr, gr);
+    const mv = hasMoments ? f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(gr, vc1)) : f32x4.mul(gr, vc1);
+    const vv = hasMoments ? f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(sq, vc2)) : f32x4.mul(sq, vc2);
+    let vHat = vv;
+    if (amsgrad) {
+      if (hasMax) {
+        // maximum(vMax, v): vMax where vMax > v or vMax is NaN, else v (the binary kernel's rule).
+        const a = v128.load(vMax + o);
+        vHat = v128.bitselect(a, vv, v128.or(f32x4.gt(a, vv), f32x4.ne(a, a)));
+      }
+      v128.store(outMax + o, vHat);
+    }
+    v128.store(outM + o, mv);
+    v128.store(outV + o, vv);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vHat), vsb2), veps);
+    v128.store(outP + o, f32x4.sub(param, f32x4.mul(f32x4.div(mv, denom), vlr)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>(i * 4);
+    const pv = load<f32>(p + o);
+    let param = pv;
+    let gr = load<f32>(g + o);
+    if (useWeightDecay) {
+      if (decoupled) param = pv * decay;
+      else gr = gr + pv * weightDecay;
+    }
+    const sq = gr * gr;
+    const mv: f32 = hasMoments ? load<f32>(m + o) * beta1 + gr * oneMinusBeta1 : gr * oneMinusBeta1;
+    const vv: f32 = hasMoments ? load<f32>(v + o) * beta2 + sq * oneMinusBeta2 : sq * oneMinusBeta2;
+    let vHat = vv;
+    if (amsgrad) {
+      if (hasMax) {
+        const a = load<f32>(vMax + o);
+        vHat = a > vv || a != a ? a : vv;
+      }
+      store<f32>(outMax + o, vHat);
+    }
+    store<f32>(outM + o, mv);
+    store<f32>(outV + o, vv);
+    const denom = sqrt<f32>(vHat) / sqrtBias2 + eps;
+    store<f32>(outP + o, param - (mv / denom) * lrOverBias1);
   }
 }

@@ -1,0 +1,29 @@
+/** Batched matmul: one gemmBatched call per lane, operands passed as their storage spans (no transpose copies). */
+import type { CpuView } from '../../cpu/storage.js';
+import { lanesFor, matrixOperand, splitRange } from '../plan.js';
+import type { Program } from '../pool.js';
+import { type FastKernel, bytes } from './common.js';
+
+export const matmulFast: FastKernel<'matmul'> = (rt, inputs, out) => {
+  const [a, b] = inputs as [CpuView, CpuView];
+  const [batch, m, k] = a.shape as [number, number, number];
+  const n = b.shape[2]!;
+  const A = matrixOperand(a);
+  const B = matrixOperand(b);
+  const [pa, pb, pc] = rt.reserve([bytes(A.data.length), bytes(B.data.length), bytes(batch * m * n)]);
+  rt.put(pa!, A.data);
+  rt.put(pb!, B.data);
+  // Split over output columns or rows (as gemmPrograms does), each lane running the whole batch.
+  const lanes = lanesFor(rt, batch * m * n * k);
+  const byColumns = n >= m;
+  const programs: Program[] = splitRange(byColumns ? n : m, lanes, byColumns ? 8 : 4).map(([s, e], lane) => {
+    const [aOff, bOff, cOff] = byColumns
+      ? [0, bytes(s * (B.trans ? B.ld : 1)), bytes(s)]
+      : [bytes(s * (A.trans ? 1 : A.ld)), 0, bytes(s * n)];
+    const [mm, nn] = byColumns ? [m, e - s] : [e - s, n];
+    const args = [batch, +A.trans, +B.trans, mm, nn, k, pa! + aOff, A.ld, A.batchStride, pb! + bOff, B.ld];
+    return [{ fn: 'gemmBatched', args: [...args, B.batchStride, pc! + cOff, n, m * n, rt.gemmWorkFor(lane)] }];
+  });
+  rt.run(programs);
+  rt.get(pc!, out.storage as Float32Array, batch * m * n);
+};
