@@ -9,39 +9,28 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getBackend, setNumThreads } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
-import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
-import type { ImageSet } from '../data/mnist.js';
 import { writeJsonAtomic } from '../io/atomic.js';
+import type { ImageSet } from '../data/mnist.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';
 import { skipInit } from '../nn/init.js';
 import { summary } from '../nn/summary.js';
-import { penalize } from '../nn/penalty.js';
 import { commandOps } from './ops.js';
-import { Adam, AdamW } from '../optim/adam.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import { CosineAnnealingLR, StepLR } from '../optim/schedules.js';
-import { SGD } from '../optim/sgd.js';
 import { fromArray } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
-import { Generator, manualSeed } from '../tensor/random.js';
+import { manualSeed } from '../tensor/random.js';
 import { softmax } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import {
-  EarlyStopping,
-  EvaluateEachEpoch,
-  LRSchedulerCallback,
-  ProgressBar,
-  ReduceLROnPlateau,
-} from '../train/callbacks.js';
+import { EarlyStopping, EvaluateEachEpoch, ProgressBar } from '../train/callbacks.js';
 import { ModelCheckpoint, readCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { type Callback, Trainer } from '../train/fit.js';
+import type { Callback } from '../train/fit.js';
 import { BatchJSONLinesLogger, CSVLogger, JSONLinesLogger } from '../train/loggers.js';
+import { type TrainRecipe, normalizedDataset, prepareTraining } from '../train/recipe.js';
 import { evaluate } from '../train/metrics.js';
 import { type OptionSpec, UsageError, formatOptions, parseOptions } from './args.js';
-import { augmentedDataset, AUGMENTATIONS } from './augment.js';
+import { AUGMENTATIONS } from '../data/augment-recipes.js';
 import { DATASETS, channelStats, loadDataset } from './data.js';
 import { commandTune } from './tune.js';
 import { commandTuneWorker } from './tune-worker.js';
@@ -137,7 +126,8 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'flag', help: 'show this help' },
 };
 
-interface RunConfig {
+/** A run's config.json: the recipe plus what the run needs to be reloaded. */
+interface RunConfig extends TrainRecipe {
   format: 'tsgrad-run';
   version: 1;
   model: string;
@@ -210,25 +200,6 @@ function configFromOptions(o: Record<string, unknown>, train: ImageSet): RunConf
   };
 }
 
-function makeOptimizer(cfg: RunConfig, params: Tensor[]): Optimizer<{ lr: number }> {
-  switch (cfg.optimizer) {
-    case 'sgd':
-      return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
-    case 'adamw':
-      return new AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-    default:
-      return new Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-  }
-}
-
-function plainDataset(set: ImageSet, cfg: RunConfig): ArrayDataset {
-  return new ArrayDataset(set.images, set.labels, [set.channels, set.height, set.width], {
-    scale: 1 / 255,
-    mean: cfg.normalization.mean,
-    std: cfg.normalization.std,
-  });
-}
-
 /** --replicas as a number or 'auto'. */
 function replicasOption(v: unknown): number | 'auto' {
   if (v === undefined || v === 'auto') return 'auto';
@@ -285,36 +256,16 @@ function prepareRun(cfg: RunConfig, dir: string, replicas: number | 'auto' = 'au
       `initialized ${r.loaded} tensors from ${cfg.initFrom}${r.skipped.length ? `; not matching this model, left as initialized: ${r.skipped.join(', ')}` : ''}`,
     );
   }
-  if (cfg.l1 || cfg.l2) penalize(model, { l1: cfg.l1 ?? 0, l2: cfg.l2 ?? 0 });
-  const optimizer = makeOptimizer(cfg, model.parameters());
-  const plain = plainDataset(data.train, cfg);
-  const augmented = augmentedDataset(cfg.augment, cfg.dataset, data.train, cfg.normalization);
-  const order = Array.from({ length: data.train.count }, (_, i) => i);
-  new Generator(cfg.seed + 2).shuffle(order);
-  const nVal = Math.round(cfg.valSplit * data.train.count);
-  const trainSet: Dataset = new Subset(augmented ?? plain, order.slice(nVal));
-  const valSet = nVal > 0 ? new Subset(plain, order.slice(0, nVal)) : undefined;
-  const testSet = plainDataset(data.test, cfg);
+  const run = prepareTraining(
+    model,
+    { train: data.train, dataset: cfg.dataset, normalization: cfg.normalization },
+    cfg,
+  );
+  const testSet = normalizedDataset(data.test, cfg.normalization);
   const callbacks: Callback[] = [];
   if (cfg.evalTest) callbacks.push(new EvaluateEachEpoch(testSet, 'test'));
   if (!jsonMode) callbacks.push(new ProgressBar());
-  const batches = Math.ceil(trainSet.length / cfg.batchSize);
-  if (cfg.schedule === 'cosine')
-    callbacks.push(
-      new LRSchedulerCallback(
-        new CosineAnnealingLR(optimizer, {
-          totalSteps: cfg.epochs * batches,
-          warmupSteps: Math.min(Math.round((cfg.warmupEpochs ?? 0) * batches), cfg.epochs * batches - 1),
-        }),
-        'batch',
-      ),
-    );
-  if (cfg.schedule === 'step')
-    callbacks.push(
-      new LRSchedulerCallback(new StepLR(optimizer, { stepSize: Math.max(1, Math.round(cfg.epochs / 3)), gamma: 0.1 })),
-    );
-  if (cfg.schedule === 'plateau')
-    callbacks.push(new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 1 }));
+  callbacks.push(...run.schedule);
   let early: EarlyStopping | null = null;
   if (cfg.earlyStopping > 0) {
     early = new EarlyStopping({ monitor: 'val_loss', patience: cfg.earlyStopping, restoreBestWeights: true });
@@ -322,7 +273,7 @@ function prepareRun(cfg: RunConfig, dir: string, replicas: number | 'auto' = 'au
   }
   callbacks.push(
     new ModelCheckpoint(dir, {
-      ...(valSet ? { monitor: 'val_accuracy' } : {}),
+      ...(run.valSet ? { monitor: 'val_accuracy' } : {}),
       ...(cfg.checkpointEvery ? { everySteps: cfg.checkpointEvery } : {}),
       ...(cfg.checkpointMinutes ? { everyMinutes: cfg.checkpointMinutes } : {}),
     }),
@@ -332,16 +283,7 @@ function prepareRun(cfg: RunConfig, dir: string, replicas: number | 'auto' = 'au
     new JSONLinesLogger(join(dir, 'log.jsonl')),
     new BatchJSONLinesLogger(join(dir, 'batches.jsonl')),
   );
-  const trainer = new Trainer(parallelize(model, cfg, replicas), {
-    train: trainSet,
-    ...(valSet ? { val: valSet } : {}),
-    epochs: cfg.epochs,
-    batchSize: cfg.batchSize,
-    optimizer,
-    callbacks,
-    generator: new Generator(cfg.seed + 3),
-    ...(cfg.clipGradNorm !== null ? { clipGradNorm: cfg.clipGradNorm } : {}),
-  });
+  const trainer = run.trainer(callbacks, parallelize(model, cfg, replicas));
   return { data, model, trainer, testSet, early };
 }
 
@@ -524,7 +466,7 @@ async function commandEval(argv: string[]): Promise<number> {
       `eval: ${name} has ${data.test.channels}x${data.test.height}x${data.test.width} images, the model takes ${cfg.input.channels}x${cfg.input.size}x${cfg.input.size}`,
     );
   }
-  const r = evaluate(model, plainDataset(data.test, cfg), crossEntropy);
+  const r = evaluate(model, normalizedDataset(data.test, cfg.normalization), crossEntropy);
   say(
     `${name} test set: accuracy ${(r.accuracy * 100).toFixed(2)}%${topFiveText(cfg.classes.length, r.top5)}, loss ${r.loss.toFixed(4)} (${r.count} images)`,
   );

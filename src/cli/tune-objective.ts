@@ -7,21 +7,13 @@
  */
 import { join } from 'node:path';
 import { getBackend } from '../backend/index.js';
-import { ArrayDataset, type Dataset, Subset } from '../data/dataset.js';
-import type { ImageSet } from '../data/mnist.js';
 import { saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
-import { Adam, AdamW } from '../optim/adam.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import { CosineAnnealingLR, StepLR } from '../optim/schedules.js';
-import { SGD } from '../optim/sgd.js';
-import { Generator, manualSeed } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { LRSchedulerCallback, ReduceLROnPlateau } from '../train/callbacks.js';
-import { type Callback, Trainer } from '../train/fit.js';
+import { manualSeed } from '../tensor/random.js';
+import type { Callback } from '../train/fit.js';
+import { type TrainRecipe, prepareTraining } from '../train/recipe.js';
 import { type Trial, TrialPruned } from '../tune/study.js';
 import { UsageError } from './args.js';
-import { augmentedDataset } from './augment.js';
 import { type LoadedData, channelStats, loadDataset } from './data.js';
 
 /** `tsgrad train` options a space may tune, with their defaults (as in `tsgrad train --help`). */
@@ -65,14 +57,6 @@ function cachedData(p: TunePayload): { data: LoadedData; stats: { mean: number[]
   return hit;
 }
 
-function plain(set: ImageSet, stats: { mean: number[]; std: number[] }): ArrayDataset {
-  return new ArrayDataset(set.images, set.labels, [set.channels, set.height, set.width], {
-    scale: 1 / 255,
-    mean: stats.mean,
-    std: stats.std,
-  });
-}
-
 /** The trial's full set of train options: defaults, then fixed ones, then the sampled ones. */
 export function trialOptions(p: TunePayload, params: Record<string, unknown>): Record<string, string | number> {
   return { ...TUNABLE_DEFAULTS, ...p.fixed, ...(params as Record<string, string | number>) };
@@ -95,69 +79,43 @@ export function trainCommand(p: TunePayload, params: Record<string, unknown>, ep
   return parts.map((s) => (/^[\w./:=+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`)).join(' ');
 }
 
-function makeOptimizer(o: Record<string, string | number>, params: Tensor[]): Optimizer<{ lr: number }> {
-  const lr = Number(o['lr']);
-  const weightDecay = Number(o['weight-decay']);
-  switch (o['optimizer']) {
-    case 'sgd':
-      return new SGD(params, { lr, momentum: Number(o['momentum']), weightDecay });
-    case 'adamw':
-      return new AdamW(params, { lr, weightDecay });
-    case 'adam':
-      return new Adam(params, { lr, weightDecay });
-  }
-  throw new UsageError(`unknown optimizer '${String(o['optimizer'])}': use adam, adamw or sgd`);
+/** The trial's options as the recipe `tsgrad train` builds its run from. */
+export function trialRecipe(p: TunePayload, params: Record<string, unknown>): TrainRecipe {
+  const o = trialOptions(p, params);
+  const clip = Number(o['clip-grad-norm']);
+  return {
+    epochs: p.epochs,
+    batchSize: Number(o['batch-size']),
+    optimizer: String(o['optimizer']),
+    lr: Number(o['lr']),
+    momentum: Number(o['momentum']),
+    weightDecay: Number(o['weight-decay']),
+    schedule: String(o['schedule']),
+    warmupEpochs: Number(o['warmup-epochs']),
+    augment: String(o['augment']),
+    valSplit: p.valSplit,
+    clipGradNorm: clip > 0 ? clip : null,
+    seed: p.seed,
+  };
 }
 
 /** Trains one trial; see the module comment. */
 export async function objective(trial: Trial, payload: unknown): Promise<number> {
   const p = payload as TunePayload;
-  const o = trialOptions(p, trial.params);
+  const recipe = trialRecipe(p, trial.params);
   const { data, stats } = cachedData(p);
-  const seed = p.seed;
-  manualSeed(seed);
+  manualSeed(p.seed);
   const model = createModel(p.model, {
     numClasses: data.train.classes.length,
     inChannels: data.train.channels,
     inputSize: data.train.height,
   });
-  const optimizer = makeOptimizer(o, model.parameters());
-  const base = plain(data.train, stats);
-  const augmented = augmentedDataset(String(o['augment']), p.dataset, data.train, stats);
-  // The same split as `tsgrad train --val-split` with the same seed.
-  const order = Array.from({ length: data.train.count }, (_, i) => i);
-  new Generator(seed + 2).shuffle(order);
-  const nVal = Math.round(p.valSplit * data.train.count);
-  let trainIdx = order.slice(nVal);
-  let valIdx = order.slice(0, nVal);
-  if (p.trainSize !== null) {
-    trainIdx = trainIdx.slice(0, p.trainSize);
-    valIdx = valIdx.slice(0, Math.max(1, Math.round(p.trainSize * p.valSplit)));
-  }
-  if (valIdx.length === 0) throw new UsageError('tune: the objective needs a validation split (--val-split > 0)');
-  const trainSet: Dataset = new Subset(augmented ?? base, trainIdx);
-  const valSet = new Subset(base, valIdx);
-  const batchSize = Number(o['batch-size']);
-  const batches = Math.ceil(trainSet.length / batchSize);
-  const callbacks: Callback[] = [];
-  if (o['schedule'] === 'cosine')
-    callbacks.push(
-      new LRSchedulerCallback(
-        new CosineAnnealingLR(optimizer, {
-          totalSteps: p.epochs * batches,
-          warmupSteps: Math.min(Math.round(Number(o['warmup-epochs']) * batches), p.epochs * batches - 1),
-        }),
-        'batch',
-      ),
-    );
-  if (o['schedule'] === 'step')
-    callbacks.push(
-      new LRSchedulerCallback(new StepLR(optimizer, { stepSize: Math.max(1, Math.round(p.epochs / 3)), gamma: 0.1 })),
-    );
-  if (o['schedule'] === 'plateau')
-    callbacks.push(new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 1 }));
+  const run = prepareTraining(model, { train: data.train, dataset: p.dataset, normalization: stats }, recipe, {
+    trainSize: p.trainSize,
+  });
+  if (!run.valSet) throw new UsageError('tune: the objective needs a validation split (--val-split > 0)');
   let pruned = false;
-  callbacks.push({
+  const reportForPruning: Callback = {
     onEpochEnd: async (t, epoch, logs) => {
       await trial.report(epoch + 1, logs['val_accuracy']!);
       if (trial.shouldPrune()) {
@@ -165,18 +123,8 @@ export async function objective(trial: Trial, payload: unknown): Promise<number>
         t.stopTraining = true;
       }
     },
-  });
-  const clip = Number(o['clip-grad-norm']);
-  const trainer = new Trainer(model, {
-    train: trainSet,
-    val: valSet,
-    epochs: p.epochs,
-    batchSize,
-    optimizer,
-    callbacks,
-    generator: new Generator(seed + 3),
-    ...(clip > 0 ? { clipGradNorm: clip } : {}),
-  });
+  };
+  const trainer = run.trainer([...run.schedule, reportForPruning]);
   const start = performance.now();
   await trainer.fit();
   const last = trainer.history[trainer.history.length - 1]!;

@@ -95,6 +95,9 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
+/** TLS verification failures: retrying cannot fix them. */
+const CERTIFICATE_ERROR = /certificate|CERT_|SELF_SIGNED|altnames/i;
+
 /**
  * Checks that Redis answers PING (with the URL's credentials), retrying a bounded number
  * of times; throws RedisTuneError naming the redacted URL and the last error.
@@ -129,6 +132,10 @@ export async function checkRedis(url: string, opts: ConnectOptions = {}): Promis
       last = eventError || (e as Error).message;
       client.disconnect();
       if (/WRONGPASS|NOAUTH|invalid password|AUTH/i.test(last)) break; // more attempts will not help
+      if (CERTIFICATE_ERROR.test(last)) {
+        last += '; for a server certificate signed by a private CA, start tsgrad with NODE_EXTRA_CA_CERTS=ca.pem';
+        break;
+      }
       if (i < attempts) await new Promise((r) => setTimeout(r, opts.delayMs ?? 500));
     }
   }

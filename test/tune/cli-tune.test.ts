@@ -6,15 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tsgrad, tuneArgs } from '../helpers/tune-cli.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '../../src/cli/main.js');
-const OBJECTIVE = join(here, '../helpers/tune-objective.js');
-
-function tsgrad(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface Journal {
   trials: {
@@ -52,15 +46,9 @@ test('tune refuses a bad space file before any trial, naming the key', () => {
     writeFileSync(join(dir, 'space.json'), '{ not json');
     assert.match(tsgrad(['tune', '--space', join(dir, 'space.json')]).stderr, /not valid JSON/);
     writeFileSync(join(dir, 'space.json'), JSON.stringify({ lr: { type: 'float', low: 0.001, high: 0.1 } }));
-    const grid = tsgrad([
-      'tune',
-      '--space',
-      join(dir, 'space.json'),
-      '--strategy',
-      'grid',
-      '--out',
-      join(dir, 'study'),
-    ]);
+    const grid = tsgrad(
+      tuneArgs({ space: join(dir, 'space.json'), out: join(dir, 'study'), strategy: 'grid', objective: null }),
+    );
     assert.match(grid.stderr, /grid: float parameter 'lr' needs a steps count/);
     assert.ok(!existsSync(join(dir, 'study')));
   } finally {
@@ -81,23 +69,16 @@ test('tune on the digits: trials reported per epoch, a sorted table, best.json w
       }),
     );
     const out = join(dir, 'study');
-    const r = tsgrad([
-      'tune',
-      '--space',
-      join(dir, 'space.json'),
-      '--strategy',
-      'bayesian',
-      '--startup-trials',
-      '2',
-      '--trials',
-      '4',
-      '--epochs',
-      '2',
-      '--train-size',
-      '300',
-      '--out',
-      out,
-    ]);
+    const r = tsgrad(
+      tuneArgs({ space: join(dir, 'space.json'), out, strategy: 'bayesian', trials: 4, objective: null }, [
+        '--startup-trials',
+        '2',
+        '--epochs',
+        '2',
+        '--train-size',
+        '300',
+      ]),
+    );
     assert.equal(r.code, 0, r.stderr);
     // Not a terminal: one plain line per trial, no carriage returns.
     const lines = r.stdout.split('\n').filter((l) => /^trial #\d+ \(\d\/4\) /.test(l));
@@ -180,24 +161,11 @@ test('tune --workers 2 runs trials in two worker threads with no result lost or 
     );
     const out = join(dir, 'study');
     const r = tsgrad(
-      [
-        'tune',
-        '--space',
-        join(dir, 'space.json'),
-        '--objective',
-        OBJECTIVE,
-        '--strategy',
-        'random',
-        '--pruner',
-        'none',
-        '--trials',
-        '10',
+      tuneArgs({ space: join(dir, 'space.json'), out, strategy: 'random', pruner: 'none', trials: 10 }, [
         '--workers',
         '2',
-        '--out',
-        out,
         '--json',
-      ],
+      ]),
       { TSGRAD_TEST_TUNE_STEP_MS: '30' },
     );
     assert.equal(r.code, 0, r.stderr);

@@ -2,89 +2,38 @@
  * Distributed trials on a real redis-server (Debian's package) on 127.0.0.1 at a free
  * port: a coordinator and two worker processes; one worker is killed with SIGKILL in the
  * middle of a trial, the coordinator is killed and resumed, and every trial must complete
- * exactly once. Skips when redis-server is not installed.
+ * exactly once; then the same over TLS (rediss://) with a throwaway CA. Skips when redis-server (or
+ * its TLS, or openssl) is missing, unless TSGRAD_REQUIRE=redis (as in CI) makes that a failure.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { skipUnlessRequired } from '../helpers/require.js';
+import {
+  type Proc,
+  RedisStartError,
+  filesUnder,
+  freePort,
+  hasRedis,
+  makeTestCertificates,
+  startRedis,
+  startTsgrad,
+  stop,
+  tuneArgs,
+  tsgrad,
+  tuneWorkerArgs,
+  until,
+} from '../helpers/tune-cli.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '../../src/cli/main.js');
-const OBJECTIVE = join(here, '../helpers/tune-objective.js');
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Proc {
-  child: ChildProcess;
-  out: string;
-  exited: Promise<number | null>;
-}
-
-function start(cmd: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = { child, out: '', exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-  child.stdout!.on('data', (d: Buffer) => (p.out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (p.out += d.toString()));
-  return p;
-}
-
-async function until(what: string, ok: () => boolean, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function startRedis(extra: string[] = []): Promise<{ port: number; proc: Proc }> {
-  const port = await freePort();
-  const proc = start('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    ...extra,
-  ]);
-  await until('redis-server', () => proc.out.includes('Ready to accept connections'), 10000);
-  return { port, proc };
-}
-
-async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
-  await p.exited;
-}
+const noRedis = skipUnlessRequired('redis', !hasRedis && 'redis-server not installed');
 
 const space = JSON.stringify({ x: { type: 'float', low: 0, high: 1 } });
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
-
 test(
   'Redis: two workers, one killed mid-trial, the coordinator killed and resumed: every trial completes exactly once',
-  { skip: !hasRedis && 'redis-server not installed', timeout: 90000 },
+  { skip: noRedis, timeout: 90000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsgrad-redis-'));
     const redis = await startRedis();
@@ -96,49 +45,16 @@ test(
       const url = `redis://127.0.0.1:${redis.port}`;
       const out = join(dir, 'study');
       const coordArgs = ['--redis', url, '--workers', '2', '--json'];
-      const coord1 = start(
-        process.execPath,
-        [
-          CLI,
-          'tune',
-          '--space',
-          join(dir, 'space.json'),
-          '--objective',
-          OBJECTIVE,
-          '--strategy',
-          'random',
-          '--pruner',
-          'none',
-          '--trials',
-          '8',
-          '--out',
-          out,
-          '--study',
-          'dist1',
-          ...coordArgs,
-        ],
+      const coord1 = startTsgrad(
+        tuneArgs(
+          { space: join(dir, 'space.json'), out, strategy: 'random', pruner: 'none', trials: 8, study: 'dist1' },
+          coordArgs,
+        ),
         env,
       );
       procs.push(coord1);
       const worker = (): Proc =>
-        start(
-          process.execPath,
-          [
-            CLI,
-            'tune-worker',
-            '--redis',
-            url,
-            '--study',
-            'dist1',
-            '--objective',
-            OBJECTIVE,
-            '--lock-duration',
-            '1000',
-            '--stalled-interval',
-            '500',
-          ],
-          env,
-        );
+        startTsgrad(tuneWorkerArgs(url, 'dist1', ['--lock-duration', '1000', '--stalled-interval', '500']), env);
       const a = worker();
       const b = worker();
       procs.push(a, b);
@@ -156,7 +72,7 @@ test(
       );
       coord1.child.kill('SIGKILL');
       await coord1.exited;
-      const coord2 = start(process.execPath, [CLI, 'tune', '--resume', out, ...coordArgs], env);
+      const coord2 = startTsgrad(['tune', '--resume', out, ...coordArgs], env);
       procs.push(coord2);
       const code = await coord2.exited;
       assert.equal(code, 0, coord2.out);
@@ -193,7 +109,7 @@ test(
 
 test(
   'Redis: a password URL works and is never printed or stored; a wrong one and an unreachable server fail fast and clearly',
-  { skip: !hasRedis && 'redis-server not installed', timeout: 60000 },
+  { skip: noRedis, timeout: 60000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsgrad-redis-'));
     const secret = 'pw-Zq81xv';
@@ -203,32 +119,13 @@ test(
       writeFileSync(join(dir, 'space.json'), space);
       const url = `redis://:${secret}@127.0.0.1:${redis.port}`;
       const env = { TSGRAD_TEST_TUNE_STEP_MS: '20' };
-      const w = start(
-        process.execPath,
-        [CLI, 'tune-worker', '--redis', url, '--study', 'pw', '--objective', OBJECTIVE],
-        env,
-      );
+      const w = startTsgrad(tuneWorkerArgs(url, 'pw'), env);
       procs.push(w);
-      const coord = start(
-        process.execPath,
-        [
-          CLI,
-          'tune',
-          '--space',
-          join(dir, 'space.json'),
-          '--objective',
-          OBJECTIVE,
-          '--trials',
-          '3',
-          '--strategy',
-          'random',
-          '--out',
-          join(dir, 'study'),
-          '--study',
-          'pw',
-          '--redis',
-          url,
-        ],
+      const coord = startTsgrad(
+        tuneArgs(
+          { space: join(dir, 'space.json'), out: join(dir, 'study'), trials: 3, strategy: 'random', study: 'pw' },
+          ['--redis', url],
+        ),
         env,
       );
       procs.push(coord);
@@ -265,23 +162,15 @@ test(
       await stop(w);
       assert.ok(!w.out.includes(secret) && !coord.out.includes(secret));
 
-      const wrong = spawnSync(
-        process.execPath,
-        [
-          CLI,
-          'tune',
-          '--space',
-          join(dir, 'space.json'),
-          '--objective',
-          OBJECTIVE,
-          '--out',
-          join(dir, 'wrong'),
+      const wrong = tsgrad(
+        tuneArgs({ space: join(dir, 'space.json'), out: join(dir, 'wrong') }, [
           '--redis',
           `redis://:not-${secret}@127.0.0.1:${redis.port}`,
-        ],
-        { encoding: 'utf8', timeout: 20000 },
+        ]),
+        {},
+        20000,
       );
-      assert.equal(wrong.status, 1, wrong.stderr);
+      assert.equal(wrong.code, 1, wrong.stderr);
       assert.match(
         wrong.stderr,
         /error: cannot use Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ .*(WRONGPASS|invalid|AUTH)/i,
@@ -291,12 +180,12 @@ test(
 
       const closed = await freePort();
       const t0 = Date.now();
-      const down = spawnSync(
-        process.execPath,
-        [CLI, 'tune-worker', '--redis', `redis://:${secret}@127.0.0.1:${closed}`, '--study', 'pw'],
-        { encoding: 'utf8', timeout: 30000 },
+      const down = tsgrad(
+        ['tune-worker', '--redis', `redis://:${secret}@127.0.0.1:${closed}`, '--study', 'pw'],
+        {},
+        30000,
       );
-      assert.equal(down.status, 1, down.stderr);
+      assert.equal(down.code, 1, down.stderr);
       assert.match(
         down.stderr,
         /error: cannot use Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ \(gave up after 5 attempts\): .*ECONNREFUSED/,
@@ -306,6 +195,92 @@ test(
     } finally {
       for (const p of procs) await stop(p, 'SIGKILL');
       await stop(redis.proc);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'Redis over TLS (rediss://): a TLS-only redis-server with a password runs the study, no credential is printed or stored; an untrusted certificate and a plain redis:// URL fail fast and clearly',
+  { skip: noRedis, timeout: 60000 },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgrad-rediss-'));
+    const secret = 'tls-pw-4Kd9s';
+    const procs: Proc[] = [];
+    let redis: Awaited<ReturnType<typeof startRedis>> | null = null;
+    try {
+      const certs = makeTestCertificates(dir);
+      if (typeof certs === 'string') {
+        t.skip(skipUnlessRequired('redis', certs) || undefined);
+        return;
+      }
+      try {
+        redis = await startRedis(['--requirepass', secret], { tls: certs });
+      } catch (e) {
+        if (!(e instanceof RedisStartError && /tls/i.test(e.output))) throw e;
+        const why =
+          e.output
+            .trim()
+            .split('\n')
+            .find((l) => /tls/i.test(l)) ?? e.output;
+        t.skip(skipUnlessRequired('redis', `redis-server cannot serve TLS: ${why}`) || undefined);
+        return;
+      }
+      writeFileSync(join(dir, 'space.json'), space);
+      // The plain port is closed: only a TLS connection can reach this server.
+      const url = `rediss://:${secret}@127.0.0.1:${redis.port}`;
+      const env = { NODE_EXTRA_CA_CERTS: certs.ca, TSGRAD_TEST_TUNE_STEP_MS: '20' };
+      const w = startTsgrad(tuneWorkerArgs(url, 'tls'), env);
+      procs.push(w);
+      const out = join(dir, 'study');
+      const coord = startTsgrad(
+        tuneArgs({ space: join(dir, 'space.json'), out, trials: 3, strategy: 'random', study: 'tls' }, [
+          '--redis',
+          url,
+        ]),
+        env,
+      );
+      procs.push(coord);
+      assert.equal(await coord.exited, 0, coord.out);
+      const journal = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')) as { trials: { state: string }[] };
+      assert.deepEqual(
+        journal.trials.map((tr) => tr.state),
+        ['complete', 'complete', 'complete'],
+      );
+      assert.match(coord.out, /Redis rediss:\/\/\*\*\*@127\.0\.0\.1:\d+/);
+      await until('the worker to report its trials', () => (w.out.match(/trial \d+ started/g) ?? []).length === 3);
+      await stop(w);
+      for (const f of filesUnder(out)) assert.ok(!readFileSync(f, 'utf8').includes(secret), `${f} holds the password`);
+      assert.ok(!w.out.includes(secret) && !coord.out.includes(secret), 'no password in the logs');
+
+      // Without trusting the CA, the certificate is refused at once (no five attempts), with a hint.
+      const untrusted = tsgrad(
+        tuneArgs({ space: join(dir, 'space.json'), out: join(dir, 'untrusted') }, ['--redis', url]),
+        {},
+        20000,
+      );
+      assert.equal(untrusted.code, 1, untrusted.stderr);
+      assert.match(
+        untrusted.stderr,
+        /error: cannot use Redis at rediss:\/\/\*\*\*@127\.0\.0\.1:\d+ \(gave up after 1 attempt\): .*certificate.*NODE_EXTRA_CA_CERTS/i,
+      );
+      assert.ok(!(untrusted.stdout + untrusted.stderr).includes(secret));
+      assert.ok(!existsSync(join(dir, 'untrusted')), 'no study directory for a study that could not start');
+
+      // A plain redis:// URL at the TLS port: a clear error after the bounded retry, not a hang.
+      const t0 = Date.now();
+      const plain = tsgrad(
+        ['tune-worker', '--redis', `redis://:${secret}@127.0.0.1:${redis.port}`, '--study', 'tls'],
+        env,
+        30000,
+      );
+      assert.equal(plain.code, 1, plain.stderr);
+      assert.match(plain.stderr, /error: cannot use Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ \(gave up after/);
+      assert.ok(Date.now() - t0 < 25000, 'bounded retry');
+      assert.ok(!(plain.stdout + plain.stderr).includes(secret));
+    } finally {
+      for (const p of procs) await stop(p, 'SIGKILL');
+      if (redis) await stop(redis.proc);
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -1,5 +1,5 @@
-import { UsageError } from './args.js';
-import type { ImageSet } from '../data/mnist.js';
+import { ArgumentError } from '../core/errors.js';
+import type { ImageSet } from './mnist.js';
 import {
   AugmentedDataset,
   type Transform,
@@ -9,7 +9,7 @@ import {
   randomHorizontalFlip,
   randomRotation,
   randomShift,
-} from '../data/transforms.js';
+} from './transforms.js';
 
 /**
  * The augmentation recipes `tsgrad train --augment` offers. `auto` picks what
@@ -31,7 +31,7 @@ export type AugmentationName = (typeof AUGMENTATIONS)[number];
 /** Resolves `auto` for a dataset name; other names are returned as they are. */
 export function resolveAugmentation(name: string, dataset: string): AugmentationName {
   if (!(AUGMENTATIONS as readonly string[]).includes(name)) {
-    throw new UsageError(`unknown augmentation '${name}': use one of ${AUGMENTATIONS.join(', ')}`);
+    throw new ArgumentError(`unknown augmentation '${name}': use one of ${AUGMENTATIONS.join(', ')}`);
   }
   if (name !== 'auto') return name as AugmentationName;
   if (dataset === 'mnist') return 'shift-rotate';
