@@ -11,7 +11,7 @@ import { getBackend, setNumThreads } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import type { ImageSet } from '../data/mnist.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
+import { saveSafetensors } from '../io/safetensors-file.js';
 import { MODELS, createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional.js';
 import type { Module } from '../nn/module.js';
@@ -39,7 +39,7 @@ import { commandImport } from './import.js';
 import { commandPlayground } from './playground.js';
 import { commandPlot } from './plot.js';
 import { commandViz } from './viz.js';
-import { IMPORTED_MODEL, readRunInfo, findRunWeights, initFromRun, loadImportedRun } from './run-dir.js';
+import { IMPORTED_MODEL, readRunInfo, initFromRun, loadAnyRun } from './run-dir.js';
 import { commandModels } from './models.js';
 import { readImageFile } from '../data/image-folder.js';
 import { availableParallelism } from 'node:os';
@@ -133,22 +133,7 @@ interface RunConfig extends TrainRecipe {
   model: string;
   dataset: string;
   dataDir: string | null;
-  epochs: number;
-  batchSize: number;
-  optimizer: string;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  /** Per-weight penalties (absent in runs saved before they existed). */
-  l1?: number;
-  l2?: number;
-  schedule: string;
-  warmupEpochs: number;
-  augment: string;
   earlyStopping: number;
-  valSplit: number;
-  clipGradNorm: number | null;
-  seed: number;
   evalTest: boolean;
   /** Steps between mid-epoch checkpoints (0: none); absent in runs of older versions. */
   checkpointEvery?: number;
@@ -359,19 +344,6 @@ function readConfig(dir: string): RunConfig {
   return readRunInfo<RunConfig>(dir);
 }
 
-/** The best available weights of a run: final, then best, then the last checkpoint's. */
-async function loadRunModel(dir: string, cfg: RunConfig): Promise<Net> {
-  if (cfg.model === IMPORTED_MODEL) return loadImportedRun(dir);
-  const model = createModel(cfg.model, {
-    numClasses: cfg.classes.length,
-    inChannels: cfg.input.channels,
-    inputSize: cfg.input.size,
-  });
-  model.loadStateDict(loadSafetensors(findRunWeights(dir)).tensors);
-  model.eval();
-  return model;
-}
-
 function help(command: string, usage: string, spec: Record<string, OptionSpec>): string {
   const about = COMMANDS[command]?.help;
   const line = about ? `\n\n${about[0]!.toUpperCase()}${about.slice(1)}.` : '';
@@ -453,7 +425,7 @@ async function commandEval(argv: string[]): Promise<number> {
   const dir = options['checkpoint'] as string | undefined;
   if (!dir) throw new UsageError('eval: --checkpoint DIR is required');
   const cfg = readConfig(resolve(dir));
-  const model = await loadRunModel(resolve(dir), cfg);
+  const model = await loadAnyRun(resolve(dir), cfg);
   const name = (options['dataset'] as string | undefined) ?? cfg.dataset;
   const data = loadDataset(
     name,
@@ -504,7 +476,7 @@ async function commandPredict(argv: string[]): Promise<number> {
   if (!dir) throw new UsageError('predict: --checkpoint DIR is required');
   if (positional.length === 0) throw new UsageError('predict: give one or more PNG or JPEG images');
   const cfg = readConfig(resolve(dir));
-  const model = await loadRunModel(resolve(dir), cfg);
+  const model = await loadAnyRun(resolve(dir), cfg);
   const { channels, size } = cfg.input;
   const k = Math.min(options['top'] as number, cfg.classes.length);
   const results = positional.map((file) => {
@@ -571,7 +543,7 @@ async function summarizeFile(target: string, options: Record<string, unknown>): 
     return 0;
   }
   const cfg = readConfig(path);
-  const model = await loadRunModel(path, cfg);
+  const model = await loadAnyRun(path, cfg);
   const shape = [1, cfg.input.channels, cfg.input.size, cfg.input.size];
   if (cfg.model === IMPORTED_MODEL) say(onnxSummary(model as Parameters<typeof onnxSummary>[0], shape).text);
   else say(summary(model, shape).text);
