@@ -41,6 +41,22 @@ const TESTS = [
     ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js'],
   ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
+  // Layers: their case-by-case tests (layers-mutation-*: printing, option checks, initialization bounds,
+  // hand-computed outputs), the PyTorch module fixtures and the option checks first (fast, and they kill
+  // most mutants), then the layer tests and the layers' gradchecks; the order matters, as a mutant stops
+  // at its first failing file.
+  [
+    /^src\/nn\/layers\//,
+    [
+      'nn/layers-mutation-*.test.js',
+      'nn/module-reference.test.js',
+      'nn/conv-pool-options.test.js',
+      'nn/conv-pool-plan.test.js',
+      'nn/torch-reference.test.js',
+      'nn/layers.test.js',
+      'nn/layers-gradcheck.test.js',
+    ],
+  ],
   [
     /^src\/nn\//,
     [
