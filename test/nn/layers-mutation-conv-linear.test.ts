@@ -141,6 +141,14 @@ test('Conv2d positional stride and padding, PyTorch-style, and the mistakes refu
     ArgumentError,
     'Conv2d: padding given both positionally and in the options object',
   );
+  // an options object is taken as such only last: in the middle it is a (bad) positional padding
+  throwsExactly(
+    () => new LooseConv2d(2, 3, 3, 1, { bias: false }, 1),
+    ArgumentError,
+    'Conv2d: too many arguments (3 after the kernel size); pass the rest in an options object',
+  );
+  // null is no options object: it stands in for the stride, and padding follows it
+  assert.deepEqual(new LooseConv2d(2, 3, 3, null, 1).forward(x).shape, [1, 3, 7, 6]);
   // only stride is positional here, so padding in the options object is fine
   assert.deepEqual(new LooseConv2d(2, 3, 3, 2, { padding: 1 }).forward(x).shape, [1, 3, 4, 3]);
   // an options object first takes no positional arguments at all
