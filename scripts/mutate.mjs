@@ -41,6 +41,7 @@ const TESTS = [
     ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js'],
   ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
+  [/^src\/nn\/penalty/, ['nn/layers-mutation-penalty.test.js', 'train/regularization.test.js']],
   [/^src\/nn\/init/, ['nn/layers-mutation-init.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js']],
   // Layers: their case-by-case tests (layers-mutation-*: printing, option checks, initialization bounds,
   // hand-computed outputs), the PyTorch module fixtures and the option checks first (fast, and they kill
