@@ -242,6 +242,17 @@ test('InstanceNorm2d: each plane on its own; running stats only when tracked, ne
     ShapeError,
     'InstanceNorm2d(3, eps=0.00001, momentum=0.1, affine=false, trackRunningStats=false): expected input [N, 3, H, W] or [3, H, W], got [3, 4]',
   );
+  // ranks 2 and 5 are refused even where the channel count sits on axis 1
+  for (const shape of [
+    [2, 3],
+    [1, 3, 2, 2, 2],
+  ]) {
+    throwsExactly(
+      () => new InstanceNorm2d(3).forward(zeros(shape)),
+      ShapeError,
+      `InstanceNorm2d(3, eps=0.00001, momentum=0.1, affine=false, trackRunningStats=false): expected input [N, 3, H, W] or [3, H, W], got [${shape.join(', ')}]`,
+    );
+  }
   throwsExactly(
     () => new InstanceNorm2d(3).forward(zeros([1, 1, 3, 4, 4])),
     ShapeError,
