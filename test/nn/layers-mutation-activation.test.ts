@@ -60,7 +60,12 @@ test('elementwise activations by hand, with PyTorch defaults', () => {
   assertClose(new LeakyReLU(0.2).forward(x), [-20, -0.2, 0.5, 2], 1e-6, 'slope 0.2');
   assertClose(new ELU().forward(x), [-1, Math.expm1(-1), 0.5, 2], 1e-6, 'alpha 1');
   assertClose(new ELU(0.5).forward(x), [-0.5, 0.5 * Math.expm1(-1), 0.5, 2], 1e-6, 'alpha 0.5');
-  assertClose(new Sigmoid().forward(x), [1 / (1 + Math.exp(100)), 1 / (1 + Math.E), 1 / (1 + Math.exp(-0.5)), 1 / (1 + Math.exp(-2))], 1e-6, 'sigmoid');
+  assertClose(
+    new Sigmoid().forward(x),
+    [1 / (1 + Math.exp(100)), 1 / (1 + Math.E), 1 / (1 + Math.exp(-0.5)), 1 / (1 + Math.exp(-2))],
+    1e-6,
+    'sigmoid',
+  );
   assertClose(new Tanh().forward(x), [-1, Math.tanh(-1), Math.tanh(0.5), Math.tanh(2)], 1e-6, 'tanh');
 });
 
@@ -85,7 +90,11 @@ test('PReLU: one slope 0.25 by default, or one per channel on axis 1', () => {
   assert.deepEqual(values(perChannel.weight), [0.5, 0.5]);
   perChannel.weight.assign(tensor([0.5, 2]));
   assert.deepEqual(values(perChannel.forward(tensor([[[-2, 4]], [[-3, 1]]]).reshape([1, 2, 2]))), [-1, 4, -6, 1]);
-  throwsExactly(() => new PReLU({ numParameters: 0 }), ArgumentError, 'PReLU: numParameters must be a positive integer, got 0');
+  throwsExactly(
+    () => new PReLU({ numParameters: 0 }),
+    ArgumentError,
+    'PReLU: numParameters must be a positive integer, got 0',
+  );
   throwsExactly(
     () => new PReLU({ numParameters: 1.5 }),
     ArgumentError,
@@ -99,9 +108,12 @@ test('RReLU: slopes in U(1/8, 1/3) in training, their mean in evaluation, a repe
   assert.equal(r.upper, 1 / 3);
   const x = tensor(new Array(400).fill(-1));
   r.eval();
-  assertClose(r.forward(tensor([-24, 5])), [-24 * (1 / 8 + 1 / 3) / 2, 5], 1e-6, 'evaluation: mean slope');
+  assertClose(r.forward(tensor([-24, 5])), [(-24 * (1 / 8 + 1 / 3)) / 2, 5], 1e-6, 'evaluation: mean slope');
   const trained = values(new RReLU({ generator: new Generator(3) }).forward(x)).map((v) => -v);
-  assert.ok(trained.every((s) => s >= 1 / 8 && s <= 1 / 3), 'every slope within [1/8, 1/3]');
+  assert.ok(
+    trained.every((s) => s >= 1 / 8 && s <= 1 / 3),
+    'every slope within [1/8, 1/3]',
+  );
   assert.ok(Math.min(...trained) < 0.14 && Math.max(...trained) > 0.32, 'slopes spread over the whole range');
   assert.deepEqual(
     values(new RReLU({ generator: new Generator(3) }).forward(x)),
@@ -111,7 +123,11 @@ test('RReLU: slopes in U(1/8, 1/3) in training, their mean in evaluation, a repe
   const custom = new RReLU({ lower: 0.5, upper: 0.5, generator: new Generator(1) });
   assert.deepEqual(values(custom.forward(tensor([-2, 2]))), [-1, 2], 'lower = upper: that one slope');
   assertClose(new RReLU({ lower: 0.1, upper: 0.3 }).eval().forward(tensor([-1])), [-0.2], 1e-6, 'custom bounds');
-  throwsExactly(() => new RReLU({ lower: 0.5, upper: 0.2 }), ArgumentError, 'RReLU: lower 0.5 must not exceed upper 0.2');
+  throwsExactly(
+    () => new RReLU({ lower: 0.5, upper: 0.2 }),
+    ArgumentError,
+    'RReLU: lower 0.5 must not exceed upper 0.2',
+  );
   throwsExactly(() => new RReLU({ upper: 0.1 }), ArgumentError, 'RReLU: lower 0.125 must not exceed upper 0.1');
 });
 
@@ -132,7 +148,14 @@ test('MaxoutLinear: a linear map to outFeatures·pieces values, then the maximum
   assert.deepEqual(unit.weight.shape, [4, 2]);
   assert.deepEqual(unit.bias.shape, [4]);
   // rows k·2 + j: piece k of output j
-  unit.weight.assign(tensor([[1, 0], [0, 1], [-1, 0], [0, -1]]));
+  unit.weight.assign(
+    tensor([
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+      [0, -1],
+    ]),
+  );
   unit.bias.assign(tensor([0, 0, 1, 0]));
   assert.deepEqual(values(unit.forward(tensor([[2, -3]]))), [2, 3]);
   assert.deepEqual(values(unit.forward(tensor([[-2, 4]]))), [3, 4]);
@@ -157,18 +180,32 @@ test('MaxoutLinear: a linear map to outFeatures·pieces values, then the maximum
     ShapeError,
     'MaxoutLinear(2, 2, pieces=2): expected input [..., 2], got [2, 3]',
   );
-  throwsExactly(() => unit.forward(tensor(2)), ShapeError, 'MaxoutLinear(2, 2, pieces=2): expected input [..., 2], got []');
+  throwsExactly(
+    () => unit.forward(tensor(2)),
+    ShapeError,
+    'MaxoutLinear(2, 2, pieces=2): expected input [..., 2], got []',
+  );
 });
 
 test('Residual: body(x) + shortcut(x), the identity by default; parameters body.* before shortcut.*', () => {
   const body = new Linear(2, 2);
-  body.weight.assign(tensor([[1, 1], [0, 2]]));
+  body.weight.assign(
+    tensor([
+      [1, 1],
+      [0, 2],
+    ]),
+  );
   body.bias!.assign(tensor([0, 1]));
   const x = tensor([[1, 2]]);
   assert.deepEqual(values(new Residual(body).forward(x)), [3 + 1, 5 + 2]);
   assert.deepEqual(values(new Residual(body, null).forward(x)), [4, 7]);
   const sc = new Linear(2, 2, { bias: false });
-  sc.weight.assign(tensor([[0, 1], [1, 0]]));
+  sc.weight.assign(
+    tensor([
+      [0, 1],
+      [1, 0],
+    ]),
+  );
   const block = new Residual(body, sc);
   assert.deepEqual(values(block.forward(x)), [3 + 2, 5 + 1]);
   assert.deepEqual(
@@ -190,7 +227,12 @@ test('Residual: body(x) + shortcut(x), the identity by default; parameters body.
 test('Concat: every branch on the same input, joined along the axis (channels by default)', () => {
   const x = tensor([[[1, 2]], [[3, 4]]]); // [2, 1, 2]
   const double = new Linear(2, 2, { bias: false });
-  double.weight.assign(tensor([[2, 0], [0, 2]]));
+  double.weight.assign(
+    tensor([
+      [2, 0],
+      [0, 2],
+    ]),
+  );
   assert.deepEqual(values(new Concat([new Identity(), double]).forward(x)), [1, 2, 2, 4, 3, 4, 6, 8]);
   assert.deepEqual(new Concat([new Identity(), double]).forward(x).shape, [2, 2, 2]);
   assert.deepEqual(values(new Concat([new Identity(), double], -1).forward(x)), [1, 2, 2, 4, 3, 4, 6, 8]);
@@ -318,8 +360,17 @@ test('LSoftmaxLinear: checks, initialization, the iteration buffer and its sette
 
 test('LSoftmaxLinear forward is x·Wᵀ; loss uses the current λ, mean by default, and advances in training only', () => {
   const head = new LSoftmaxLinear(2, 3, { margin: 2, lambda: { base: 4, gamma: 1 } });
-  head.weight.assign(tensor([[1, 0], [0, 1], [1, -1]]));
-  const x = tensor([[2, 1], [-1, 3]]);
+  head.weight.assign(
+    tensor([
+      [1, 0],
+      [0, 1],
+      [1, -1],
+    ]),
+  );
+  const x = tensor([
+    [2, 1],
+    [-1, 3],
+  ]);
   assert.deepEqual(values(head.forward(x)), [2, 1, 1, -1, 3, -4]);
   const targets = tensor([0, 1], { dtype: 'int32' });
   const at = (lambda: number, reduction: 'mean' | 'sum' = 'mean'): number =>
@@ -327,13 +378,24 @@ test('LSoftmaxLinear forward is x·Wᵀ; loss uses the current λ, mean by defau
   assert.notEqual(at(4), at(2), 'λ changes the loss');
   assertClose([head.loss(x, targets).itemSync()], [at(4)], 1e-6, 'iteration 0: λ = 4');
   assert.equal(head.iteration, 1);
-  assertClose([head.loss(x, targets, { reduction: 'sum' }).itemSync()], [at(2, 'sum')], 1e-6, 'iteration 1: λ = 2, sum');
+  assertClose(
+    [head.loss(x, targets, { reduction: 'sum' }).itemSync()],
+    [at(2, 'sum')],
+    1e-6,
+    'iteration 1: λ = 2, sum',
+  );
   assert.equal(head.iteration, 2);
   head.eval();
   assertClose([head.loss(x, targets).itemSync()], [at(4 / 3)], 1e-6, 'iteration 2: λ = 4/3');
   assert.equal(head.iteration, 2, 'evaluation does not advance the schedule');
   // margin 1 is the plain softmax loss
   const plain = new LSoftmaxLinear(2, 3, { margin: 1 });
-  plain.weight.assign(tensor([[1, 0], [0, 1], [1, -1]]));
+  plain.weight.assign(
+    tensor([
+      [1, 0],
+      [0, 1],
+      [1, -1],
+    ]),
+  );
   assertClose([plain.loss(x, targets).itemSync()], [crossEntropy(plain.forward(x), targets).itemSync()], 1e-6, 'm = 1');
 });

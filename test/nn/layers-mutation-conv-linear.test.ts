@@ -38,10 +38,7 @@ function uniformWithin(t: Tensor, bound: number): void {
   const biggest = Math.max(...v.map(Math.abs));
   assert.ok(biggest <= bound, `max |value| ${biggest} exceeds the bound ${bound}`);
   assert.ok(biggest > 0.8 * bound, `max |value| ${biggest} is far below the bound ${bound}`);
-  assert.ok(
-    v.some((x) => x < 0) && v.some((x) => x > 0),
-    'a symmetric uniform draw has both signs',
-  );
+  assert.ok(v.some((x) => x < 0) && v.some((x) => x > 0), 'a symmetric uniform draw has both signs');
 }
 
 test('Conv2d channel counts: positive integers, each named in the error', () => {
@@ -57,7 +54,11 @@ test('Conv2d channel counts: positive integers, each named in the error', () => 
 });
 
 test('Conv2d groups: a positive integer dividing both channel counts', () => {
-  throwsExactly(() => new Conv2d(4, 4, 3, { groups: 0 }), ArgumentError, 'Conv2d: groups must be a positive integer, got 0');
+  throwsExactly(
+    () => new Conv2d(4, 4, 3, { groups: 0 }),
+    ArgumentError,
+    'Conv2d: groups must be a positive integer, got 0',
+  );
   throwsExactly(
     () => new Conv2d(4, 4, 3, { groups: 1.5 }),
     ArgumentError,
@@ -88,9 +89,7 @@ test('Conv2d bias option: true, false or left out; anything else is refused', ()
   assert.deepEqual(new Conv2d(3, 4, 3, { bias: true }).bias?.shape, [4]);
   assert.deepEqual(new Conv2d(3, 4, 3).bias?.shape, [4]);
   assert.deepEqual(
-    new Conv2d(3, 4, 3, { bias: false })
-      .namedParameters()
-      .map(([n]) => n),
+    new Conv2d(3, 4, 3, { bias: false }).namedParameters().map(([n]) => n),
     ['weight'],
   );
 });
@@ -185,7 +184,12 @@ test('Conv2d forward: the bias is added per output channel, and the input must b
   assert.deepEqual(values(y), [1, 1, 1, 1, -2, -2, -2, -2, 0.5, 0.5, 0.5, 0.5]);
   const x = randn([2, 2, 5, 4], { generator: new Generator(2) });
   const c = new Conv2d(2, 3, 3, { padding: 1, dilation: 2 });
-  assertClose(c.forward(x), values(conv2d(x, c.weight, c.bias, { padding: 1, dilation: 2 })), 0, 'the layer runs conv2d');
+  assertClose(
+    c.forward(x),
+    values(conv2d(x, c.weight, c.bias, { padding: 1, dilation: 2 })),
+    0,
+    'the layer runs conv2d',
+  );
   throwsExactly(
     () => c.forward(zeros([2, 3, 5, 4])),
     ShapeError,
@@ -273,12 +277,27 @@ test('Linear initialization: weight and bias uniform in ±1/√in, drawn anew by
 
 test('Linear forward: x·Wᵀ + b by hand, and without bias x·Wᵀ', () => {
   const fc = new Linear(2, 3);
-  fc.weight.assign(tensor([[1, 2], [-1, 0], [0.5, 3]]));
+  fc.weight.assign(
+    tensor([
+      [1, 2],
+      [-1, 0],
+      [0.5, 3],
+    ]),
+  );
   fc.bias!.assign(tensor([10, 20, 30]));
-  const x = tensor([[1, -1], [2, 4]]);
+  const x = tensor([
+    [1, -1],
+    [2, 4],
+  ]);
   // row 1: [1·1 + 2·(−1), −1·1 + 0, 0.5·1 + 3·(−1)] + b; row 2: [2 + 8, −2, 1 + 12] + b
   assert.deepEqual(values(fc.forward(x)), [9, 19, 27.5, 20, 18, 43]);
   const nb = new Linear(2, 3, { bias: false });
-  nb.weight.assign(tensor([[1, 2], [-1, 0], [0.5, 3]]));
+  nb.weight.assign(
+    tensor([
+      [1, 2],
+      [-1, 0],
+      [0.5, 3],
+    ]),
+  );
   assert.deepEqual(values(nb.forward(x)), [-1, -1, -2.5, 10, -2, 13]);
 });

@@ -34,7 +34,10 @@ function meanStd(t: Tensor): [number, number] {
 }
 
 function closeTo(actual: number, expected: number, rel: number, label: string): void {
-  assert.ok(Math.abs(actual - expected) <= rel * Math.abs(expected), `${label}: ${actual}, expected ${expected} ± ${rel * 100}%`);
+  assert.ok(
+    Math.abs(actual - expected) <= rel * Math.abs(expected),
+    `${label}: ${actual}, expected ${expected} ± ${rel * 100}%`,
+  );
 }
 
 test("calculateGain: PyTorch's gains, leaky ReLU's slope 0.01 by default", () => {
@@ -59,7 +62,11 @@ test('fans: [out, in] for dense weights, times the kernel area for convolutions'
   assert.deepEqual(init.fans(zeros([3, 5])), { fanIn: 5, fanOut: 3 });
   assert.deepEqual(init.fans(zeros([8, 2, 3, 4])), { fanIn: 24, fanOut: 96 });
   assert.deepEqual(init.fans(zeros([8, 2, 3])), { fanIn: 6, fanOut: 24 });
-  throwsExactly(() => init.fans(zeros([4])), ArgumentError, 'init: fan in/out need a weight of rank >= 2, got shape [4]');
+  throwsExactly(
+    () => init.fans(zeros([4])),
+    ArgumentError,
+    'init: fan in/out need a weight of rank >= 2, got shape [4]',
+  );
   throwsExactly(() => init.fans(zeros([])), ArgumentError, 'init: fan in/out need a weight of rank >= 2, got shape []');
 });
 
@@ -117,7 +124,9 @@ test('He (Kaiming): leaky ReLU with a = 0 and fan_in by default; bound √3·gai
   within(init.kaimingUniform(zeros([400, 50]), { nonlinearity: 'tanh' }), -b(5 / 3, 50), b(5 / 3, 50));
   const [, std] = meanStd(init.kaimingNormal(zeros([400, 50]), { generator: new Generator(6) }));
   closeTo(std, Math.SQRT2 / Math.sqrt(50), 0.03, 'kaiming normal std');
-  const [, stdOut] = meanStd(init.kaimingNormal(zeros([400, 50]), { mode: 'fanOut', a: 1, generator: new Generator(6) }));
+  const [, stdOut] = meanStd(
+    init.kaimingNormal(zeros([400, 50]), { mode: 'fanOut', a: 1, generator: new Generator(6) }),
+  );
   closeTo(stdOut, 1 / Math.sqrt(400), 0.03, 'kaiming normal std, fan_out, a = 1');
   const a = init.kaimingNormal(zeros([20, 10]), { generator: new Generator(9) });
   assert.deepEqual(values(init.kaimingNormal(zeros([20, 10]), { generator: new Generator(9) })), values(a));
@@ -145,6 +154,9 @@ test('skipInit: every init is a no-op while it builds, nested or after a throw, 
       throw new Error('boom');
     }),
   );
-  assert.ok(values(new Linear(4, 3).weight).some((v) => v !== 0), 'initialization is back after skipInit');
+  assert.ok(
+    values(new Linear(4, 3).weight).some((v) => v !== 0),
+    'initialization is back after skipInit',
+  );
   assert.deepEqual(values(init.constant_(zeros([2]), 1)), [1, 1]);
 });

@@ -31,8 +31,7 @@ function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, mess
   });
 }
 
-const near = (t: Tensor, expected: number[], label: string, rtol = 1e-5): void =>
-  assertClose(t, expected, rtol, label);
+const near = (t: Tensor, expected: number[], label: string, rtol = 1e-5): void => assertClose(t, expected, rtol, label);
 
 /** x / √(v + eps), elementwise. */
 const norm = (xs: number[], mean: number, v: number, eps: number): number[] =>
@@ -64,14 +63,24 @@ test('BatchNorm parameters and buffers: ones, zeros, running stats named as in P
 test('BatchNorm1d training: batch statistics, running stats with momentum 0.1 and an unbiased variance', () => {
   // channel 0: 0 and 0.002 (mean 0.001, biased var 1e-6, unbiased 2e-6); channel 1: 1 and 5 (mean 3, var 4, unbiased 8)
   const bn = new BatchNorm1d(2);
-  const y = bn.forward(tensor([[0, 1], [0.002, 5]]));
+  const y = bn.forward(
+    tensor([
+      [0, 1],
+      [0.002, 5],
+    ]),
+  );
   const c0 = norm([0, 0.002], 0.001, 1e-6, 1e-5);
   const c1 = norm([1, 5], 3, 4, 1e-5);
   near(y, [c0[0]!, c1[0]!, c0[1]!, c1[1]!], 'output');
   near(bn.buffer('running_mean'), [0.0001, 0.3], 'running mean');
   near(bn.buffer('running_var'), [0.9 + 0.1 * 2e-6, 0.9 + 0.8], 'running var');
   assert.equal(bn.buffer('num_batches_tracked').itemSync(), 1);
-  bn.forward(tensor([[0, 1], [0.002, 5]]));
+  bn.forward(
+    tensor([
+      [0, 1],
+      [0.002, 5],
+    ]),
+  );
   assert.equal(bn.buffer('num_batches_tracked').itemSync(), 2);
   near(bn.buffer('running_mean'), [0.00019, 0.57], 'running mean after two steps');
   // evaluation uses the running statistics and moves nothing
@@ -88,7 +97,11 @@ test('BatchNorm momentum, eps, affine parameters and the cumulative average (mom
   bn.weight!.assign(tensor([2]));
   bn.bias!.assign(tensor([-1]));
   const y = bn.forward(tensor([[1], [3]]));
-  near(y, norm([1, 3], 2, 1, 0.5).map((v) => 2 * v - 1), 'output with eps 0.5, weight 2, bias −1');
+  near(
+    y,
+    norm([1, 3], 2, 1, 0.5).map((v) => 2 * v - 1),
+    'output with eps 0.5, weight 2, bias −1',
+  );
   near(bn.buffer('running_mean'), [1], 'running mean, momentum 0.5');
   near(bn.buffer('running_var'), [1.5], 'running var, momentum 0.5');
   // momentum null: the running stats are the plain average of the batches' statistics
@@ -142,7 +155,14 @@ test('BatchNorm input checks name the shapes each layer accepts', () => {
     'BatchNorm2d(3, eps=0.00001, momentum=0.1): expected input [N, 3, H, W], got [2, 2, 4, 4]',
   );
   // [N, C, L] is normalized per channel over N and L
-  const y = new BatchNorm1d(2).forward(tensor([[[1, 3], [0, 4]]]));
+  const y = new BatchNorm1d(2).forward(
+    tensor([
+      [
+        [1, 3],
+        [0, 4],
+      ],
+    ]),
+  );
   near(y, [...norm([1, 3], 2, 1, 1e-5), ...norm([0, 4], 2, 4, 1e-5)], '[N, C, L]');
 });
 
@@ -153,7 +173,10 @@ test('LayerNorm: normalizes the trailing axes, with eps and the affine parameter
   assert.deepEqual(values(ln.weight!), [1, 1, 1]);
   assert.deepEqual(values(ln.bias!), [0, 0, 0]);
   // rows [0, 0.001, 0.002] (mean 0.001, var 2e-7/3: eps matters) and [1, 2, 6] (mean 3, var 14/3)
-  const x = tensor([[0, 0.001, 0.002], [1, 2, 6]]);
+  const x = tensor([
+    [0, 0.001, 0.002],
+    [1, 2, 6],
+  ]);
   near(ln.forward(x), [...norm([0, 0.001, 0.002], 0.001, 2e-6 / 3, 1e-5), ...norm([1, 2, 6], 3, 14 / 3, 1e-5)], 'rows');
   const affine = new LayerNorm([3], { eps: 0.25 });
   affine.weight!.assign(tensor([1, 2, 3]));
@@ -164,7 +187,18 @@ test('LayerNorm: normalizes the trailing axes, with eps and the affine parameter
   const two = new LayerNorm([2, 2], { elementwiseAffine: false });
   assert.equal(two.weight, null);
   assert.equal(two.bias, null);
-  near(two.forward(tensor([[[1, 3], [5, 7]]])), norm([1, 3, 5, 7], 4, 5, 1e-5), '[2, 2]');
+  near(
+    two.forward(
+      tensor([
+        [
+          [1, 3],
+          [5, 7],
+        ],
+      ]),
+    ),
+    norm([1, 3, 5, 7], 4, 5, 1e-5),
+    '[2, 2]',
+  );
   const shape = [4, 2];
   const copy = new LayerNorm(shape);
   shape[0] = 9;
@@ -266,13 +300,28 @@ test('GroupNorm: groups of channels per sample, eps and affine; its checks name 
   assert.deepEqual(values(gn.weight!), [1, 1, 1, 1]);
   assert.deepEqual(values(gn.bias!), [0, 0, 0, 0]);
   // groups {0, 0.002} and {1, 5}
-  near(gn.forward(tensor([[0, 0.002, 1, 5]])), [...norm([0, 0.002], 0.001, 1e-6, 1e-5), ...norm([1, 5], 3, 4, 1e-5)], '2 groups');
+  near(
+    gn.forward(tensor([[0, 0.002, 1, 5]])),
+    [...norm([0, 0.002], 0.001, 1e-6, 1e-5), ...norm([1, 5], 3, 4, 1e-5)],
+    '2 groups',
+  );
   const affine = new GroupNorm(1, 2, { eps: 0.5 });
   affine.weight!.assign(tensor([3, 1]));
   affine.bias!.assign(tensor([0, -2]));
   // [N, C, L]: one group over both channels and L: values 1, 3, 5, 7 (mean 4, var 5)
   const n = norm([1, 3, 5, 7], 4, 5, 0.5);
-  near(affine.forward(tensor([[[1, 3], [5, 7]]])), [3 * n[0]!, 3 * n[1]!, n[2]! - 2, n[3]! - 2], 'eps 0.5 and affine');
+  near(
+    affine.forward(
+      tensor([
+        [
+          [1, 3],
+          [5, 7],
+        ],
+      ]),
+    ),
+    [3 * n[0]!, 3 * n[1]!, n[2]! - 2, n[3]! - 2],
+    'eps 0.5 and affine',
+  );
   const plain = new GroupNorm(2, 2, { affine: false });
   assert.equal(plain.weight, null);
   assert.equal(plain.bias, null);
@@ -303,7 +352,11 @@ test('GroupNorm: groups of channels per sample, eps and affine; its checks name 
     ShapeError,
     'GroupNorm(2, 4, eps=0.00001): expected input [N, 4, ...], got [2, 3]',
   );
-  throwsExactly(() => gn.forward(zeros([4])), ShapeError, 'GroupNorm(2, 4, eps=0.00001): expected input [N, 4, ...], got [4]');
+  throwsExactly(
+    () => gn.forward(zeros([4])),
+    ShapeError,
+    'GroupNorm(2, 4, eps=0.00001): expected input [N, 4, ...], got [4]',
+  );
 });
 
 /** b_c = a_c / (k + scale · Σ_{|c'−c| ≤ half window} a_{c'}²)^β over the channels of [N, C] input, zero-padded. */
@@ -333,7 +386,11 @@ test("LocalResponseNorm: PyTorch's defaults, the paper's convention, and its che
   const custom = new LocalResponseNorm(2, { alpha: 1e-3, beta: 0.5, k: 3 });
   near(custom.forward(x), lrnByHand(rows, 2, 1e-3 / 2, 0.5, 3), 'custom constants, even size');
   assert.equal(new LocalResponseNorm(3, { convention: 'paper', k: 1 }).k, 1, 'k given wins over the default');
-  throwsExactly(() => new LocalResponseNorm(0), ArgumentError, 'LocalResponseNorm: size must be a positive integer, got 0');
+  throwsExactly(
+    () => new LocalResponseNorm(0),
+    ArgumentError,
+    'LocalResponseNorm: size must be a positive integer, got 0',
+  );
   throwsExactly(
     () => new LocalResponseNorm(2.5),
     ArgumentError,

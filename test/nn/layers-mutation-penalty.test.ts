@@ -46,7 +46,11 @@ test('a penalty is { l1?, l2? } of finite numbers >= 0; zero or empty means none
       `Linear weightPenalty: a penalty is an object like { l2: 1e-4 }, got ${shown}`,
     );
   }
-  throwsExactly(() => fc({ l3: 1, decay: 2 }), ArgumentError, 'Linear weightPenalty: unknown penalty l3, decay (accepted: l1, l2)');
+  throwsExactly(
+    () => fc({ l3: 1, decay: 2 }),
+    ArgumentError,
+    'Linear weightPenalty: unknown penalty l3, decay (accepted: l1, l2)',
+  );
   for (const [key, v, shown] of [
     ['l1', -1, '-1'],
     ['l2', -0.5, '-0.5'],
@@ -88,7 +92,11 @@ test('penalize: weights (rank >= 2) by default, every parameter with which: all;
     ArgumentError,
     "penalize: which must be 'weights' or 'all', got biases",
   );
-  throwsExactly(() => penalize(net, { l4: 1 } as never), ArgumentError, 'penalize: unknown penalty l4 (accepted: l1, l2)');
+  throwsExactly(
+    () => penalize(net, { l4: 1 } as never),
+    ArgumentError,
+    'penalize: unknown penalty l4 (accepted: l1, l2)',
+  );
 });
 
 test('regularizationLoss = Σ l1·Σ|w| + l2·Σw² by hand, and its gradient l1·sign(w) + 2·l2·w', () => {

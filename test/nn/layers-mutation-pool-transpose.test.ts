@@ -51,7 +51,16 @@ function uniformWithin(t: Tensor, bound: number): void {
 const loose = <T>(cls: unknown): new (...a: unknown[]) => T => cls as new (...a: unknown[]) => T;
 
 // one 4×4 plane: 0..15 row by row
-const plane = tensor([[[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15]]]]);
+const plane = tensor([
+  [
+    [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+      [12, 13, 14, 15],
+    ],
+  ],
+]);
 
 test('MaxPool2d and AvgPool2d: kernel, positional stride and padding, their options and errors', () => {
   assert.deepEqual(values(new MaxPool2d(2).forward(plane)), [5, 7, 13, 15]);
@@ -91,7 +100,11 @@ test('AdaptiveAvgPool2d, GlobalAvgPool2d and GlobalMaxPool2d: outputs, and no st
   assert.deepEqual(g.shape, [1, 1, 1, 1]);
   assert.deepEqual(values(g), [7.5]);
   assert.deepEqual(values(new GlobalMaxPool2d().forward(plane)), [15]);
-  throwsExactly(() => new AdaptiveAvgPool2d(0), ArgumentError, 'AdaptiveAvgPool2d: output size must be positive, got 0');
+  throwsExactly(
+    () => new AdaptiveAvgPool2d(0),
+    ArgumentError,
+    'AdaptiveAvgPool2d: output size must be positive, got 0',
+  );
   throwsExactly(
     () => new AdaptiveAvgPool2d([2, 0]),
     ArgumentError,
@@ -140,7 +153,11 @@ test('ConvTranspose2d constructor checks name the layer, the option and its valu
     ArgumentError,
     'ConvTranspose2d: unknown option bais (accepted: stride, padding, outputPadding, dilation, groups, bias)',
   );
-  throwsExactly(() => new ConvTranspose2d(2, 3, 0), ArgumentError, 'ConvTranspose2d: kernel size must be positive, got 0');
+  throwsExactly(
+    () => new ConvTranspose2d(2, 3, 0),
+    ArgumentError,
+    'ConvTranspose2d: kernel size must be positive, got 0',
+  );
   throwsExactly(
     () => new ConvTranspose2d(2, 3, [2, 0]),
     ArgumentError,
@@ -231,7 +248,16 @@ test('ConvTranspose2d weight [in, out/groups, kH, kW], bias optional, init unifo
 
 test('ConvTranspose2d forward by hand, and forward(x, outputSize) choosing the output padding', () => {
   const up = new ConvTranspose2d(1, 1, 2, { stride: 2 });
-  up.weight.assign(tensor([[[[1, 2], [3, 4]]]]));
+  up.weight.assign(
+    tensor([
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+    ]),
+  );
   up.bias!.assign(tensor([10]));
   // each input value stamps value·kernel + bias into its own 2×2 block
   assert.deepEqual(values(up.forward(tensor([[[[1, -1]]]]))), [11, 12, 9, 8, 13, 14, 7, 6]);
@@ -299,7 +325,12 @@ test('StochasticPool2d: stride defaults to the kernel, evaluation gives Σa²/Σ
   assert.deepEqual(new StochasticPool2d([2, 3], { stride: [1, 2] }).stride, [1, 2]);
   pool.eval();
   // window {0, 1, 4, 5}: (0 + 1 + 16 + 25) / 10
-  assertClose(pool.forward(plane), [42 / 10, (4 + 9 + 36 + 49) / 18, (64 + 81 + 144 + 169) / 42, (100 + 121 + 196 + 225) / 50], 1e-6, 'eval');
+  assertClose(
+    pool.forward(plane),
+    [42 / 10, (4 + 9 + 36 + 49) / 18, (64 + 81 + 144 + 169) / 42, (100 + 121 + 196 + 225) / 50],
+    1e-6,
+    'eval',
+  );
   assert.deepEqual(new StochasticPool2d(2, { stride: 1 }).eval().forward(plane).shape, [1, 1, 3, 3]);
   // training: each output is one of its window's values; the generator makes it repeatable
   const draw = (seed: number): number[] =>
@@ -314,7 +345,10 @@ test('StochasticPool2d: stride defaults to the kernel, evaluation gives Σa²/Σ
   picked.forEach((v, i) => assert.ok(windows[i]!.includes(v), `${v} is in window ${i}`));
   assert.deepEqual(draw(3), picked, 'the same generator seed draws the same values');
   const seeds = [1, 2, 4, 5, 6, 7, 8, 9].map(draw);
-  assert.ok(seeds.some((d) => d.join() !== picked.join()), 'other seeds draw other values');
+  assert.ok(
+    seeds.some((d) => d.join() !== picked.join()),
+    'other seeds draw other values',
+  );
   throwsExactly(
     () => new (loose<StochasticPool2d>(StochasticPool2d))(2, {}, 1),
     ArgumentError,
@@ -325,7 +359,11 @@ test('StochasticPool2d: stride defaults to the kernel, evaluation gives Σa²/Σ
     ArgumentError,
     'StochasticPool2d: unknown option strid (accepted: stride, generator)',
   );
-  throwsExactly(() => new StochasticPool2d(0), ArgumentError, 'StochasticPool2d: kernel size and stride must be positive');
+  throwsExactly(
+    () => new StochasticPool2d(0),
+    ArgumentError,
+    'StochasticPool2d: kernel size and stride must be positive',
+  );
   throwsExactly(
     () => new StochasticPool2d(2, { stride: [1, 0] }),
     ArgumentError,
@@ -345,13 +383,28 @@ test('StochasticPool2d: stride defaults to the kernel, evaluation gives Σa²/Σ
 });
 
 test('Upsample: size or scaleFactor, nearest or bilinear, each check naming the layer', () => {
-  const x = tensor([[[[1, 2], [3, 4]]]]);
-  assert.deepEqual(values(new Upsample({ scaleFactor: 2 }).forward(x)), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+  const x = tensor([
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+  ]);
+  assert.deepEqual(
+    values(new Upsample({ scaleFactor: 2 }).forward(x)),
+    [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4],
+  );
   assert.deepEqual(values(new Upsample({ size: [2, 4] }).forward(x)), [1, 1, 2, 2, 3, 3, 4, 4]);
   assert.deepEqual(new Upsample({ size: 3 }).forward(x).shape, [1, 1, 3, 3]);
   assert.deepEqual(new Upsample({ scaleFactor: [1, 3] }).forward(x).shape, [1, 1, 2, 6]);
   // bilinear, align_corners false: the first row of a 2× resize is 1, 1.25, 1.75, 2
-  assertClose(new Upsample({ scaleFactor: 2, mode: 'bilinear' }).forward(x), [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4], 1e-6, 'bilinear');
+  assertClose(
+    new Upsample({ scaleFactor: 2, mode: 'bilinear' }).forward(x),
+    [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4],
+    1e-6,
+    'bilinear',
+  );
   assert.equal(new Upsample({ size: 4 }).mode, 'nearest');
   throwsExactly(() => new Upsample({}), ArgumentError, 'Upsample: give exactly one of size and scaleFactor');
   throwsExactly(
@@ -384,7 +437,10 @@ test('Dropout and Dropout2d: p in [0, 1], inverted scaling in training, identity
   assert.equal(new Dropout().p, 0.5);
   const x = ones([4, 50]);
   const kept = values(new Dropout(0.75, new Generator(1)).forward(x));
-  assert.ok(kept.every((v) => v === 0 || v === 4), 'kept values scaled by 1/(1 − p)');
+  assert.ok(
+    kept.every((v) => v === 0 || v === 4),
+    'kept values scaled by 1/(1 − p)',
+  );
   assert.ok(kept.includes(0) && kept.includes(4));
   assert.deepEqual(values(new Dropout(0).forward(x)), values(x));
   assert.deepEqual(values(new Dropout(1).forward(x)), new Array(200).fill(0));

@@ -78,10 +78,7 @@ test('pooling layers print kernel and the options that were given', () => {
   );
   assert.equal(new MaxPool2d(3, { ceilMode: false }).describe(), 'MaxPool2d(kernel=3)');
   assert.equal(new AvgPool2d(3, 2, 1).describe(), 'AvgPool2d(kernel=3, stride=2, padding=1)');
-  assert.equal(
-    new AvgPool2d(3, { countIncludePad: false }).describe(),
-    'AvgPool2d(kernel=3, countIncludePad=false)',
-  );
+  assert.equal(new AvgPool2d(3, { countIncludePad: false }).describe(), 'AvgPool2d(kernel=3, countIncludePad=false)');
   assert.equal(new AvgPool2d(3, { countIncludePad: true }).describe(), 'AvgPool2d(kernel=3, countIncludePad=true)');
   assert.equal(new AdaptiveAvgPool2d([6, 5]).describe(), 'AdaptiveAvgPool2d(6,5)');
   assert.equal(new StochasticPool2d(3).describe(), 'StochasticPool2d(kernel=3x3, stride=3x3)');
@@ -90,7 +87,10 @@ test('pooling layers print kernel and the options that were given', () => {
 
 test('normalization layers print their sizes, eps, momentum and what is switched off', () => {
   assert.equal(new BatchNorm1d(7).describe(), 'BatchNorm1d(7, eps=0.00001, momentum=0.1)');
-  assert.equal(new BatchNorm2d(3, { eps: 1e-3, momentum: null }).describe(), 'BatchNorm2d(3, eps=0.001, momentum=null)');
+  assert.equal(
+    new BatchNorm2d(3, { eps: 1e-3, momentum: null }).describe(),
+    'BatchNorm2d(3, eps=0.001, momentum=null)',
+  );
   assert.equal(new LayerNorm([4, 2]).describe(), 'LayerNorm([4, 2], eps=0.00001)');
   assert.equal(
     new LayerNorm(4, { eps: 1e-3, elementwiseAffine: false }).describe(),
@@ -139,10 +139,7 @@ test('Dropout, Upsample, Residual and Concat print what they were built with', (
   assert.equal(new Dropout().describe(), 'Dropout(p=0.5)');
   assert.equal(new Dropout(0.2).describe(), 'Dropout(p=0.2)');
   assert.equal(new Upsample({ scaleFactor: 2 }).describe(), 'Upsample(scaleFactor=2, mode=nearest)');
-  assert.equal(
-    new Upsample({ size: [4, 6], mode: 'bilinear' }).describe(),
-    'Upsample(size=4,6, mode=bilinear)',
-  );
+  assert.equal(new Upsample({ size: [4, 6], mode: 'bilinear' }).describe(), 'Upsample(size=4,6, mode=bilinear)');
   assert.equal(new Residual(new ReLU()).describe(), 'Residual(identity shortcut)');
   assert.equal(new Residual(new ReLU(), new ReLU()).describe(), 'Residual()');
   assert.equal(new Concat([new ReLU()]).describe(), 'Concat(axis=1)');
