@@ -112,6 +112,9 @@ test('BatchNorm momentum, eps, affine parameters and the cumulative average (mom
   near(cum.buffer('running_mean'), [17 / 3], 'cumulative mean');
   near(cum.buffer('running_var'), [52 / 3], 'cumulative var');
   assert.equal(cum.buffer('num_batches_tracked').itemSync(), 3);
+  // momentum null without running stats: there is no count to read, and batch statistics are used
+  const untracked = new BatchNorm1d(1, { momentum: null, trackRunningStats: false });
+  near(untracked.forward(tensor([[1], [3]])), norm([1, 3], 2, 1, 1e-5), 'momentum null, untracked');
 });
 
 test('BatchNorm without running stats normalizes by the batch in evaluation too; resetRunningStats restores them', () => {
