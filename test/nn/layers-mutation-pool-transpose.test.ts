@@ -154,6 +154,11 @@ test('ConvTranspose2d constructor checks name the layer, the option and its valu
     'ConvTranspose2d: unknown option bais (accepted: stride, padding, outputPadding, dilation, groups, bias)',
   );
   throwsExactly(
+    () => new ConvTranspose2d(2, 3, 1.5),
+    ArgumentError,
+    'ConvTranspose2d: kernelSize must be an integer or a pair of integers, got 1.5',
+  );
+  throwsExactly(
     () => new ConvTranspose2d(2, 3, 0),
     ArgumentError,
     'ConvTranspose2d: kernel size must be positive, got 0',
@@ -310,6 +315,11 @@ test('ConvTranspose2d forward by hand, and forward(x, outputSize) choosing the o
     () => layer.forward(zeros([1, 3, 4, 4])),
     ShapeError,
     'ConvTranspose2d(2, 3, kernel=3x3, stride=2,3, padding=1): expected input [N, 2, H, W], got [1, 3, 4, 4]',
+  );
+  throwsExactly(
+    () => layer.forward(zeros([1, 2, 4])),
+    ShapeError,
+    'ConvTranspose2d(2, 3, kernel=3x3, stride=2,3, padding=1): expected input [N, 2, H, W], got [1, 2, 4]',
   );
   throwsExactly(
     () => layer.forward(zeros([2, 4, 4])),
