@@ -160,6 +160,7 @@ test('MaxoutLinear: a linear map to outFeatures·pieces values, then the maximum
   assert.deepEqual(values(unit.forward(tensor([[2, -3]]))), [2, 3]);
   assert.deepEqual(values(unit.forward(tensor([[-2, 4]]))), [3, 4]);
   assert.deepEqual(unit.forward(zeros([3, 5, 2])).shape, [3, 5, 2]);
+  assert.deepEqual(values(unit.forward(tensor([2, -3]))), [2, 3], 'one sample, unbatched');
   const big = new MaxoutLinear(30, 50, 4);
   uniformWithin(big.weight, 1 / Math.sqrt(30));
   uniformWithin(big.bias, 1 / Math.sqrt(30));
