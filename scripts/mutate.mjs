@@ -29,16 +29,34 @@ const walk = (dir) =>
  * The fast unit test files that aim at each part of the code: a mutant runs only those of them that
  * execute it (Stryker's perTest coverage, per test file here). Without this, a surviving mutant of a
  * widely used file (an optimizer) would run every test that trains anything: 20 s a mutant instead of 2.
- * The op table (50 s a run) is left out; rules.ts is covered by the reference and gradcheck tests.
+ * The op table (50 s a run) is left out; rules.ts is covered by test/autograd/rules.test.ts (the rules the
+ * reference tests miss, in float64 gradchecks) and the reference and gradcheck tests.
  */
 const TESTS = [
   // lrMultiplierGroups is exercised by the transfer-learning tests.
   [/^src\/optim\/param-groups/, ['optim/*.test.js', 'nn/transfer.test.js']],
   [/^src\/optim\//, ['optim/*.test.js']],
   [/^src\/autograd\/gradcheck/, ['nn/gradcheck*.test.js']],
+  // The engine's own cases (hooks, retained graphs, accumulation, errors) first.
+  [
+    /^src\/autograd\/engine/,
+    [
+      'autograd/engine.test.js',
+      'autograd/rules.test.js',
+      'tensor/tensor.test.js',
+      'nn/hooks.test.js',
+      'ops/ties.test.js',
+    ],
+  ],
   [
     /^src\/autograd\//,
-    ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js'],
+    [
+      'autograd/rules.test.js',
+      'ops/ties.test.js',
+      'ops/torch-reference.test.js',
+      'nn/gradcheck*.test.js',
+      'nn/torch-reference.test.js',
+    ],
   ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
   [
@@ -52,6 +70,11 @@ const TESTS = [
     ],
   ],
   [/^src\/train\/checkpoint/, ['train/checkpoint*.test.js']],
+  // The loop's own bookkeeping (fit-loop) first: it kills most mutants in a second; resume and penalties after.
+  [
+    /^src\/train\/fit/,
+    ['train/fit-loop.test.js', 'train/fit.test.js', 'train/regularization.test.js', 'train/checkpoint-every.test.js'],
+  ],
   [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint*.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
 ];
