@@ -20,6 +20,7 @@ import {
   type Logs,
   type Tensor,
 } from '../../src/index.js';
+import { metricValue, setMetric } from '../../src/train/fit.js';
 
 /** logits [x, −x]: predicts class 0 exactly when x > 0. */
 function signClassifier(): Linear {
@@ -84,8 +85,9 @@ test('trainAccuracy: false leaves accuracy out; labels that are not class indice
   const on = await fit(model, { train: [x, y], epochs: 1, optimizer: new SGD(model.parameters(), { lr: 0 }) });
   assert.equal(on[0]!.accuracy, 1);
   // Regression targets (float labels, a Dataset of its own): accuracy has no meaning and stays 0.
-  const reg = new Linear(1, 2);
-  const xs = [0.5, -0.5, 1, -1];
+  // The weights predict class 0 for every x > 0: were the float labels [0, 1] read as class indices, half would hit.
+  const reg = signClassifier();
+  const xs = [0.5, 1, 1.5, 2];
   const regression: Dataset = {
     length: 4,
     get: (i) => ({ x: tensor([xs[i]!]), y: tensor([0, 1]) }),
@@ -172,14 +174,34 @@ test('clipGradValue clamps each entry; clipGradNorm leaves small gradients alone
   assert.equal(clipGradNorm([p, q], 1.5), 1.5);
   assert.deepEqual(Array.from(p.grad!.dataSync()), [1, -1, 0.5]);
   assert.equal(clipGradNorm([q], 1), 0, 'no gradients: norm 0');
-  // Two tensors: the norm is global, sqrt(1 + 1 + 0.25 + 2²) = 2.5, and both are scaled by 1/2.5.
+  // Two tensors: the norm is global, sqrt(1 + 1 + 0.25 + 2²) = 2.5, and both are scaled by 1/2.5;
+  // a parameter without a gradient is left without one.
   q.mul(2).sum().backward();
-  const norm = clipGradNorm([p, q], 1);
+  const none = tensor([1], { requiresGrad: true });
+  const norm = clipGradNorm([p, none, q], 1);
+  assert.equal(none.grad, null);
   close(norm, 2.5, 1e-7);
   const scale = 1 / (2.5 + 1e-6);
   for (const [v, e] of Array.from(p.grad!.dataSync()).map((v, i) => [v, [1, -1, 0.5][i]! * scale] as const))
     close(v, e, 1e-6);
   close(q.grad!.dataSync()[0]!, 2 * scale, 1e-6);
+});
+
+test('after clipGradNorm the global norm never exceeds the maximum (float64, 1e-12)', () => {
+  for (const [values, maxNorm] of [
+    [[3, 4], 1],
+    [[0.3, -0.4, 1.2], 0.5],
+    [[1e-3, 2e-3], 1e-3],
+  ] as const) {
+    const w = tensor([...values], { dtype: 'float64', requiresGrad: true });
+    w.mul(w).sum().mul(0.5).backward(); // grad = w
+    const before = Math.hypot(...values);
+    assert.ok(Math.abs(clipGradNorm([w], maxNorm) - before) <= 1e-15 * before, 'returns the norm before clipping');
+    const after = Math.hypot(...Array.from(w.grad!.dataSync()));
+    assert.ok(after <= maxNorm, `norm ${after} > ${maxNorm}`);
+    // Scaled by maxNorm / (norm + 1e-6), as PyTorch's clip_grad_norm_ does.
+    assert.ok(Math.abs(after - (maxNorm * before) / (before + 1e-6)) <= 1e-12 * maxNorm, `norm ${after}`);
+  }
 });
 
 test('fit applies clipGradValue and clipGradNorm before the optimizer step', async () => {
@@ -233,6 +255,17 @@ test('epochs must be a non-negative integer; 0 epochs runs only the train begin 
         e instanceof TsgradError && e.message === `fit: epochs must be a non-negative integer, got ${epochs}`,
     );
   }
+  for (const [key, who] of [
+    ['train', 'fit: train'],
+    ['val', 'fit: val'],
+  ] as const) {
+    assert.throws(
+      () => new Trainer(model, { train: data, epochs: 1, optimizer, [key]: 5 as unknown as Dataset }),
+      (e: unknown) => e instanceof Error && e.message.startsWith(`${who}: expected a Dataset`),
+    );
+  }
+  // No callbacks given: none in the state either.
+  assert.deepEqual(new Trainer(model, { train: data, epochs: 1, optimizer }).getState().callbacks, []);
   const events: string[] = [];
   const history = await fit(model, {
     train: data,
@@ -358,20 +391,22 @@ test('getState is a copy; setState restores counters, running sums (regSum absen
   const loaded: unknown[] = [];
   const stateful: Callback = { stateDict: () => ({ seen: 7 }), loadStateDict: (s) => void loaded.push(s) };
   const stateless: Callback = { loadStateDict: (s) => void loaded.push(['stateless', s]) };
+  const epochsBegun: number[] = [];
+  const begins: Callback = { onEpochBegin: (_t, e) => void epochsBegun.push(e) };
   const make = () =>
     new Trainer(model, {
       train: data,
       epochs: 2,
       batchSize: 2,
       optimizer: new SGD(model.parameters(), { lr: 0 }),
-      callbacks: [stateful, stateless],
+      callbacks: [stateful, stateless, begins],
     });
   const a = make();
   a.callbacks.push({ onBatchEnd: (t, b) => void (t.epoch === 1 && b === 0 && (t.stopTraining = true)) });
   await a.fit();
   const s = a.getState();
   assert.deepEqual([s.epoch, s.batchInEpoch, s.step], [1, 1, 4]);
-  assert.deepEqual(s.callbacks, [{ seen: 7 }, null, null]);
+  assert.deepEqual(s.callbacks, [{ seen: 7 }, null, null, null]);
   assert.equal(s.partial.seen, 2);
   assert.equal(s.history.length, 1);
   // The state is a snapshot: changing it does not change the trainer.
@@ -386,10 +421,46 @@ test('getState is a copy; setState restores counters, running sums (regSum absen
   b.setState(old);
   assert.deepEqual(loaded, [{ seen: 7 }], 'loadStateDict only for callbacks with a saved state');
   assert.deepEqual(b.getState().partial, { ...a.getState().partial, regSum: 0 });
+  epochsBegun.length = 0;
   const history = await b.fit();
+  assert.deepEqual(epochsBegun, [], 'a resumed epoch has begun already');
   assert.equal(history.length, 2);
   // The resumed epoch 2 has the same loss and accuracy as epoch 1: lr 0, the same samples.
   close(history[1]!.loss, history[0]!.loss, 1e-6);
   assert.equal(history[1]!.accuracy, history[0]!.accuracy);
   assert.equal(history[0]!.accuracy, 5 / 6);
+});
+
+test('a callback added after the checkpoint gets no state; trainAccuracy: false keeps no running count', async () => {
+  const model = signClassifier();
+  const data = signData(6, 0);
+  const saved = new Trainer(model, { train: data, epochs: 1, optimizer: new SGD(model.parameters(), { lr: 0 }) });
+  const loaded: unknown[] = [];
+  const later = new Trainer(model, {
+    train: data,
+    epochs: 1,
+    optimizer: new SGD(model.parameters(), { lr: 0 }),
+    callbacks: [{ loadStateDict: (s) => void loaded.push(s) }],
+  });
+  later.setState(saved.getState());
+  assert.deepEqual(loaded, []);
+
+  const t = new Trainer(model, {
+    train: data,
+    epochs: 1,
+    batchSize: 2,
+    trainAccuracy: false,
+    optimizer: new SGD(model.parameters(), { lr: 0 }),
+    callbacks: [{ onBatchEnd: (tr, b) => void (b === 1 && (tr.stopTraining = true)) }],
+  });
+  await t.fit();
+  assert.deepEqual(t.getState().partial, { lossSum: t.getState().partial.lossSum, correct: 0, seen: 4, regSum: 0 });
+});
+
+test('setMetric adds a custom metric that metricValue reads back', () => {
+  const logs: Logs = { loss: 1, lr: 0.1 };
+  setMetric(logs, 'test_accuracy', 0.75);
+  assert.equal(metricValue(logs, 'test_accuracy'), 0.75);
+  assert.equal(metricValue(logs, 'loss'), 1);
+  assert.equal(metricValue(logs, 'val_top5'), undefined);
 });
