@@ -66,6 +66,32 @@ test('permutations, reshapes and broadcasts pass the gradient through unchanged 
   const weights = rand([4, 2, 3]);
   gradcheck((x) => x.permute([2, 0, 1]).mul(weights), [rand([2, 3, 4])]);
   gradcheck((x) => x.permute([1, 3, 0, 2]), [rand([2, 3, 1, 2])]);
+  // contiguous() copies a transposed view into dense memory: a primitive of its own, gradient passed through.
+  const w = rand([3, 2]);
+  gradcheck((x) => x.permute([1, 0]).contiguous().mul(w), [rand([2, 3])]);
+  const v = T.tensor(
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    { dtype: 'float64', requiresGrad: true },
+  );
+  const dense = v.permute([1, 0]).contiguous();
+  assert.equal(dense.node?.op, 'contiguous');
+  dense
+    .mul(
+      T.tensor(
+        [
+          [1, 10],
+          [100, 1000],
+          [1e4, 1e5],
+        ],
+        { dtype: 'float64' },
+      ),
+    )
+    .sum()
+    .backward();
+  assert.deepEqual(Array.from(v.grad!.dataSync()), [1, 100, 1e4, 10, 1000, 1e5]);
 });
 
 test('sign, compare and argmax carry no gradient but may sit inside a graph', () => {
