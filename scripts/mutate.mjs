@@ -93,6 +93,8 @@ function mutateFile(file) {
     tap: { ...base.tap, testFiles: testsFor(file).length ? testsFor(file) : base.tap.testFiles },
   };
   delete config.htmlReporter;
+  // Without an incremental file Stryker tests every mutant: that run's time is the file's full cost.
+  const fullRun = !existsSync(`${stem(file)}.incremental.json`);
   const configPath = join(root, `.stryker-${process.pid}.config.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const started = Date.now();
@@ -102,7 +104,8 @@ function mutateFile(file) {
   if (r.status !== 0) throw new Error(`stryker failed on ${file} (exit ${r.status})`);
   const timingsPath = join(outDir, 'timings.json');
   const timings = existsSync(timingsPath) ? JSON.parse(readFileSync(timingsPath, 'utf8')) : {};
-  timings[file] = { seconds: Math.round(seconds), finished: new Date().toISOString() };
+  const full = fullRun ? Math.round(seconds) : timings[file]?.fullSeconds;
+  timings[file] = { seconds: Math.round(seconds), finished: new Date().toISOString(), fullSeconds: full };
   writeFileSync(timingsPath, JSON.stringify(timings, null, 2) + '\n');
 }
 
@@ -153,12 +156,21 @@ function summarize() {
     agg.files++;
   }
   for (const f of Object.values(folders)) f.score = f.killed / Math.max(1, f.killed + f.survived);
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ folders, files }, null, 2) + '\n');
+  // Seconds of each file's full (non-incremental) run where one was timed, keyed like the report files
+  // (no dots, so that README source markers can name them).
+  const fullRunSeconds = Object.fromEntries(
+    Object.entries(timings)
+      .filter(([, t]) => t.fullSeconds !== undefined)
+      .map(([file, t]) => [file.replace(/^src\//, '').replace(/[/.]/g, '-'), t.fullSeconds]),
+  );
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ folders, files, fullRunSeconds }, null, 2) + '\n');
   const pct = (s) => (s === null ? '—' : `${(100 * s).toFixed(1)}%`);
   const lines = [
     '# Mutation score (StrykerJS, `npm run mutate`)',
     '',
     'Score = killed (incl. timeouts) / (killed + survived + no coverage); mutants listed in equivalent.json are left out.',
+    '',
+    'Time: the last run of each file (an incremental rerun takes far less than a full one; see fullRunSeconds in summary.json).',
     '',
     '| folder | files run | killed | survived | equivalent | score | time |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -28,7 +28,14 @@ test('leaf gradients accumulate over backward calls, and inputs that need none a
   x.mul(c).sum().backward();
   x.mul(c).sum().backward();
   assert.deepEqual(values(x.grad), [10, 14]);
+  assert.equal(x.grad!.requiresGrad, false, 'without createGraph the sum of two passes is a constant too');
   assert.equal(c.grad, null);
+  // A tensor reached only through a primitive without a gradient (sign) gets none, and backward goes on.
+  const s = f64([-1, 2]);
+  const t = f64([3, 4]);
+  s.sign().mul(t).sum().backward();
+  assert.equal(s.grad, null);
+  assert.deepEqual(values(t.grad), [-1, 1]);
   // A gradient passed in weights the output.
   const v = f64([1, 2, 3]);
   v.mul(v).backward(f64([1, 0, -1], false));
