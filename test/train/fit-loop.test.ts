@@ -101,6 +101,22 @@ test('trainAccuracy: false leaves accuracy out; labels that are not class indice
     optimizer: new SGD(reg.parameters(), { lr: 0 }),
   });
   assert.equal(r[0]!.accuracy, 0);
+  // Outputs that are not [batch, classes] (here [batch, 2, 1]) count no hits either, even with class labels.
+  class Rank3 extends Linear {
+    override forward(input: Tensor): Tensor {
+      return super.forward(input).reshape([input.shape[0]!, 2, 1]);
+    }
+  }
+  const r3 = new Rank3(1, 2, { bias: false });
+  r3.weight.assign(tensor([[1], [-1]]));
+  const labels = tensor([0, 0, 0, 0], { dtype: 'int32' });
+  const h3 = await fit(r3, {
+    train: [tensor(xs.map((v) => [v])), labels],
+    epochs: 1,
+    loss: (out) => out.sum().mul(0),
+    optimizer: new SGD(r3.parameters(), { lr: 0 }),
+  });
+  assert.equal(h3[0]!.accuracy, 0);
 });
 
 test('the default batch size is 32 and evaluation runs in batches of 256 unless evalBatchSize says otherwise', async () => {
