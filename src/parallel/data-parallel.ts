@@ -14,6 +14,7 @@ import * as ops from '../tensor/ops.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Classifier, ModelFactory } from './factory.js';
+import { MAIN_PHASES, PROFILE_SLOTS, PhaseClock, type PhaseTotals, REPLICA_PHASES, readPhases } from './profile.js';
 import {
   type BatchBuffers,
   CMD,
@@ -66,6 +67,8 @@ export interface DataParallelOptions {
    * Each webgpu replica opens its own GPUDevice in any case.
    */
   replicaEnv?: Record<string, string>[];
+  /** Time every phase of every step, per thread (read with `profile()`); for benchmarks. */
+  profile?: boolean;
 }
 
 /** Recipes of models built by replicableModel, so DataParallel needs no factory for them. */
@@ -121,6 +124,7 @@ export class DataParallel extends Module {
   private ready = false;
   private broken: ReplicaError | null = null;
   private closed = false;
+  private readonly clock: PhaseClock;
 
   constructor(model: Classifier, options: DataParallelOptions = {}) {
     super();
@@ -180,7 +184,12 @@ export class DataParallel extends Module {
       scratch: new SharedArrayBuffer(replicas * SCRATCH_VALUES * 8),
       flags: new SharedArrayBuffer(Math.max(1, entries.length)),
       info: new SharedArrayBuffer(replicas * INFO_BYTES),
+      profile: options.profile ? new SharedArrayBuffer((replicas + 1) * PROFILE_SLOTS * 8) : null,
     };
+    this.clock = new PhaseClock(
+      this.shared.profile ? new Float64Array(this.shared.profile, replicas * PROFILE_SLOTS * 8, PROFILE_SLOTS) : null,
+      MAIN_PHASES,
+    );
     this.flags = new Uint8Array(this.shared.flags);
     const inits: ReplicaInit[] = this.devices.map((device, r) => ({
       ...this.shared,
@@ -223,6 +232,7 @@ export class DataParallel extends Module {
   forward(x: Tensor): Tensor {
     if (!this.module.training || !isGradEnabled()) return this.module.forward(x);
     this.check();
+    this.clock.start();
     const n = x.shape[0]!;
     if (x.rank < 1 || n < 1)
       throw new ArgumentError(`DataParallel: expected a batch [N, ...], got shape [${x.shape.join(', ')}]`);
@@ -231,7 +241,9 @@ export class DataParallel extends Module {
     const xd = x.contiguous().cast('float32').dataSync() as Float32Array;
     const b = this.batchBuffers(x, xd, rows[0]!);
     const sampleSize = xd.length / n;
+    this.clock.lap('scatter');
     this.writeState();
+    this.clock.lap('writeState');
     let start = 0;
     rows.forEach((k, r) => {
       new Float32Array(b.inputs[r]!, 0, k * sampleSize).set(xd.subarray(start * sampleSize, (start + k) * sampleSize));
@@ -242,7 +254,9 @@ export class DataParallel extends Module {
     Atomics.store(this.ctrl, CTRL.active, active);
     Atomics.store(this.ctrl, CTRL.seed, defaultGenerator.int(0, 0x7fffffff));
     this.steps++;
+    this.clock.lap('scatter');
     this.command(CMD.forward, active, 'forward');
+    this.clock.lap('waitForward');
     const outSize = b.outputShape.reduce((a, d) => a * d, 1);
     const out = new Float32Array(n * outSize);
     start = 0;
@@ -250,7 +264,9 @@ export class DataParallel extends Module {
       out.set(new Float32Array(b.outputs[r]!, 0, k * outSize), start * outSize);
       start += k;
     });
+    this.clock.lap('gather');
     this.readBuffersOfReplica0();
+    this.clock.lap('readBuffers');
     const params = this.module.parameters();
     const anchor = fromArray(out, [n, ...b.outputShape], { backend: params[0]?.backend ?? getBackend() });
     anchor.requiresGrad = true;
@@ -391,6 +407,7 @@ export class DataParallel extends Module {
 
   private backwardReplicas(g: Tensor, rows: number[]): void {
     this.check();
+    this.clock.start();
     const b = this.batch!;
     const outSize = b.outputShape.reduce((a, d) => a * d, 1);
     const gd = g.contiguous().cast('float32').dataSync() as Float32Array;
@@ -399,7 +416,9 @@ export class DataParallel extends Module {
       new Float32Array(b.gradOutputs[r]!, 0, k * outSize).set(gd.subarray(start * outSize, (start + k) * outSize));
       start += k;
     });
+    this.clock.lap('gradScatter');
     this.command(CMD.backward, rows.length, 'backward');
+    this.clock.lap('waitBackward');
     const reduced = new Float32Array(this.shared.reduced);
     const params = new Map<string, Parameter>(this.module.namedParameters());
     for (const e of this.entries) {
@@ -409,6 +428,27 @@ export class DataParallel extends Module {
       const grad = fromArray(reduced.slice(e.gradOffset, e.gradOffset + e.numel), e.shape, { backend: p.backend });
       p.grad = p.grad ? ops.add(p.grad, grad) : grad;
     }
+    this.clock.lap('gradsIn');
+  }
+
+  /**
+   * Time per phase so far (with the `profile` option): the main thread's and each replica's,
+   * wall and CPU milliseconds summed over the steps.
+   * @example new DataParallel(model, { replicas: 2, profile: true }).profile().replicas[0].forward.cpuMs
+   */
+  profile(): { main: PhaseTotals; replicas: PhaseTotals[] } {
+    const buf = this.shared.profile;
+    if (!buf) throw new ArgumentError('DataParallel.profile(): build it with { profile: true }');
+    const slots = (i: number): Float64Array => new Float64Array(buf, i * PROFILE_SLOTS * 8, PROFILE_SLOTS);
+    return {
+      main: readPhases(slots(this.replicas), MAIN_PHASES),
+      replicas: Array.from({ length: this.replicas }, (_, r) => readPhases(slots(r), REPLICA_PHASES)),
+    };
+  }
+
+  /** Clears the profile (e.g. after warm-up steps). */
+  resetProfile(): void {
+    if (this.shared.profile) new Float64Array(this.shared.profile).fill(0);
   }
 
   private command(cmd: number, active: number, what: string): void {

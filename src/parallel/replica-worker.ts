@@ -27,6 +27,7 @@ import {
   viewOf,
 } from './shared.js';
 import { convertSyncBatchNorm } from './sync-batchnorm.js';
+import { PROFILE_SLOTS, PhaseClock, REPLICA_PHASES } from './profile.js';
 
 const init = workerData as ReplicaInit & { port: MessagePort };
 const r = init.replica;
@@ -39,6 +40,10 @@ const scratch = new Float64Array(init.scratch);
 const paramEntries = init.entries.filter((e) => e.isParameter);
 const bufferEntries = init.entries.filter((e) => !e.isParameter);
 
+const clock = new PhaseClock(
+  init.profile ? new Float64Array(init.profile, r * PROFILE_SLOTS * 8, PROFILE_SLOTS) : null,
+  REPLICA_PHASES,
+);
 let batch: BatchBuffers | null = null;
 let output: Tensor | null = null;
 
@@ -77,11 +82,13 @@ async function forward(model: Classifier, rows: number): Promise<void> {
   refreshBatchBuffers();
   const b = batch!;
   loadState(model);
+  clock.lap('loadState');
   model.train();
   // Each replica draws its own dropout masks, from a seed the main thread drew for this step.
   defaultGenerator.seed((Atomics.load(ctrl, CTRL.seed) + r * 0x9e3779b1) >>> 0);
   const sampleSize = b.sampleShape.reduce((a, d) => a * d, 1);
   const x = fromArray(new Float32Array(b.inputs[r]!, 0, rows * sampleSize).slice(), [rows, ...b.sampleShape]);
+  clock.lap('input');
   const out = model.forward(x) as unknown;
   if (!(out instanceof Tensor))
     throw new TsgradError(
@@ -92,6 +99,7 @@ async function forward(model: Classifier, rows: number): Promise<void> {
     throw new TsgradError(
       `replica ${r}: the model's output has shape [${out.shape.join(', ')}], expected [${rows}, ${b.outputShape.join(', ')}]`,
     );
+  clock.lap('forward');
   new Float32Array(b.outputs[r]!, 0, rows * outSize).set((await out.cast('float32').data()) as Float32Array);
   output = out;
   if (r === 0) {
@@ -99,6 +107,7 @@ async function forward(model: Classifier, rows: number): Promise<void> {
     for (const e of bufferEntries)
       viewOf(init.buffersBack, e.dtype, e.byteOffset, e.numel).set(current.get(e.name)!.dataSync());
   }
+  clock.lap('output');
 }
 
 async function backward(model: Classifier, rows: number, active: number): Promise<void> {
@@ -109,8 +118,10 @@ async function backward(model: Classifier, rows: number, active: number): Promis
     dtype: output.dtype,
   });
   model.zeroGrad();
+  clock.lap('gradIn');
   runBackward(output, g);
   output = null;
+  clock.lap('backward');
   const params = new Map(model.namedParameters());
   for (const e of paramEntries) {
     const dst = myGrads.subarray(e.gradOffset, e.gradOffset + e.numel);
@@ -119,7 +130,9 @@ async function backward(model: Classifier, rows: number, active: number): Promis
     else dst.fill(0);
   }
   // Reduce-scatter in a fixed order: each active replica sums one chunk over replicas 0..active-1.
+  clock.lap('gradOut');
   barrier(ctrl, active);
+  clock.lap('barrier');
   const n = init.numGradValues;
   const lo = Math.floor((r * n) / active);
   const hi = Math.floor(((r + 1) * n) / active);
@@ -128,6 +141,7 @@ async function backward(model: Classifier, rows: number, active: number): Promis
     for (let q = 0; q < active; q++) s += grads[q * n + i]!;
     reduced[i] = s;
   }
+  clock.lap('reduce');
 }
 
 /** Selects the replica's backend; 'webgpu' / 'webgpu:N' opens this thread's own GPUDevice. */
@@ -171,9 +185,11 @@ async function main(): Promise<void> {
   Atomics.store(ctrl, replicaSlot(r, REPLICA.done), 0);
   Atomics.notify(ctrl, replicaSlot(r, REPLICA.done));
   let seen = 0;
+  clock.start();
   for (;;) {
     while (Atomics.load(ctrl, CTRL.seq) === seen) Atomics.wait(ctrl, CTRL.seq, seen);
     seen = Atomics.load(ctrl, CTRL.seq);
+    clock.lap('idle');
     const cmd = Atomics.load(ctrl, CTRL.cmd);
     if (cmd === CMD.exit) {
       // Free the GPUDevice here, before the supervisor ends the thread (Dawn must not be torn down mid-call).
@@ -194,8 +210,10 @@ async function main(): Promise<void> {
     }
     Atomics.store(ctrl, replicaSlot(r, REPLICA.done), seen);
     Atomics.notify(ctrl, replicaSlot(r, REPLICA.done));
+    clock.lap('done');
     // Let promise callbacks (asynchronous backends) run between commands.
     await new Promise((resolve) => setImmediate(resolve));
+    clock.lap('turn');
   }
 }
 

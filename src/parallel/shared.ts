@@ -124,6 +124,8 @@ export interface ReplicaInit {
   flags: SharedArrayBuffer;
   /** Per replica: a length (int32) and the UTF-8 name of the backend it runs on. */
   info: SharedArrayBuffer;
+  /** Phase timings (profile option): PROFILE_SLOTS float64 per replica, then the main thread's. */
+  profile: SharedArrayBuffer | null;
 }
 
 /**
