@@ -70,13 +70,19 @@ const mainWall = Object.values(prof.main).reduce((a, p) => a + p.wallMs, 0) / st
 const mainPhaseCpu = Object.values(prof.main).reduce((a, p) => a + p.cpuMs, 0) / steps;
 const rows: string[] = [`${netName} batch ${batch}, ${replicas} replicas: ${wall.toFixed(2)} ms/step wall`, ''];
 rows.push('| thread | phase | wall ms/step | CPU ms/step |', '|---|---|---:|---:|');
-for (const [phase, p] of Object.entries(prof.main)) rows.push(`| main | ${phase} | ${per(p.wallMs)} | ${per(p.cpuMs)} |`);
-rows.push(`| main | outside (loss, optimizer, rest) | ${(wall - mainWall).toFixed(2)} | ${(mainCpu - mainPhaseCpu).toFixed(2)} |`);
+for (const [phase, p] of Object.entries(prof.main))
+  rows.push(`| main | ${phase} | ${per(p.wallMs)} | ${per(p.cpuMs)} |`);
+rows.push(
+  `| main | outside (loss, optimizer, rest) | ${(wall - mainWall).toFixed(2)} | ${(mainCpu - mainPhaseCpu).toFixed(2)} |`,
+);
 prof.replicas.forEach((phases, r) => {
   for (const [phase, p] of Object.entries(phases))
     if (p.count) rows.push(`| replica ${r} | ${phase} | ${per(p.wallMs)} | ${per(p.cpuMs)} |`);
 });
-rows.push('', `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at end`);
+rows.push(
+  '',
+  `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at end`,
+);
 console.log(rows.join('\n'));
 if (save) {
   const path = `bench/results/${new Date().toISOString().slice(0, 10)}-parallel-profile-${save}.json`;
@@ -90,7 +96,9 @@ if (save) {
     stepWallMs: wall,
     mainCpuMsPerStep: mainCpu,
     perStep: {
-      main: Object.fromEntries(Object.entries(prof.main).map(([k, p]) => [k, { wallMs: per(p.wallMs), cpuMs: per(p.cpuMs) }])),
+      main: Object.fromEntries(
+        Object.entries(prof.main).map(([k, p]) => [k, { wallMs: per(p.wallMs), cpuMs: per(p.cpuMs) }]),
+      ),
       replicas: prof.replicas.map((ph) =>
         Object.fromEntries(Object.entries(ph).map(([k, p]) => [k, { wallMs: per(p.wallMs), cpuMs: per(p.cpuMs) }])),
       ),

@@ -8,11 +8,12 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { backward as runBackward } from '../autograd/engine.js';
 import { getBackend, initWebGPU, setBackend, shutdownWebGPU, webgpuStatus } from '../backend/index.js';
 import { TsgradError } from '../core/errors.js';
-import type { StateDict } from '../nn/module.js';
+import type { Parameter, StateDict } from '../nn/module.js';
 import { fromArray } from '../tensor/creation.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { buildFromFactory, type Classifier } from './factory.js';
+import { storesTypedArrays, tensorOver, valuesOf, valuesOfAsync } from './host.js';
 import {
   type BatchBuffers,
   CMD,
@@ -38,6 +39,8 @@ const myGrads = grads.subarray(r * init.numGradValues, (r + 1) * init.numGradVal
 const reduced = new Float32Array(init.reduced);
 const scratch = new Float64Array(init.scratch);
 const paramEntries = init.entries.filter((e) => e.isParameter);
+/** Index in init.entries (and the flags) of each parameter entry. */
+const entryIndex = init.entries.flatMap((e, i) => (e.isParameter ? [i] : []));
 const bufferEntries = init.entries.filter((e) => !e.isParameter);
 
 const clock = new PhaseClock(
@@ -65,29 +68,57 @@ function refreshBatchBuffers(): void {
   }
 }
 
-function loadState(model: Classifier): void {
-  const sd: StateDict = {};
-  for (const e of init.entries) {
-    sd[e.name] = fromArray(viewOf(init.state, e.dtype, e.byteOffset, e.numel).slice(), e.shape, { dtype: e.dtype });
-  }
-  model.loadStateDict(sd);
-  const flags = new Uint8Array(init.flags);
-  const params = new Map(model.namedParameters());
-  init.entries.forEach((e, i) => {
-    if (e.isParameter) params.get(e.name)!.requiresGrad = flags[i] === 1;
-  });
+/** The model's parameters in entry order, and whether they sit over the shared state (no per-step copy). */
+let params: Parameter[] = [];
+let paramsShared = false;
+
+/**
+ * Points the parameters at the shared state where the backend allows: the main thread writes
+ * the new weights there between steps, and the replica reads them in place. Otherwise each
+ * forward uploads them (loadState).
+ */
+function bindParameters(model: Classifier): void {
+  const byName = new Map(model.namedParameters());
+  params = paramEntries.map((e) => byName.get(e.name)!);
+  const backend = params[0]?.backend ?? getBackend();
+  paramsShared = storesTypedArrays(backend);
+  if (!paramsShared) return;
+  paramEntries.forEach((e, i) =>
+    params[i]!.assign(tensorOver(viewOf(init.state, e.dtype, e.byteOffset, e.numel), e.shape, e.dtype, backend)),
+  );
 }
 
-async function forward(model: Classifier, rows: number): Promise<void> {
+function loadState(model: Classifier): void {
+  const flags = new Uint8Array(init.flags);
+  paramEntries.forEach((e, i) => {
+    const p = params[i]!;
+    if (!paramsShared)
+      p.assign(tensorOver(viewOf(init.state, e.dtype, e.byteOffset, e.numel), e.shape, e.dtype, p.backend));
+    p.requiresGrad = flags[entryIndex[i]!] === 1;
+  });
+  if (!bufferEntries.length) return;
+  const sd: StateDict = {};
+  for (const e of bufferEntries)
+    sd[e.name] = fromArray(viewOf(init.state, e.dtype, e.byteOffset, e.numel).slice(), e.shape, { dtype: e.dtype });
+  model.loadStateDict(sd, { strict: false });
+}
+
+async function forward(model: Classifier, rows: number, rowStart: number): Promise<void> {
   refreshBatchBuffers();
   const b = batch!;
   loadState(model);
   clock.lap('loadState');
-  model.train();
+  if (!model.training) model.train();
   // Each replica draws its own dropout masks, from a seed the main thread drew for this step.
   defaultGenerator.seed((Atomics.load(ctrl, CTRL.seed) + r * 0x9e3779b1) >>> 0);
   const sampleSize = b.sampleShape.reduce((a, d) => a * d, 1);
-  const x = fromArray(new Float32Array(b.inputs[r]!, 0, rows * sampleSize).slice(), [rows, ...b.sampleShape]);
+  const backend = params[0]?.backend ?? getBackend();
+  const x = tensorOver(
+    new Float32Array(b.inputs, rowStart * sampleSize * 4, rows * sampleSize),
+    [rows, ...b.sampleShape],
+    'float32',
+    backend,
+  );
   clock.lap('input');
   const out = model.forward(x) as unknown;
   if (!(out instanceof Tensor))
@@ -100,46 +131,55 @@ async function forward(model: Classifier, rows: number): Promise<void> {
       `replica ${r}: the model's output has shape [${out.shape.join(', ')}], expected [${rows}, ${b.outputShape.join(', ')}]`,
     );
   clock.lap('forward');
-  new Float32Array(b.outputs[r]!, 0, rows * outSize).set((await out.cast('float32').data()) as Float32Array);
+  const values = out.dtype === 'float32' ? await valuesOfAsync(out) : await out.cast('float32').data();
+  new Float32Array(b.outputs, rowStart * outSize * 4, rows * outSize).set(values);
   output = out;
-  if (r === 0) {
+  if (r === 0 && bufferEntries.length) {
     const current = new Map(model.namedBuffers({ persistentOnly: true }));
     for (const e of bufferEntries)
-      viewOf(init.buffersBack, e.dtype, e.byteOffset, e.numel).set(current.get(e.name)!.dataSync());
+      viewOf(init.buffersBack, e.dtype, e.byteOffset, e.numel).set(valuesOf(current.get(e.name)!));
   }
   clock.lap('output');
 }
 
-async function backward(model: Classifier, rows: number, active: number): Promise<void> {
+async function backward(model: Classifier, rows: number, rowStart: number, active: number): Promise<void> {
   const b = batch!;
   if (!output) throw new TsgradError(`replica ${r}: backward without a forward`);
   const outSize = b.outputShape.reduce((a, d) => a * d, 1);
-  const g = fromArray(new Float32Array(b.gradOutputs[r]!, 0, rows * outSize).slice(), output.shape, {
-    dtype: output.dtype,
-  });
+  const g = tensorOver(
+    new Float32Array(b.gradOutputs, rowStart * outSize * 4, rows * outSize),
+    output.shape,
+    'float32',
+    output.backend,
+  );
   model.zeroGrad();
   clock.lap('gradIn');
-  runBackward(output, g);
+  runBackward(output, output.dtype === 'float32' ? g : g.cast(output.dtype));
   output = null;
   clock.lap('backward');
-  const params = new Map(model.namedParameters());
-  for (const e of paramEntries) {
+  for (let i = 0; i < paramEntries.length; i++) {
+    const e = paramEntries[i]!;
     const dst = myGrads.subarray(e.gradOffset, e.gradOffset + e.numel);
-    const grad = params.get(e.name)!.grad;
-    if (grad) dst.set((await grad.cast('float32').data()) as Float32Array);
+    const grad = params[i]!.grad;
+    if (grad) dst.set(grad.dtype === 'float32' ? await valuesOfAsync(grad) : await grad.cast('float32').data());
     else dst.fill(0);
   }
-  // Reduce-scatter in a fixed order: each active replica sums one chunk over replicas 0..active-1.
   clock.lap('gradOut');
+  // Reduce-scatter in a fixed order: each active replica sums one chunk over replicas 0..active-1.
   barrier(ctrl, active);
   clock.lap('barrier');
   const n = init.numGradValues;
   const lo = Math.floor((r * n) / active);
   const hi = Math.floor(((r + 1) * n) / active);
-  for (let i = lo; i < hi; i++) {
-    let s = 0;
-    for (let q = 0; q < active; q++) s += grads[q * n + i]!;
-    reduced[i] = s;
+  if (active === 1) reduced.set(grads.subarray(lo, hi), lo);
+  else if (active === 2) {
+    for (let i = lo; i < hi; i++) reduced[i] = grads[i]! + grads[n + i]!;
+  } else {
+    for (let i = lo; i < hi; i++) {
+      let s = 0;
+      for (let q = 0; q < active; q++) s += grads[q * n + i]!;
+      reduced[i] = s;
+    }
   }
   clock.lap('reduce');
 }
@@ -176,6 +216,7 @@ async function main(): Promise<void> {
       throw new TsgradError(
         `the model built by the factory does not match the one given to DataParallel (${bad.length ? `differs at ${bad.map((e) => e.name).join(', ')}` : `${have.size} vs ${init.entries.length} tensors`})`,
       );
+    bindParameters(model);
   } catch (e) {
     fail(e);
     Atomics.store(ctrl, replicaSlot(r, REPLICA.done), 0);
@@ -201,9 +242,10 @@ async function main(): Promise<void> {
     const active = Atomics.load(ctrl, CTRL.active);
     if (r < active && Atomics.load(ctrl, replicaSlot(r, REPLICA.status)) === STATUS.ok) {
       const rows = Atomics.load(ctrl, replicaSlot(r, REPLICA.rows));
+      const rowStart = Atomics.load(ctrl, replicaSlot(r, REPLICA.rowStart));
       try {
-        if (cmd === CMD.forward) await forward(model, rows);
-        else if (cmd === CMD.backward) await backward(model, rows, active);
+        if (cmd === CMD.forward) await forward(model, rows, rowStart);
+        else if (cmd === CMD.backward) await backward(model, rows, rowStart, active);
       } catch (e) {
         fail(e);
       }
