@@ -23,8 +23,8 @@
  * change on a machine whose load drifts.
  *
  * The projection is a model, not a measurement: step time T(R) = T₁ / R + c, with T₁ the
- * 1-thread step and c the per-step cost of replication measured with 1 replica (parameters
- * copied to the replica, its gradient copied back, the optimizer step on the main thread),
+ * 1-thread step and c the per-step cost of replication measured with 1 replica (weights
+ * written to shared memory, its gradient copied out and summed, two thread wake-ups each way),
  * taken as constant in R (the reduction is split across replicas; the copies are not).
  */
 import { execFileSync } from 'node:child_process';
