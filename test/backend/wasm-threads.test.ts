@@ -102,6 +102,9 @@ describe('wasm threads', { skip }, () => {
       { x: [4, 8, 20, 20], w: [8, 2, 3, 3], o: { groups: 4, stride: 2, padding: 1 } },
       // One sample per im2col chunk: channel and column splits.
       { x: [2, 16, 96, 96], w: [8, 16, 3, 3], o: { padding: 1 }, scale: 1 / 8 },
+      // Direct kernels: one sample split by blocks of output channels; grouped, split by samples.
+      { x: [1, 8, 64, 64], w: [12, 8, 3, 3], o: { padding: 1 }, scale: 1 / 4 },
+      { x: [8, 8, 32, 32], w: [8, 4, 3, 3], o: { groups: 2, padding: 1 }, scale: 1 / 4 },
     ];
     for (const c of cases) {
       const label = `x [${c.x}] w [${c.w}] ${JSON.stringify(c.o)}`;

@@ -98,6 +98,9 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   sumKRKR: 'kernels/reduce',
   sgdStep: 'kernels/optim',
   adamStep: 'kernels/optim',
+  convDirectWorkBytes: 'kernels/conv-direct',
+  packConvFilters: 'kernels/conv-direct',
+  convDirect: 'kernels/conv-direct',
 };
 
 /**

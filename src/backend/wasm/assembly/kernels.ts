@@ -1327,3 +1327,222 @@ export function adamStep(
     store<f32>(outP + o, param - (mv / denom) * lrOverBias1);
   }
 }
+
+// ------------------------------------------------- direct convolution (issue 12, kernels)
+// A convolution with unit column stride as a GEMM whose B operand is never materialised:
+// the columns of im2col for eight consecutive outputs of one output row are eight
+// consecutive floats of the zero-padded input row, so the micro-kernel loads its B vectors
+// straight from a padded copy of the sample (implicit im2col) and writes its C tile straight
+// into NCHW. The padded sample (a few to a few hundred KiB) stays in cache, where im2col's
+// column matrix (megabytes for a batch) and the GEMM's packed copy of it did not.
+// The same kernel runs conv2dGradInput at unit stride: dX is the convolution of dY, padded
+// by (k − 1)·d − p, with the flipped, transposed filters (packConvFilters' `flip`).
+
+/** Bytes of per-lane scratch convDirect needs: the padded sample, the tap offsets, a tile. */
+export function convDirectWorkBytes(cIn: i32, hp: i32, wp: i32, ckk: i32): i32 {
+  return ((cIn * hp * wp + 64 + 15) & ~15) * 4 + ((ckk + 15) & ~15) * 4 + MR * NR * 4;
+}
+
+/**
+ * Packs filters as convDirect's A operand: blocks of MR output rows, each ckk taps deep,
+ * dst[(block·ckk + t)·MR + r], zero past `rows`. Tap t = (c·kh + i)·kw + j of row r reads
+ * src + (r·rowStride + c·chanStride + i'·kw + j')·4, where (i', j') = (i, j), or
+ * (kh − 1 − i, kw − 1 − j) with `flip` (the gradient's flipped filters).
+ */
+export function packConvFilters(
+  src: usize,
+  rows: i32,
+  chans: i32,
+  kh: i32,
+  kw: i32,
+  rowStride: i32,
+  chanStride: i32,
+  flip: bool,
+  dst: usize,
+): void {
+  const ckk = chans * kh * kw;
+  const blocks = (rows + MR - 1) / MR;
+  for (let b = 0; b < blocks; b++) {
+    for (let r = 0; r < MR; r++) {
+      const row = b * MR + r;
+      let d = dst + <usize>((b * ckk * MR + r) * 4);
+      for (let c = 0; c < chans; c++) {
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            let v: f32 = 0;
+            if (row < rows) {
+              const ii = flip ? kh - 1 - i : i;
+              const jj = flip ? kw - 1 - j : j;
+              v = load<f32>(src + <usize>((row * rowStride + c * chanStride + ii * kw + jj) * 4));
+            }
+            store<f32>(d, v);
+            d += MR * 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * MR output rows × `cols` (≤ NR) output columns of one output row: Σ over ckk taps of
+ * filters · padded input, the input vectors at x + tab[t]. Full tiles go straight to y
+ * (rows `rowBytes` apart); others through `tile`, writing only rows < mr and columns < cols.
+ */
+// @ts-ignore: decorator
+@inline
+function convTile(ckk: i32, a: usize, x: usize, tab: usize, y: usize, rowBytes: usize, mr: i32, cols: i32, tile: usize): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  if (cols > 4) {
+    for (let t = 0; t < ckk; t++) {
+      const s = x + <usize>load<i32>(tab + <usize>(t * 4));
+      const b0 = v128.load(s);
+      const b1 = v128.load(s, 16);
+      let av = v128.load32_splat(a);
+      c00 = madd(av, b0, c00);
+      c01 = madd(av, b1, c01);
+      av = v128.load32_splat(a, 4);
+      c10 = madd(av, b0, c10);
+      c11 = madd(av, b1, c11);
+      av = v128.load32_splat(a, 8);
+      c20 = madd(av, b0, c20);
+      c21 = madd(av, b1, c21);
+      av = v128.load32_splat(a, 12);
+      c30 = madd(av, b0, c30);
+      c31 = madd(av, b1, c31);
+      a += MR * 4;
+    }
+  } else {
+    // A short last strip (wOut = 10, 28): four columns, half the work.
+    for (let t = 0; t < ckk; t++) {
+      const b0 = v128.load(x + <usize>load<i32>(tab + <usize>(t * 4)));
+      c00 = madd(v128.load32_splat(a), b0, c00);
+      c10 = madd(v128.load32_splat(a, 4), b0, c10);
+      c20 = madd(v128.load32_splat(a, 8), b0, c20);
+      c30 = madd(v128.load32_splat(a, 12), b0, c30);
+      a += MR * 4;
+    }
+  }
+  if (mr == MR && cols == NR) {
+    v128.store(y, c00);
+    v128.store(y, c01, 16);
+    v128.store(y + rowBytes, c10);
+    v128.store(y + rowBytes, c11, 16);
+    v128.store(y + 2 * rowBytes, c20);
+    v128.store(y + 2 * rowBytes, c21, 16);
+    v128.store(y + 3 * rowBytes, c30);
+    v128.store(y + 3 * rowBytes, c31, 16);
+    return;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64);
+  v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96);
+  v128.store(tile, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    const row = y + <usize>r * rowBytes;
+    const t = tile + <usize>(r * NR * 4);
+    if (cols == 4) {
+      v128.store(row, v128.load(t));
+      continue;
+    }
+    for (let j = 0; j < cols; j++) store<f32>(row + <usize>(j * 4), load<f32>(t + <usize>(j * 4)));
+  }
+}
+
+/**
+ * A convolution with column stride 1 (row stride sh, dilation dh × dw, padding pt/pb/pl/pr),
+ * for samples [s0, s1) and output-row blocks [b0, b1) (blocks of MR output channels):
+ * y[s, o, oh, ow] = Σ_{c,i,j} f[o, c, i, j] · x[s, c, oh·sh − pt + i·dh, ow − pl + j·dw].
+ * `f` is packConvFilters' layout; x advances xStride floats and y yStride floats per
+ * sample; `work` is convDirectWorkBytes() of scratch for this lane. Every output is summed
+ * over the taps in one fixed order, whatever the ranges: results do not depend on the split.
+ */
+export function convDirect(
+  x: usize,
+  xStride: i32,
+  s0: i32,
+  s1: i32,
+  cIn: i32,
+  h: i32,
+  w: i32,
+  pt: i32,
+  pb: i32,
+  pl: i32,
+  pr: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  dh: i32,
+  dw: i32,
+  f: usize,
+  cOut: i32,
+  b0: i32,
+  b1: i32,
+  y: usize,
+  yStride: i32,
+  hOut: i32,
+  wOut: i32,
+  work: usize,
+): void {
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const plane = hp * wp;
+  const ckk = cIn * kh * kw;
+  const padded = work;
+  const tab = padded + <usize>(((cIn * plane + 64 + 15) & ~15) * 4);
+  const tile = tab + <usize>(((ckk + 15) & ~15) * 4);
+  // Byte offset of each tap in the padded sample, relative to the output's top-left tap.
+  let t = 0;
+  for (let c = 0; c < cIn; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        store<i32>(tab + <usize>(t * 4), ((c * hp + i * dh) * wp + j * dw) * 4);
+        t++;
+      }
+    }
+  }
+  // Zero the borders once (and the slack past the last plane that short strips read).
+  memory.fill(padded, 0, <usize>((cIn * plane + 64) * 4));
+  const hw = hOut * wOut;
+  const rowBytes = <usize>(hw * 4);
+  for (let s = s0; s < s1; s++) {
+    const xs = x + <usize>(s * xStride * 4);
+    for (let c = 0; c < cIn; c++) {
+      for (let r = 0; r < h; r++) {
+        copyF32(
+          padded + <usize>(((c * hp + r + pt) * wp + pl) * 4),
+          xs + <usize>(((c * h + r) * w) * 4),
+          w,
+        );
+      }
+    }
+    const ys = y + <usize>(s * yStride * 4);
+    for (let b = b0; b < b1; b++) {
+      const a = f + <usize>(b * ckk * MR * 4);
+      const mr = min(MR, cOut - b * MR);
+      const yb = ys + <usize>(b * MR) * rowBytes;
+      for (let oh = 0; oh < hOut; oh++) {
+        const xr = padded + <usize>(oh * sh * wp * 4);
+        const yr = yb + <usize>(oh * wOut * 4);
+        let ow = 0;
+        for (; ow + NR <= wOut; ow += NR) {
+          convTile(ckk, a, xr + <usize>(ow * 4), tab, yr + <usize>(ow * 4), rowBytes, mr, NR, tile);
+        }
+        if (ow < wOut) {
+          convTile(ckk, a, xr + <usize>(ow * 4), tab, yr + <usize>(ow * 4), rowBytes, mr, wOut - ow, tile);
+        }
+      }
+    }
+  }
+}

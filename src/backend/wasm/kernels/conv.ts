@@ -16,6 +16,7 @@ import {
 } from '../plan.js';
 import type { Program } from '../pool.js';
 import { type FastKernel, bytes, dense } from './common.js';
+import { forwardPlan, gradInputPlan, runDirectConv } from './conv-direct.js';
 
 /**
  * Forward: per chunk of samples, im2col all input channels into [Cin·kH·kW, chunk·Hout·Wout]
@@ -25,6 +26,8 @@ import { type FastKernel, bytes, dense } from './common.js';
 export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
   const [xv, wv] = inputs as [CpuView, CpuView];
   const g = convGeometry(xv.shape, wv.shape, p);
+  const direct = forwardPlan(g, p);
+  if (direct) return runDirectConv(rt, direct, xv, wv, out);
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
@@ -104,6 +107,8 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
 export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, out, p) => {
   const [dyv, wv] = inputs as [CpuView, CpuView];
   const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInput');
+  const direct = gradInputPlan(g, p);
+  if (direct) return runDirectConv(rt, direct, dyv, wv, out);
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
