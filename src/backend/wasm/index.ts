@@ -101,6 +101,8 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   convDirectWorkBytes: 'kernels/conv-direct',
   packConvFilters: 'kernels/conv-direct',
   convDirect: 'kernels/conv-direct',
+  convGradWeightAccBytes: 'kernels/conv-direct',
+  convDirectGradWeight: 'kernels/conv-direct',
 };
 
 /**

@@ -1546,3 +1546,167 @@ export function convDirect(
     }
   }
 }
+
+/** Bytes of the f32x4 partial sums convDirectGradWeight keeps per filter block: MR rows × taps (even). */
+export function convGradWeightAccBytes(ckk: i32): i32 {
+  return MR * ((ckk + 1) & ~1) * 16;
+}
+
+/**
+ * dW of a convolution with column stride 1, for blocks [b0, b1) of MR output channels:
+ * dW[o, t] = Σ_s Σ_{oh, ow} dy[s, o, oh, ow] · x[s, tap t of output (oh, ow)], with the
+ * padded sample as in convDirect. Tiles of MR channels × 2 taps keep eight f32x4 partial
+ * sums over four consecutive output columns; per sample they are added into `acc` (a
+ * convGradWeightAccBytes() region per block, block b at b·that) and are reduced lane by
+ * lane, in one fixed order, at the end. dW rows are ckk floats apart; `work` is
+ * convDirectWorkBytes() for this lane. Lanes split blocks: no sum is ever split.
+ */
+export function convDirectGradWeight(
+  x: usize,
+  xStride: i32,
+  dy: usize,
+  dyStride: i32,
+  n: i32,
+  cIn: i32,
+  h: i32,
+  w: i32,
+  pt: i32,
+  pb: i32,
+  pl: i32,
+  pr: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  dh: i32,
+  dw: i32,
+  cOut: i32,
+  b0: i32,
+  b1: i32,
+  hOut: i32,
+  wOut: i32,
+  acc: usize,
+  out: usize,
+  work: usize,
+): void {
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const plane = hp * wp;
+  const ckk = cIn * kh * kw;
+  const taps = (ckk + 1) & ~1;
+  const padded = work;
+  const tab = padded + <usize>(((cIn * plane + 64 + 15) & ~15) * 4);
+  let t = 0;
+  for (let c = 0; c < cIn; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        store<i32>(tab + <usize>(t * 4), ((c * hp + i * dh) * wp + j * dw) * 4);
+        t++;
+      }
+    }
+  }
+  // An odd last tap pairs with a copy of tap 0, whose sums are never read.
+  if (taps > ckk) store<i32>(tab + <usize>(ckk * 4), 0);
+  memory.fill(padded, 0, <usize>((cIn * plane + 64) * 4));
+  const blockAcc = <usize>(MR * taps * 16);
+  memory.fill(acc + <usize>b0 * blockAcc, 0, <usize>(b1 - b0) * blockAcc);
+  const hw = hOut * wOut;
+  const full = wOut & ~3;
+  const tail = wOut - full;
+  // Lanes of the last, partial group of four columns: both operands are masked there, so
+  // whatever lies past the row (finite or not) contributes exactly 0.
+  const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
+  for (let s = 0; s < n; s++) {
+    const xs = x + <usize>(s * xStride * 4);
+    for (let c = 0; c < cIn; c++) {
+      for (let r = 0; r < h; r++) {
+        copyF32(padded + <usize>(((c * hp + r + pt) * wp + pl) * 4), xs + <usize>(((c * h + r) * w) * 4), w);
+      }
+    }
+    const dys = dy + <usize>(s * dyStride * 4);
+    for (let b = b0; b < b1; b++) {
+      // Rows past cOut repeat the last channel; their sums are never read.
+      const d0 = dys + <usize>(min(b * MR, cOut - 1) * hw * 4);
+      const d1 = dys + <usize>(min(b * MR + 1, cOut - 1) * hw * 4);
+      const d2 = dys + <usize>(min(b * MR + 2, cOut - 1) * hw * 4);
+      const d3 = dys + <usize>(min(b * MR + 3, cOut - 1) * hw * 4);
+      let pa = acc + <usize>b * blockAcc;
+      for (let tp = 0; tp < taps; tp += 2) {
+        const xa = padded + <usize>load<i32>(tab + <usize>(tp * 4));
+        const xb = padded + <usize>load<i32>(tab + <usize>(tp * 4 + 4));
+        // This sample's sums start from zero and are added to the running ones at the end:
+        // float32 sums of hOut·wOut / 4 terms, as short as the GEMM's depth blocks.
+        let a00 = f32x4.splat(0);
+        let a01 = a00;
+        let a10 = a00;
+        let a11 = a00;
+        let a20 = a00;
+        let a21 = a00;
+        let a30 = a00;
+        let a31 = a00;
+        for (let oh = 0; oh < hOut; oh++) {
+          const xr = <usize>(oh * sh * wp * 4);
+          const dr = <usize>(oh * wOut * 4);
+          for (let ow = 0; ow < full; ow += 4) {
+            const xo = xr + <usize>(ow * 4);
+            const dO = dr + <usize>(ow * 4);
+            const va = v128.load(xa + xo);
+            const vb = v128.load(xb + xo);
+            let dv = v128.load(d0 + dO);
+            a00 = madd(dv, va, a00);
+            a01 = madd(dv, vb, a01);
+            dv = v128.load(d1 + dO);
+            a10 = madd(dv, va, a10);
+            a11 = madd(dv, vb, a11);
+            dv = v128.load(d2 + dO);
+            a20 = madd(dv, va, a20);
+            a21 = madd(dv, vb, a21);
+            dv = v128.load(d3 + dO);
+            a30 = madd(dv, va, a30);
+            a31 = madd(dv, vb, a31);
+          }
+          if (tail > 0) {
+            const xo = xr + <usize>(full * 4);
+            const dO = dr + <usize>(full * 4);
+            const va = v128.and(v128.load(xa + xo), mask);
+            const vb = v128.and(v128.load(xb + xo), mask);
+            let dv = v128.and(v128.load(d0 + dO), mask);
+            a00 = madd(dv, va, a00);
+            a01 = madd(dv, vb, a01);
+            dv = v128.and(v128.load(d1 + dO), mask);
+            a10 = madd(dv, va, a10);
+            a11 = madd(dv, vb, a11);
+            dv = v128.and(v128.load(d2 + dO), mask);
+            a20 = madd(dv, va, a20);
+            a21 = madd(dv, vb, a21);
+            dv = v128.and(v128.load(d3 + dO), mask);
+            a30 = madd(dv, va, a30);
+            a31 = madd(dv, vb, a31);
+          }
+        }
+        v128.store(pa, f32x4.add(v128.load(pa), a00));
+        v128.store(pa, f32x4.add(v128.load(pa, 16), a01), 16);
+        v128.store(pa, f32x4.add(v128.load(pa, 32), a10), 32);
+        v128.store(pa, f32x4.add(v128.load(pa, 48), a11), 48);
+        v128.store(pa, f32x4.add(v128.load(pa, 64), a20), 64);
+        v128.store(pa, f32x4.add(v128.load(pa, 80), a21), 80);
+        v128.store(pa, f32x4.add(v128.load(pa, 96), a30), 96);
+        v128.store(pa, f32x4.add(v128.load(pa, 112), a31), 112);
+        pa += 128;
+      }
+    }
+  }
+  // Reduce: acc of (block b, tap pair tp) holds rows r = 0..3 × taps tp, tp + 1.
+  for (let b = b0; b < b1; b++) {
+    const pa = acc + <usize>b * blockAcc;
+    for (let r = 0; r < MR; r++) {
+      const o = b * MR + r;
+      if (o >= cOut) break;
+      for (let tt = 0; tt < ckk; tt++) {
+        const v = v128.load(pa + <usize>((tt >> 1) * 128 + r * 32 + (tt & 1) * 16));
+        const sum =
+          f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+        store<f32>(out + <usize>((o * ckk + tt) * 4), sum);
+      }
+    }
+  }
+}

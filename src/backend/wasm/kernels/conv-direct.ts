@@ -194,3 +194,66 @@ export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filter
   rt.run(programs);
   rt.get(py!, out.storage as Float32Array, d.n * yPlane);
 }
+
+/**
+ * conv2dGradWeight at unit column stride (kernels.ts's convDirectGradWeight) from views `x`
+ * and `dy` of the forward plan `d`, writing all of `out` (dW). Lanes split blocks of output
+ * channels, never the sum over samples and positions; with fewer blocks than lanes the
+ * extra lanes stay idle.
+ */
+export function runDirectGradWeight(rt: WasmRuntime, d: DirectConv, x: CpuView, dy: CpuView, out: CpuView): void {
+  const ckk = d.chans * d.kh * d.kw;
+  const blocks = Math.ceil(d.rows / BLOCK);
+  const hp = d.h + d.pad[0] + d.pad[1];
+  const wp = d.w + d.pad[2] + d.pad[3];
+  const workBytes = align64(rt.exports.convDirectWorkBytes(d.chans, hp, wp, ckk));
+  const accBytes = rt.exports.convGradWeightAccBytes(ckk);
+  const xPlane = d.chansTotal * d.h * d.w;
+  const yPlane = d.rowsTotal * d.hOut * d.wOut;
+  const lanes = Math.min(blocks, lanesFor(rt, d.n * d.rowsTotal * d.hOut * d.wOut * ckk));
+  // dy is not the last region: the kernel's masked tail loads may read a few floats past it.
+  const [px, pdw, pdy, pacc, pwork] = rt.reserve([
+    bytes(d.n * xPlane),
+    bytes(d.groups * d.rows * ckk),
+    bytes(d.n * yPlane),
+    d.groups * blocks * accBytes,
+    lanes * workBytes,
+  ]);
+  rt.put(px!, dense(x));
+  rt.put(pdy!, dense(dy));
+  const programs: Program[] = splitRange(blocks, lanes).map(([b0, b1], lane) => {
+    const program: Program = [];
+    for (let gr = 0; gr < d.groups; gr++) {
+      program.push({
+        fn: 'convDirectGradWeight',
+        args: [
+          px! + bytes(gr * d.chans * d.h * d.w),
+          xPlane,
+          pdy! + bytes(gr * d.rows * d.hOut * d.wOut),
+          yPlane,
+          d.n,
+          d.chans,
+          d.h,
+          d.w,
+          ...d.pad,
+          d.kh,
+          d.kw,
+          d.sh,
+          d.dh,
+          d.dw,
+          d.rows,
+          b0,
+          b1,
+          d.hOut,
+          d.wOut,
+          pacc! + gr * blocks * accBytes,
+          pdw! + bytes(gr * d.rows * ckk),
+          pwork! + lane * workBytes,
+        ],
+      });
+    }
+    return program;
+  });
+  rt.run(programs);
+  rt.get(pdw!, out.storage as Float32Array, d.groups * d.rows * ckk);
+}
