@@ -103,6 +103,8 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   convDirect: 'kernels/conv-direct',
   convGradWeightAccBytes: 'kernels/conv-direct',
   convDirectGradWeight: 'kernels/conv-direct',
+  maxPool2x2: 'kernels/pool',
+  maxPool2x2Grad: 'kernels/pool',
 };
 
 /**

@@ -1549,16 +1549,24 @@ export function convDirect(
 
 /** Bytes of the f32x4 partial sums convDirectGradWeight keeps per filter block: MR rows × taps (even). */
 export function convGradWeightAccBytes(ckk: i32): i32 {
-  return MR * ((ckk + 1) & ~1) * 16;
+  return MR * ((ckk + 1) & ~1) * 32;
+}
+
+/** Adds four f32 lanes to four f64 running sums at p (two f64x2). */
+// @ts-ignore: decorator
+@inline
+function accumulate64(p: usize, v: v128): void {
+  v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
+  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
 }
 
 /**
  * dW of a convolution with column stride 1, for blocks [b0, b1) of MR output channels:
  * dW[o, t] = Σ_s Σ_{oh, ow} dy[s, o, oh, ow] · x[s, tap t of output (oh, ow)], with the
  * padded sample as in convDirect. Tiles of MR channels × 2 taps keep eight f32x4 partial
- * sums over four consecutive output columns; per sample they are added into `acc` (a
- * convGradWeightAccBytes() region per block, block b at b·that) and are reduced lane by
- * lane, in one fixed order, at the end. dW rows are ckk floats apart; `work` is
+ * sums over four consecutive output columns; per sample they are added into float64 sums
+ * in `acc` (a convGradWeightAccBytes() region per block, block b at b·that), reduced lane
+ * by lane in one fixed order at the end and rounded once. dW rows are ckk floats apart; `work` is
  * convDirectWorkBytes() for this lane. Lanes split blocks: no sum is ever split.
  */
 export function convDirectGradWeight(
@@ -1607,7 +1615,7 @@ export function convDirectGradWeight(
   // An odd last tap pairs with a copy of tap 0, whose sums are never read.
   if (taps > ckk) store<i32>(tab + <usize>(ckk * 4), 0);
   memory.fill(padded, 0, <usize>((cIn * plane + 64) * 4));
-  const blockAcc = <usize>(MR * taps * 16);
+  const blockAcc = <usize>(MR * taps * 32);
   memory.fill(acc + <usize>b0 * blockAcc, 0, <usize>(b1 - b0) * blockAcc);
   const hw = hOut * wOut;
   const full = wOut & ~3;
@@ -1633,8 +1641,8 @@ export function convDirectGradWeight(
       for (let tp = 0; tp < taps; tp += 2) {
         const xa = padded + <usize>load<i32>(tab + <usize>(tp * 4));
         const xb = padded + <usize>load<i32>(tab + <usize>(tp * 4 + 4));
-        // This sample's sums start from zero and are added to the running ones at the end:
-        // float32 sums of hOut·wOut / 4 terms, as short as the GEMM's depth blocks.
+        // This sample's float32 sums (hOut·wOut / 4 terms each) start from zero and are
+        // added to float64 running sums at the end, rounded once when all samples are in.
         let a00 = f32x4.splat(0);
         let a01 = a00;
         let a10 = a00;
@@ -1683,15 +1691,15 @@ export function convDirectGradWeight(
             a31 = madd(dv, vb, a31);
           }
         }
-        v128.store(pa, f32x4.add(v128.load(pa), a00));
-        v128.store(pa, f32x4.add(v128.load(pa, 16), a01), 16);
-        v128.store(pa, f32x4.add(v128.load(pa, 32), a10), 32);
-        v128.store(pa, f32x4.add(v128.load(pa, 48), a11), 48);
-        v128.store(pa, f32x4.add(v128.load(pa, 64), a20), 64);
-        v128.store(pa, f32x4.add(v128.load(pa, 80), a21), 80);
-        v128.store(pa, f32x4.add(v128.load(pa, 96), a30), 96);
-        v128.store(pa, f32x4.add(v128.load(pa, 112), a31), 112);
-        pa += 128;
+        accumulate64(pa, a00);
+        accumulate64(pa + 32, a01);
+        accumulate64(pa + 64, a10);
+        accumulate64(pa + 96, a11);
+        accumulate64(pa + 128, a20);
+        accumulate64(pa + 160, a21);
+        accumulate64(pa + 192, a30);
+        accumulate64(pa + 224, a31);
+        pa += 256;
       }
     }
   }
@@ -1702,10 +1710,137 @@ export function convDirectGradWeight(
       const o = b * MR + r;
       if (o >= cOut) break;
       for (let tt = 0; tt < ckk; tt++) {
-        const v = v128.load(pa + <usize>((tt >> 1) * 128 + r * 32 + (tt & 1) * 16));
-        const sum =
-          f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+        const q = pa + <usize>((tt >> 1) * 256 + r * 64 + (tt & 1) * 32);
+        const sum = <f32>(load<f64>(q) + load<f64>(q, 8) + (load<f64>(q, 16) + load<f64>(q, 24)));
         store<f32>(out + <usize>((o * ckk + tt) * 4), sum);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------- 2×2 stride-2 max pooling (issue 12, kernels)
+// The pooling of nearly every CNN, four outputs at a time: two input rows give eight
+// floats each, split into even and odd columns by shuffles, and the four window candidates
+// are compared in window order (top-left, top-right, bottom-left, bottom-right) with the
+// general kernel's rule: a later candidate wins when greater, or when it is NaN and the
+// current one is not. Same results as maxPool2d/maxPool2dGrad for these parameters.
+
+/** Winner index (0..3, window order) and value of four windows, as two vectors. */
+// @ts-ignore: decorator
+@inline
+function quadWinners(r0: usize, r1: usize, best: usize): v128 {
+  const u0 = v128.load(r0);
+  const u1 = v128.load(r0, 16);
+  const l0 = v128.load(r1);
+  const l1 = v128.load(r1, 16);
+  let cur = v128.shuffle<f32>(u0, u1, 0, 2, 4, 6);
+  let idx = i32x4.splat(0);
+  // Unrolled (no array: the stub runtime would allocate one on every call).
+  let v = v128.shuffle<f32>(u0, u1, 1, 3, 5, 7);
+  let take = v128.or(f32x4.gt(v, cur), v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)));
+  cur = v128.bitselect(v, cur, take);
+  idx = v128.bitselect(i32x4.splat(1), idx, take);
+  v = v128.shuffle<f32>(l0, l1, 0, 2, 4, 6);
+  take = v128.or(f32x4.gt(v, cur), v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)));
+  cur = v128.bitselect(v, cur, take);
+  idx = v128.bitselect(i32x4.splat(2), idx, take);
+  v = v128.shuffle<f32>(l0, l1, 1, 3, 5, 7);
+  take = v128.or(f32x4.gt(v, cur), v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)));
+  cur = v128.bitselect(v, cur, take);
+  idx = v128.bitselect(i32x4.splat(3), idx, take);
+  v128.store(best, idx);
+  return cur;
+}
+
+/** One window, scalar (row tails): its winner index in window order, and value. */
+// @ts-ignore: decorator
+@inline
+function windowWinner(r0: usize, r1: usize, value: usize): i32 {
+  let cur = load<f32>(r0);
+  let idx = 0;
+  for (let k = 1; k < 4; k++) {
+    const v = load<f32>((k < 2 ? r0 : r1) + <usize>((k & 1) * 4));
+    if (v > cur || (v != v && cur == cur)) {
+      cur = v;
+      idx = k;
+    }
+  }
+  store<f32>(value, cur);
+  return idx;
+}
+
+/** maxPool2d with kernel 2, stride 2, no padding or dilation, 2·hOut ≤ h, 2·wOut ≤ w. */
+export function maxPool2x2(x: usize, y: usize, planes: i32, h: i32, w: i32, hOut: i32, wOut: i32, scratch: usize): void {
+  const full = wOut & ~3;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    const yp = y + <usize>(pl * hOut * wOut * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      const r0 = plane + <usize>(2 * oh * w * 4);
+      const r1 = r0 + <usize>(w * 4);
+      const yr = yp + <usize>(oh * wOut * 4);
+      let ow = 0;
+      for (; ow < full; ow += 4) {
+        v128.store(yr + <usize>(ow * 4), quadWinners(r0 + <usize>(ow * 8), r1 + <usize>(ow * 8), scratch));
+      }
+      for (; ow < wOut; ow++) windowWinner(r0 + <usize>(ow * 8), r1 + <usize>(ow * 8), yr + <usize>(ow * 4));
+    }
+  }
+}
+
+/**
+ * maxPool2dGrad for maxPool2x2's parameters: each window's four input positions get the
+ * output gradient (winner) or 0, written rather than added (windows do not overlap), plus
+ * 0 so that a −0 gradient lands as +0, as the general kernel's 0 + g gives. Positions outside
+ * every window (an odd last row or column) are left alone: dx must start zeroed.
+ */
+export function maxPool2x2Grad(
+  x: usize,
+  gy: usize,
+  dx: usize,
+  planes: i32,
+  h: i32,
+  w: i32,
+  hOut: i32,
+  wOut: i32,
+  scratch: usize,
+): void {
+  const full = wOut & ~3;
+  const zero = f32x4.splat(0);
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    const dplane = dx + <usize>(pl * h * w * 4);
+    const gp = gy + <usize>(pl * hOut * wOut * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      const off = <usize>(2 * oh * w * 4);
+      const r0 = plane + off;
+      const r1 = r0 + <usize>(w * 4);
+      const d0 = dplane + off;
+      const d1 = d0 + <usize>(w * 4);
+      const gr = gp + <usize>(oh * wOut * 4);
+      let ow = 0;
+      for (; ow < full; ow += 4) {
+        const o8 = <usize>(ow * 8);
+        quadWinners(r0 + o8, r1 + o8, scratch);
+        const idx = v128.load(scratch);
+        const g = f32x4.add(v128.load(gr + <usize>(ow * 4)), zero);
+        const g0 = v128.and(g, i32x4.eq(idx, i32x4.splat(0)));
+        const g1 = v128.and(g, i32x4.eq(idx, i32x4.splat(1)));
+        const g2 = v128.and(g, i32x4.eq(idx, i32x4.splat(2)));
+        const g3 = v128.and(g, i32x4.eq(idx, i32x4.splat(3)));
+        v128.store(d0 + o8, v128.shuffle<f32>(g0, g1, 0, 4, 1, 5));
+        v128.store(d0 + o8, v128.shuffle<f32>(g0, g1, 2, 6, 3, 7), 16);
+        v128.store(d1 + o8, v128.shuffle<f32>(g2, g3, 0, 4, 1, 5));
+        v128.store(d1 + o8, v128.shuffle<f32>(g2, g3, 2, 6, 3, 7), 16);
+      }
+      for (; ow < wOut; ow++) {
+        const o8 = <usize>(ow * 8);
+        const k = windowWinner(r0 + o8, r1 + o8, scratch);
+        const g = load<f32>(gr + <usize>(ow * 4)) + 0;
+        store<f32>(d0 + o8, k == 0 ? g : 0);
+        store<f32>(d0 + o8, k == 1 ? g : 0, 4);
+        store<f32>(d1 + o8, k == 2 ? g : 0);
+        store<f32>(d1 + o8, k == 3 ? g : 0, 4);
       }
     }
   }
