@@ -137,6 +137,35 @@ describe('wasm threads', { skip }, () => {
     }
   });
 
+  test('elementwise ops split across lanes: 2 threads equal 1 thread, and match cpu', async () => {
+    const g = new Generator(4);
+    // 2^19 elements (above the split threshold): same shape (split along the only axis), a
+    // per-channel bias over NCHW (split along N), a row over a matrix, an odd length.
+    const x = randn(g, [8, 16, 64, 64], wasm);
+    const bias = randn(g, [1, 16, 1, 1], wasm);
+    const m = randn(g, [1, 1 << 19], wasm);
+    const row = randn(g, [1 << 10], wasm);
+    const mat = T.reshape(m, [1 << 9, 1 << 10]);
+    const odd = randn(g, [(1 << 19) + 3], wasm);
+    const checks: [string, () => Tensor, () => Tensor][] = [
+      ['add same shape', () => T.add(m, m), () => T.add(on(m, cpu), on(m, cpu))],
+      ['mul bias', () => T.mul(x, bias), () => T.mul(on(x, cpu), on(bias, cpu))],
+      ['sub row', () => T.sub(mat, row), () => T.sub(on(mat, cpu), on(row, cpu))],
+      [
+        'compare',
+        () => T.cast(run('compare', [x, bias], { op: 'gt' }), 'float32'),
+        () => T.cast(run('compare', [on(x, cpu), on(bias, cpu)], { op: 'gt' }), 'float32'),
+      ],
+      ['relu odd', () => T.relu(odd), () => T.relu(on(odd, cpu))],
+      ['exp odd', () => run('exp', [odd], {}), () => run('exp', [on(odd, cpu)], {})],
+    ];
+    for (const [name, f, ref] of checks) {
+      const [one, two] = await oneAndTwo(f);
+      assertSame(one, two, name);
+      assertClose(two, ref().dataSync(), 1e-6, `${name} vs cpu`);
+    }
+  });
+
   test('LeNet-5 training steps: same losses and weights with 1 and 2 threads', async () => {
     const g = new Generator(3);
     const xs = randn(g, [64, 1, 28, 28], cpu).dataSync().slice();
