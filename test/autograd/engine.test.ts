@@ -29,6 +29,12 @@ test('leaf gradients accumulate over backward calls, and inputs that need none a
   x.mul(c).sum().backward();
   assert.deepEqual(values(x.grad), [10, 14]);
   assert.equal(x.grad!.requiresGrad, false, 'without createGraph the sum of two passes is a constant too');
+  // Also when the rule's product reads a tensor that requires a gradient (d/dq q² = 2q): nothing is recorded.
+  const q = f64([1, 2]);
+  q.mul(q).sum().backward();
+  q.mul(q).sum().backward();
+  assert.deepEqual(values(q.grad), [4, 8]);
+  assert.equal(q.grad!.requiresGrad, false);
   assert.equal(c.grad, null);
   // A tensor reached only through a primitive without a gradient (sign) gets none, and backward goes on.
   const s = f64([-1, 2]);
