@@ -50,7 +50,8 @@ import { matmulFast } from './kernels/matmul.js';
 import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
 import { sumFast } from './kernels/reduce.js';
-import { activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
+import type { WasmHeap } from './heap.js';
+import { activeHeap, activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
 import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync } from './runtime.js';
 
 export type { WasmFeatures } from './features.js';
@@ -128,7 +129,15 @@ function override<K extends KernelOpName>(
   });
 }
 
-function makeBackend(runtime: () => WasmRuntime | null): Backend<TypedArray> {
+/**
+ * Storage: float32 tensors live in the runtime's linear memory (heap.ts's resident arrays:
+ * Float32Array views of a shared memory, freed when garbage-collected) while the heap's
+ * budget has room, so wasm kernels read and write them in place; every other dtype, and
+ * float32 past the budget, is a host typed array as on the cpu backend. Both are plain typed
+ * arrays, so the cpu fallback kernels read either. read()/readSync() (`t.data()`) return a
+ * copy, never a view of linear memory.
+ */
+function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | null): Backend<TypedArray> {
   const kernels: Record<string, unknown> = {
     ...cpu,
     matmul: override('matmul', runtime, matmulFast),
@@ -149,6 +158,14 @@ function makeBackend(runtime: () => WasmRuntime | null): Backend<TypedArray> {
   return {
     ...cpuBackend,
     name: 'wasm',
+    alloc: (dtype: DType, size: number) =>
+      (dtype === 'float32' ? heap()?.residentF32(size) : null) ?? cpuBackend.alloc(dtype, size),
+    upload: (data: TypedArray, dtype: DType) => {
+      const resident = dtype === 'float32' ? heap()?.residentF32(data.length, false) : null;
+      if (!resident) return cpuBackend.upload(data, dtype);
+      resident.set(data);
+      return resident;
+    },
     kernels: kernels as unknown as KernelTable<TypedArray>,
     optimizerKernels: wasmOptimizerKernels(runtime),
   };
@@ -203,7 +220,7 @@ export function wasmReady(): Promise<boolean> {
  * missing (every kernel then falls back to cpu), but only registered when it is present.
  * @example setBackend('wasm'); // or setBackend('auto')
  */
-export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime);
+export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime, activeHeap);
 
 /**
  * @internal A wasm backend on its own instance of one specific build, so tests can check
@@ -211,5 +228,8 @@ export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime);
  */
 export function createWasmBackend(kernels: KernelVariant): Backend<TypedArray> {
   const rt = instantiateSync(kernels);
-  return makeBackend(() => rt);
+  return makeBackend(
+    () => rt,
+    () => rt.heap,
+  );
 }
