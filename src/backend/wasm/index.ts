@@ -50,12 +50,13 @@ import { matmulFast } from './kernels/matmul.js';
 import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
 import { sumFast } from './kernels/reduce.js';
-import type { WasmHeap } from './heap.js';
+import type { HeapStats, WasmHeap } from './heap.js';
 import { activeHeap, activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
-import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync } from './runtime.js';
+import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync, stagingCopies } from './runtime.js';
 
 export type { WasmFeatures } from './features.js';
 export type { KernelVariant } from './runtime.js';
+export { type HeapStats, WasmMemoryLimitError } from './heap.js';
 
 const cpu = cpuBackend.kernels as KernelTable<TypedArray>;
 
@@ -212,6 +213,35 @@ export function wasmFeatures(): ReturnType<typeof features> {
  */
 export function wasmReady(): Promise<boolean> {
   return ready();
+}
+
+/**
+ * What the wasm backend's linear memory holds now: its size, the bytes of tensors resident in
+ * it and their count, free-list bytes, and how many float32 storages went to the host because
+ * the resident budget was spent (TSGRAD_WASM_RESIDENT_MIB, default 256). null before the
+ * backend's first use.
+ * @example const s = wasmMemoryStats(); if (s) console.log(s.residentBytes, s.memoryBytes);
+ */
+export function wasmMemoryStats(): HeapStats | null {
+  return activeHeap()?.stats() ?? null;
+}
+
+/**
+ * @internal Sets the most bytes of float32 storage the wasm backend keeps in linear memory
+ * (0: every tensor on the host); returns the previous budget. For tests that force the host
+ * fallback; the default comes from TSGRAD_WASM_RESIDENT_MIB (256 MiB without it).
+ */
+export function setWasmResidentBudget(bytes: number): number {
+  const heap = activeHeap();
+  if (!heap) return 0;
+  const before = heap.residentBudget;
+  heap.residentBudget = bytes;
+  return before;
+}
+
+/** @internal Copies kernels made between host arrays and linear memory (count and bytes), since the process started. */
+export function wasmStagingCopies(): { count: number; bytes: number } {
+  return { ...stagingCopies };
 }
 
 /**
