@@ -5,6 +5,10 @@
  *   npm run bench:profile                                  wasm backend, its default threads, Adam, batch 64
  *   node dist/bench/profile-step.js [--backend wasm] [--threads N] [--steps 200] [--warmup 30]
  *        [--batch 64] [--optimizer adam|sgd] [--save NAME]  (NAME: bench/results/<date>-profile-step-NAME.json)
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/profile-step.js --plain [--threads 1] [--optimizer sgd]
+ *   node scripts/cpuprofile-summary.mjs /tmp/prof/*.cpuprofile
+ *        --plain runs the same steps with no timers of its own and prints samples/s, for V8's sampling
+ *        profiler; the summary splits its self time into wasm kernels, backend JS, other tsgrad JS and GC.
  *
  * The step is the one `tsgrad train` runs: zoo LeNet5 on random 1×28×28 batches, cross-entropy, zeroGrad,
  * backward, optimizer step, the loss read back. Timing is tensor/dispatch.ts's opt-in profileOps(): for each
@@ -38,6 +42,7 @@ import { writeJsonAtomic } from '../src/io/index.js';
 import { type OpTiming, profileOps } from '../src/tensor/dispatch.js';
 import { option } from './args.js';
 
+const f3 = (v: number): string => v.toFixed(3);
 const backend = option('backend') ?? 'wasm';
 const steps = Number(option('steps') ?? 200);
 const warmup = Number(option('warmup') ?? 30);
@@ -45,6 +50,7 @@ const batch = Number(option('batch') ?? 64);
 const optimizerName = option('optimizer') ?? 'adam';
 const threadsOpt = option('threads');
 const save = option('save');
+const plain = process.argv.includes('--plain');
 for (const [name, v] of [
   ['steps', steps],
   ['warmup', warmup],
@@ -74,6 +80,16 @@ const step = (): void => {
 
 const load0 = os.loadavg();
 for (let i = 0; i < warmup; i++) step();
+if (plain) {
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const ms = (performance.now() - t0) / steps;
+  console.log(
+    `LeNet-5 training step, backend ${getBackend().name}, ${getNumThreads()} thread(s), ${optimizerName}, ` +
+      `batch ${batch}: ${f3(ms)} ms/step, ${((1000 * batch) / ms).toFixed(0)} samples/s`,
+  );
+  process.exit(0);
+}
 
 // Alternate blocks of profiled and plain steps so that changes in machine load fall on both.
 const block = Math.max(1, Math.min(20, Math.floor(steps / 4)));

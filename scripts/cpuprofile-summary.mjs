@@ -6,7 +6,8 @@
  * nn, optim), the garbage collector, and the rest (Node internals, idle). "Outside kernels"
  * is everything but the first two (and idle). Also lists the top self-time functions.
  *
- * Usage: node scripts/cpuprofile-summary.mjs PROFILE.cpuprofile [--top=25]
+ * Usage: node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/profile-step.js --plain --threads 1
+ *        node scripts/cpuprofile-summary.mjs /tmp/prof/*.cpuprofile [--top=25]
  */
 import { readFileSync } from 'node:fs';
 

@@ -14,8 +14,9 @@ import {
 /**
  * The augmentation recipes `tsgrad train --augment` offers. `auto` picks what
  * suits the dataset: small shifts and rotations for digits (a flipped digit is
- * another digit), flips for clothing, padded crops, flips and colour jitter
- * for CIFAR-10 and photo folders.
+ * another digit); none for Fashion-MNIST (the README's tuning study searched
+ * none / flip / shift and its best trial used none; `--augment flip` asks for
+ * flips); padded crops and flips for CIFAR-10 and image folders.
  */
 export const AUGMENTATIONS = [
   'auto',

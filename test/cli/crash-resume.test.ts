@@ -5,82 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { encodePng } from '../../src/data/png.js';
-import { loadMnistPackage } from '../../src/data/mnist.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-function tsgrad(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A small subset of the bundled digits as a folder of PNGs: train/<digit>/ and test/<digit>/. */
-function digitFolder(trainCount: number, testCount: number): string {
-  const root = mkdtempSync(join(tmpdir(), 'tsgrad-crash-'));
-  const { train, test } = loadMnistPackage();
-  for (const [split, set, n] of [
-    ['train', train, trainCount],
-    ['test', test, testCount],
-  ] as const) {
-    for (let i = 0; i < n; i++) {
-      const dir = join(root, 'digits', split, String(set.labels[i]));
-      mkdirSync(dir, { recursive: true });
-      const px = set.images.subarray(i * 784, (i + 1) * 784);
-      writeFileSync(join(dir, `${String(i).padStart(4, '0')}.png`), encodePng(28, 28, 1, px));
-    }
-  }
-  return join(root, 'digits');
-}
-
-interface SavedState {
-  state: { epoch: number; batchInEpoch: number; step: number };
-}
-
-function readState(dir: string): SavedState | null {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as SavedState;
-  } catch {
-    return null; // not written yet
-  }
-}
-
-/** Starts a training run, SIGKILLs it as soon as a checkpoint from the middle of its second epoch is on disk. */
-async function killMidEpoch(args: string[], out: string): Promise<SavedState> {
-  const child = spawn(process.execPath, [CLI, ...args, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
-  let done = false;
-  void exited.then(() => (done = true));
-  const deadline = Date.now() + 120_000;
-  while (!done && Date.now() < deadline) {
-    const s = readState(out);
-    if (s && s.state.epoch >= 1 && s.state.batchInEpoch > 0) break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.equal(done, false, `the run ended before it could be killed:\n${stderr}`);
-  child.kill('SIGKILL');
-  assert.equal(await exited, 'SIGKILL');
-  assert.equal(existsSync(join(out, 'model.safetensors')), false, 'killed before the end');
-  const s = readState(out);
-  assert.ok(s, 'a checkpoint is on disk');
-  return s;
-}
+import { CLI, digitFolder, killMidEpoch, tsgrad } from '../helpers/cli-run.js';
 
 const RESULT_KEYS_THAT_DIFFER = ['seconds', 'run_dir'];
 
@@ -118,7 +47,7 @@ test('kill -9 mid-epoch, then tsgrad resume: final weights and every logged metr
 
   // Saved every 5 steps: kill -9 loses at most 4.
   const bySteps = join(root, 'by-steps');
-  const killed = await killMidEpoch([...args, '--checkpoint-every', '5'], bySteps);
+  const killed = await killMidEpoch([...args, '--checkpoint-every', '5'], bySteps, 1);
   assert.ok(killed.state.batchInEpoch > 0, `the checkpoint resumed is from mid-epoch: ${JSON.stringify(killed.state)}`);
   assert.ok(readdirSync(bySteps).filter((f) => f.startsWith('weights-')).length <= 2, 'old checkpoints removed');
   const r = tsgrad('resume', bySteps, '--json');
@@ -127,7 +56,7 @@ test('kill -9 mid-epoch, then tsgrad resume: final weights and every logged metr
 
   // Saved by time: 1e-6 minutes is always due, so every batch is saved.
   const byTime = join(root, 'by-time');
-  const killedTime = await killMidEpoch([...args, '--checkpoint-minutes', '0.000001'], byTime);
+  const killedTime = await killMidEpoch([...args, '--checkpoint-minutes', '0.000001'], byTime, 1);
   assert.ok(killedTime.state.batchInEpoch > 0, JSON.stringify(killedTime.state));
   const rt = tsgrad('resume', byTime, '--json');
   assert.equal(rt.code, 0, rt.stderr);

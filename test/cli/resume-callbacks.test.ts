@@ -9,75 +9,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { encodePng } from '../../src/data/png.js';
-import { loadMnistPackage } from '../../src/data/mnist.js';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-
-function tsgrad(...args: string[]): { code: number; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stderr: r.stderr };
-}
-
-/** A small subset of the bundled digits as a folder of PNGs (train/<digit>/, test/<digit>/). */
-function digitFolder(trainCount: number, testCount: number): string {
-  const root = mkdtempSync(join(tmpdir(), 'tsgrad-resume-'));
-  const { train, test } = loadMnistPackage();
-  for (const [split, set, n] of [
-    ['train', train, trainCount],
-    ['test', test, testCount],
-  ] as const) {
-    for (let i = 0; i < n; i++) {
-      const dir = join(root, 'digits', split, String(set.labels[i]));
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(
-        join(dir, `${String(i).padStart(4, '0')}.png`),
-        encodePng(28, 28, 1, set.images.subarray(i * 784, (i + 1) * 784)),
-      );
-    }
-  }
-  return join(root, 'digits');
-}
-
-interface Checkpoint {
-  state: { epoch: number; batchInEpoch: number; step: number; callbacks: unknown[]; history: unknown[] };
-}
-
-function readCheckpoint(dir: string): Checkpoint | null {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as Checkpoint;
-  } catch {
-    return null; // not written yet, or being replaced
-  }
-}
-
-/** Starts the run and SIGKILLs it once a checkpoint from the middle of epoch `epoch` (0-based) or later is on disk. */
-async function killMidEpoch(args: string[], out: string, epoch: number): Promise<Checkpoint> {
-  const child = spawn(process.execPath, [CLI, ...args, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
-  let done = false;
-  void exited.then(() => (done = true));
-  const deadline = Date.now() + 120_000;
-  while (!done && Date.now() < deadline) {
-    const s = readCheckpoint(out);
-    if (s && s.state.epoch >= epoch && s.state.batchInEpoch > 0) break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.equal(done, false, `the run ended before it could be killed:\n${stderr}`);
-  child.kill('SIGKILL');
-  assert.equal(await exited, 'SIGKILL');
-  assert.equal(existsSync(join(out, 'model.safetensors')), false, 'killed before the end');
-  const s = readCheckpoint(out);
-  assert.ok(s, 'a checkpoint is on disk');
-  return s;
-}
+import { digitFolder, killMidEpoch, readRunCheckpoint, tsgrad } from '../helpers/cli-run.js';
 
 const lines = (dir: string): string[] => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n');
 const bytes = (dir: string, file: string): Buffer => readFileSync(join(dir, file));
@@ -140,7 +74,7 @@ test('SIGKILL mid-epoch with plateau lr, early stopping and a best checkpoint: r
   assert.equal(readFileSync(join(resumed, 'log.jsonl'), 'utf8'), readFileSync(join(straight, 'log.jsonl'), 'utf8'));
   assert.equal(readFileSync(join(resumed, 'log.csv'), 'utf8'), readFileSync(join(straight, 'log.csv'), 'utf8'));
   assert.deepEqual(result(resumed), result(straight));
-  const [a, b] = [readCheckpoint(straight)!, readCheckpoint(resumed)!];
+  const [a, b] = [readRunCheckpoint(straight)!, readRunCheckpoint(resumed)!];
   assert.deepEqual(b.state.callbacks, a.state.callbacks, "the callbacks' states");
   assert.deepEqual(b.state.history, a.state.history);
   assert.deepEqual(
