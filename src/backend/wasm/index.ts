@@ -257,9 +257,22 @@ export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime, activ
  * both builds against the cpu backend. Throws where the build does not validate.
  */
 export function createWasmBackend(kernels: KernelVariant): Backend<TypedArray> {
+  return createWasmBackendWithHeap(kernels).backend;
+}
+
+/**
+ * @internal createWasmBackend with its heap exposed (stats, budget) and an optional resident
+ * budget in bytes, so tests can force the host fallback and watch blocks being freed.
+ */
+export function createWasmBackendWithHeap(
+  kernels: KernelVariant,
+  residentBudget?: number,
+): { backend: Backend<TypedArray>; heap: WasmHeap; runtime: WasmRuntime } {
   const rt = instantiateSync(kernels);
-  return makeBackend(
+  if (residentBudget !== undefined) rt.heap.residentBudget = residentBudget;
+  const backend = makeBackend(
     () => rt,
     () => rt.heap,
   );
+  return { backend, heap: rt.heap, runtime: rt };
 }
