@@ -22,6 +22,7 @@ import { assertClose } from '../helpers/assert.js';
 const features = wasmFeatures();
 const skip = features.kernels ? false : 'WebAssembly SIMD is not available on this engine';
 const PAGE = 65536;
+const BIG = 256 * 2 ** 20;
 
 function sharedMemory(initial: number, maximum: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial, maximum, shared: true });
@@ -127,7 +128,7 @@ describe('wasm heap: allocator', () => {
 
 describe('wasm backend: resident storage', { skip }, () => {
   test('float32 tensors live in linear memory and a chain of wasm kernels copies nothing in or out', () => {
-    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!);
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
     const backend = typed as Backend;
     const x = randn([8, 3, 12, 12], backend, 1);
     const w = randn([4, 3, 3, 3], backend, 2);
@@ -162,7 +163,7 @@ describe('wasm backend: resident storage', { skip }, () => {
   });
 
   test('LeNet-5 under a tiny resident budget (most tensors on the host) trains exactly as with a large one', () => {
-    const losses = (budget: number | undefined): number[] => {
+    const losses = (budget: number): number[] => {
       const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, budget);
     const backend = typed as Backend;
       T.setBackend(backend);
@@ -181,7 +182,7 @@ describe('wasm backend: resident storage', { skip }, () => {
           out.push(loss.itemSync());
         }
         const s = heap.stats();
-        if (budget !== undefined) {
+        if (budget < BIG) {
           assert.ok(s.hostFallbacks > 0, 'the tiny budget sent tensors to the host');
           assert.ok(s.residentArrays > 0, 'and some stayed resident');
         } else assert.equal(s.hostFallbacks, 0);
@@ -190,13 +191,13 @@ describe('wasm backend: resident storage', { skip }, () => {
         T.setBackend('cpu');
       }
     };
-    const big = losses(undefined);
+    const big = losses(BIG);
     const tiny = losses(64 * 1024);
     assert.deepEqual(tiny, big, 'bit-identical losses whichever tensors were resident');
   });
 
   test('garbage-collected tensors free their blocks, new tensors reuse them, live tensors keep their values', async () => {
-    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!);
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
     const backend = typed as Backend;
     const keep = randn([1000], backend, 5);
     const expected = Array.from(keep.dataSync());
@@ -221,7 +222,7 @@ describe('wasm backend: resident storage', { skip }, () => {
   });
 
   test('data() and dataSync() return a copy on the host, never a view of linear memory', async () => {
-    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!);
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
     const backend = typed as Backend;
     const x = randn([4, 5], backend, 9);
     assert.ok(heap.pointerOf(x.storage as Float32Array) >= 0);

@@ -254,11 +254,15 @@ export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime, activ
 
 /**
  * @internal A wasm backend on its own instance of one specific build, so tests can check
- * both builds against the cpu backend. Throws where the build does not validate.
+ * both builds against the cpu backend; its float32 tensors are resident in its memory (a
+ * 256 MiB budget, whatever the default). Throws where the build does not validate.
  */
 export function createWasmBackend(kernels: KernelVariant): Backend<TypedArray> {
-  return createWasmBackendWithHeap(kernels).backend;
+  return createWasmBackendWithHeap(kernels, TEST_RESIDENT_BUDGET).backend;
 }
+
+/** Resident budget of the test backends (createWasmBackend): large, so tests cover the in-place path. */
+const TEST_RESIDENT_BUDGET = 256 * 2 ** 20;
 
 /**
  * @internal createWasmBackend with its heap exposed (stats, budget) and an optional resident
