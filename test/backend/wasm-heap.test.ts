@@ -165,7 +165,7 @@ describe('wasm backend: resident storage', { skip }, () => {
   test('LeNet-5 under a tiny resident budget (most tensors on the host) trains exactly as with a large one', () => {
     const losses = (budget: number): number[] => {
       const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, budget);
-    const backend = typed as Backend;
+      const backend = typed as Backend;
       T.setBackend(backend);
       try {
         manualSeed(7);

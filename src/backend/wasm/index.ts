@@ -13,9 +13,11 @@
  *   - kernels/: the kernels by family (matmul, conv, pool, elementwise, reduce);
  *   - this file: the kernel table, with the cpu kernels as the fallback (../fallback.ts).
  *
- * Storage stays the cpu backend's typed arrays (see runtime.ts for why and for the copy
- * in / copy out through a scratch arena), so every other kernel is the cpu one and
- * tensors of both backends share one format. Inside each override, float64 (gradient
+ * Storage is plain typed arrays, so every other kernel is the cpu one and tensors of both
+ * backends share one format: host arrays as on the cpu backend, or, within the resident
+ * budget (TSGRAD_WASM_RESIDENT_MIB, off by default: see heap.ts), Float32Array views of the
+ * kernels' shared linear memory, which kernels read and write in place; host operands are
+ * copied in and out through a scratch block (kernels/common.ts's stage()). Inside each override, float64 (gradient
  * checks) and int32 inputs take the cpu kernel, as do calls made before an asynchronously
  * compiled module is ready and calls whose scratch would not fit in linear memory.
  *

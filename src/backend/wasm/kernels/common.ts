@@ -33,7 +33,8 @@ type Data = Float32Array | Uint8Array;
  *   - `{ inout: array }`: read and written in place;
  *   - a number: scratch bytes, uninitialised.
  */
-export type Region = { readonly in: Data } | { readonly out: Data; readonly length: number } | { readonly inout: Data } | number;
+export type Region =
+  { readonly in: Data } | { readonly out: Data; readonly length: number } | { readonly inout: Data } | number;
 
 /** Where stage() placed a call's regions, and how to finish it. */
 export interface Staged {
