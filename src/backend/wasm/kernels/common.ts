@@ -30,11 +30,9 @@ type Data = Float32Array | Uint8Array;
  * One region of a kernel call:
  *   - `{ in: data }`: read by the kernel (a dense span: `dense(view)`, a plan.ts operand's data);
  *   - `{ out: array, length }`: the kernel writes `length` elements there (an output storage);
- *   - `{ inout: array }`: read and written in place;
  *   - a number: scratch bytes, uninitialised.
  */
-export type Region =
-  { readonly in: Data } | { readonly out: Data; readonly length: number } | { readonly inout: Data } | number;
+export type Region = { readonly in: Data } | { readonly out: Data; readonly length: number } | number;
 
 /** Where stage() placed a call's regions, and how to finish it. */
 export interface Staged {
@@ -63,7 +61,7 @@ export function stage(rt: WasmRuntime, regions: readonly Region[]): Staged {
       scratchOf.push(i);
       continue;
     }
-    const a = 'in' in r ? r.in : 'out' in r ? r.out : r.inout;
+    const a = 'in' in r ? r.in : r.out;
     const p = rt.pointerOf(a);
     if (p >= 0) {
       ptrs[i] = p;
@@ -81,10 +79,7 @@ export function stage(rt: WasmRuntime, regions: readonly Region[]): Staged {
       const r = regions[i]!;
       if (typeof r === 'number') continue;
       if ('in' in r) rt.put(placed[j]!, r.in);
-      else if ('inout' in r) {
-        rt.put(placed[j]!, r.inout);
-        (copyBack ??= []).push(i);
-      } else (copyBack ??= []).push(i);
+      else (copyBack ??= []).push(i);
     }
   }
   return {
@@ -92,9 +87,8 @@ export function stage(rt: WasmRuntime, regions: readonly Region[]): Staged {
     finish: () => {
       if (!copyBack) return;
       for (const i of copyBack) {
-        const r = regions[i] as { readonly out: Data; readonly length: number } | { readonly inout: Data };
-        if ('out' in r) rt.get(ptrs[i]!, r.out, r.length);
-        else rt.get(ptrs[i]!, r.inout, r.inout.length);
+        const r = regions[i] as { readonly out: Data; readonly length: number };
+        rt.get(ptrs[i]!, r.out, r.length);
       }
     },
   };
