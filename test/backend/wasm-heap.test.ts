@@ -103,7 +103,9 @@ describe('wasm heap: allocator', () => {
     assert.equal(heap.residentF32(2 * 16384), null, 'tensor storage goes to the host instead');
     assert.equal(heap.stats().hostFallbacks, 1);
     // A memory whose declared maximum is below the engine's limit fails at grow(): same error.
-    const small = new WasmHeap(sharedMemory(1, 2), 0);
+    const small = new WasmHeap(sharedMemory(1, 16), 0);
+    small.malloc(14 * PAGE); // growing ahead (16 pages at least) does not fit: exactly what is needed does
+    assert.equal(small.memory.buffer.byteLength, 14 * PAGE);
     assert.throws(() => small.malloc(3 * PAGE), WasmMemoryLimitError);
   });
 

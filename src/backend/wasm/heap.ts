@@ -215,8 +215,18 @@ export class WasmHeap {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
     if (end > this.limitBytes) throw new WasmMemoryLimitError(requested, this.top, this.limitBytes);
+    // Grow by at least an eighth of the memory (and 1 MiB): memory.grow is slow (tens of µs for a
+    // shared memory), and pages are only committed when touched, so growing ahead costs no RSS.
+    const needed = Math.ceil((end - have) / PAGE);
+    const ahead = Math.max(needed, Math.ceil(have / 8 / PAGE), 16);
+    const pages = Math.min(ahead, this.limitBytes / PAGE - have / PAGE);
     try {
-      this.memory.grow(Math.ceil((end - have) / PAGE));
+      try {
+        this.memory.grow(Math.max(pages, needed));
+      } catch (e) {
+        if (pages <= needed) throw e;
+        this.memory.grow(needed); // a memory declared smaller than the engine's limit
+      }
     } catch (e) {
       throw new WasmMemoryLimitError(requested, this.top, Math.min(this.limitBytes, have), e);
     }
