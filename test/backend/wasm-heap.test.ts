@@ -15,7 +15,13 @@ import { Adam, type Backend, TsgradError, crossEntropy, manualSeed, wasmFeatures
 import { LeNet5 } from '../../src/models/index.js';
 import { WasmHeap, WasmMemoryLimitError, sizeClass } from '../../src/backend/wasm/heap.js';
 import { UNARY_CODES } from '../../src/backend/wasm/kernels-abi.js';
-import { createWasmBackendWithHeap, wasmStagingCopies } from '../../src/backend/wasm/index.js';
+import {
+  createWasmBackendWithHeap,
+  setWasmResidentBudget,
+  wasmMemoryStats,
+  wasmStagingCopies,
+  wasmThreadsReady,
+} from '../../src/backend/wasm/index.js';
 import { WasmRuntime, kernelBytes } from '../../src/backend/wasm/runtime.js';
 import { assertClose } from '../helpers/assert.js';
 
@@ -235,6 +241,39 @@ describe('wasm backend: resident storage', { skip }, () => {
       const first = x.dataSync()[0];
       (d as Float32Array)[0] = 12345;
       assert.equal(x.dataSync()[0], first, 'writing the copy leaves the tensor unchanged');
+    }
+  });
+});
+
+describe('wasm backend: resident storage with the worker pool', { skip }, () => {
+  test('the threaded runtime shares the heap: resident operands, no staging copies, the same bits as 1 thread', async () => {
+    const initial = T.getNumThreads();
+    T.setBackend('wasm');
+    const budget = setWasmResidentBudget(BIG);
+    try {
+      const compute = (): { y: Float32Array; copies: number } => {
+        const x = T.randn([8, 3, 20, 20]);
+        const w = T.randn([6, 3, 5, 5]);
+        const before = wasmStagingCopies().count;
+        const y = T.maxPool2d(T.relu(T.conv2d(x, w, null, { padding: 2 })), 2);
+        const copies = wasmStagingCopies().count - before;
+        assert.ok(x.storage instanceof Float32Array && x.storage.buffer instanceof SharedArrayBuffer, 'x is resident');
+        return { y: y.dataSync() as Float32Array, copies };
+      };
+      T.setNumThreads(1);
+      manualSeed(3);
+      const one = compute();
+      if (T.setNumThreads(2) === 2) await wasmThreadsReady();
+      manualSeed(3);
+      const two = compute();
+      assert.equal(one.copies, 0);
+      assert.equal(two.copies, 0);
+      assert.deepEqual(Array.from(two.y), Array.from(one.y), 'bit-identical across thread counts');
+      assert.ok(wasmMemoryStats()!.residentArrays > 0);
+    } finally {
+      setWasmResidentBudget(budget);
+      T.setNumThreads(initial);
+      T.setBackend('cpu');
     }
   });
 });
