@@ -7,7 +7,8 @@
  * 64-byte aligned, so SIMD loads never straddle two blocks' cache lines). A freed block goes
  * on its class's free list and the next request of that class takes it, so a training loop,
  * which asks for the same sizes every step, stops growing the memory after its first steps.
- * New blocks come from the top of the heap; the memory grows (memory.grow) when the top
+ * A freed block at the top of the heap lowers the top instead, so a kernel's scratch block
+ * replaced by a larger one reuses its pages. New blocks come from the top of the heap; the memory grows (memory.grow) when the top
  * passes its end, up to the engine's limit (4 GiB for wasm32 in V8: growth past 2 GiB is
  * allowed, and pointers are handled as unsigned). Past the limit malloc throws a
  * WasmMemoryLimitError naming the sizes; wasm memory never shrinks.
@@ -63,6 +64,8 @@ const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 export interface HeapStats {
   /** Bytes of linear memory (the memory's current size). */
   readonly memoryBytes: number;
+  /** Byte offset of the heap's top: blocks lie below it, new ones start there. */
+  readonly topBytes: number;
   /** Bytes of blocks handed out and not freed (by class size). */
   readonly allocatedBytes: number;
   /** Bytes of those that are resident tensor storage. */
@@ -136,6 +139,12 @@ export class WasmHeap {
     if (size === undefined) throw new Error(`wasm heap: ${ptr} is not an allocated block`);
     this.sizes.delete(ptr);
     this.allocated -= size;
+    if (ptr + size === this.top) {
+      // The topmost block goes back to the top, so a block replaced by a larger one (a
+      // kernel's scratch growing) reuses its pages instead of leaving them on a free list.
+      this.top = ptr;
+      return;
+    }
     this.freeTotal += size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
@@ -192,6 +201,7 @@ export class WasmHeap {
   stats(): HeapStats {
     return {
       memoryBytes: this.memory.buffer.byteLength,
+      topBytes: this.top,
       allocatedBytes: this.allocated,
       residentBytes: this.resident,
       residentArrays: this.residentCount,
