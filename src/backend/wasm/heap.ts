@@ -31,7 +31,12 @@ const ALIGN = 64;
 /** The engine's linear-memory limit for wasm32 (V8: 65,536 pages). */
 const MAX_PAGES = 65536;
 
-/** Linear memory cannot grow to what an allocation needs: the engine's (or the memory's declared) limit. */
+/**
+ * Linear memory cannot grow to what an allocation needs: the engine's (or the memory's
+ * declared) limit. The wasm backend catches it (the tensor goes to the host, the kernel to the
+ * cpu fallback); it reaches callers of the heap itself.
+ * @example try { heap.malloc(n); } catch (e) { if (e instanceof WasmMemoryLimitError) console.log(e.limitBytes); }
+ */
 export class WasmMemoryLimitError extends TsgradError {
   constructor(
     readonly requestedBytes: number,
