@@ -102,6 +102,13 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   sumKRKR: 'kernels/reduce',
   sgdStep: 'kernels/optim',
   adamStep: 'kernels/optim',
+  convDirectWorkBytes: 'kernels/conv-direct',
+  packConvFilters: 'kernels/conv-direct',
+  convDirect: 'kernels/conv-direct',
+  convGradWeightAccBytes: 'kernels/conv-direct',
+  convDirectGradWeight: 'kernels/conv-direct',
+  maxPool2x2: 'kernels/pool',
+  maxPool2x2Grad: 'kernels/pool',
 };
 
 /**
