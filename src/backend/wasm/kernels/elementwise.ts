@@ -10,7 +10,7 @@ import { BINARY_CODES, COMPARE_CODES, UNARY_CODES } from '../kernels-abi.js';
 import { type Operand3, broadcast3, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { type FastKernel, bytes, dense } from './common.js';
+import { type FastKernel, bytes, dense, stage } from './common.js';
 
 /** The binary ops kernels.ts has codes for (BINARY_*): each must be a binary op of the op table. */
 export type WasmBinaryOp = keyof typeof BINARY_CODES & BinaryOpName;
@@ -73,10 +73,12 @@ function broadcastOp(
   if (!layout) return false;
   const [a, b] = layout.operands as [Operand3, Operand3];
   const n = sizeOf(out.shape);
-  const outBytes = kernel === 'binary' ? bytes(n) : n;
-  const [pa, pb, po] = rt.reserve([bytes(a.data.length), bytes(b.data.length), outBytes]);
-  rt.put(pa!, a.data as Float32Array);
-  rt.put(pb!, b.data as Float32Array);
+  const io = stage(rt, [
+    { in: a.data as Float32Array },
+    { in: b.data as Float32Array },
+    { out: out.storage as Float32Array | Uint8Array, length: n },
+  ]);
+  const [pa, pb, po] = io.ptrs;
   const lanes = elementLanes(rt, n);
   if (lanes > 1) {
     const A = { ptr: pa!, strides: a.strides };
@@ -85,7 +87,7 @@ function broadcastOp(
   } else {
     rt.exports[kernel](code, ...layout.dims, pa!, ...a.strides, pb!, ...b.strides, po!);
   }
-  rt.get(po!, out.storage as Float32Array | Uint8Array, n);
+  io.finish();
 }
 
 export function binaryFast(op: WasmBinaryOp): FastKernel<BinaryOpName> {
@@ -100,8 +102,8 @@ export function unaryFast(op: WasmUnaryOp): FastKernel<UnaryOpName> {
   const code = UNARY_CODES[op];
   return (rt, inputs, out) => {
     const n = sizeOf(out.shape);
-    const [px, po] = rt.reserve([bytes(n), bytes(n)]);
-    rt.put(px!, dense(inputs[0]!));
+    const io = stage(rt, [{ in: dense(inputs[0]!) }, { out: out.storage as Float32Array, length: n }]);
+    const [px, po] = io.ptrs;
     const lanes = elementLanes(rt, n);
     if (lanes > 1) {
       // Split in multiples of 4 elements so every lane but the last runs whole vectors.
@@ -111,15 +113,15 @@ export function unaryFast(op: WasmUnaryOp): FastKernel<UnaryOpName> {
     } else {
       rt.exports.unary(code, px!, po!, n);
     }
-    rt.get(po!, out.storage as Float32Array, n);
+    io.finish();
   };
 }
 
 /** bool → float32 (the mask in relu's gradient); other casts stay on cpu. */
 export const castFast: FastKernel<'cast'> = (rt, inputs, out) => {
   const n = sizeOf(out.shape);
-  const [px, po] = rt.reserve([n, bytes(n)]);
-  rt.put(px!, denseData(inputs[0]!) as Uint8Array);
+  const io = stage(rt, [{ in: denseData(inputs[0]!) as Uint8Array }, { out: out.storage as Float32Array, length: n }]);
+  const [px, po] = io.ptrs;
   rt.exports.boolToF32(px!, po!, n);
-  rt.get(po!, out.storage as Float32Array, n);
+  io.finish();
 };
