@@ -10,29 +10,31 @@
  * Prints the table, the ratios, the scaling efficiency (2-core rate / 2 × 1-core rate) and a
  * projection to 4 and 8 cores, and saves everything as JSON under bench/results/.
  *
- *   node dist/bench/parallel.js [--seconds 3] [--out bench/results/<date>-parallel.json]
+ *   node dist/bench/parallel.js [--seconds 3] [--out bench/results/<date>-parallel.json] [--baseline DIR]
+ *
+ * --nets lenet,cifar and --batches 64,256 pick the workloads; --rounds R measures every tsgrad
+ * figure R times, interleaved, and keeps the medians (the torch peer runs once per workload).
+ * Each figure also has the process's CPU time per sample (every thread counted), which a
+ * loaded machine disturbs far less than wall time.
+ *
+ * --baseline DIR: also measures DataParallel (1 and 2 replicas) of another built checkout
+ * of tsgrad (DIR/dist/src/index.js and DIR/dist/bench/parallel-models.js), interleaved with
+ * this one's in the same run, as `baseline_1replica` / `baseline_2replicas`: an A/B of a
+ * change on a machine whose load drifts.
  *
  * The projection is a model, not a measurement: step time T(R) = T₁ / R + c, with T₁ the
- * 1-thread step and c the per-step cost of replication measured with 1 replica (parameters
- * copied to the replica, its gradient copied back, the optimizer step on the main thread),
+ * 1-thread step and c the per-step cost of replication measured with 1 replica (weights
+ * written to shared memory, its gradient copied out and summed, two thread wake-ups each way),
  * taken as constant in R (the reduction is split across replicas; the copies are not).
  */
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
-import {
-  DataParallel,
-  SGD,
-  crossEntropy,
-  fromArray,
-  manualSeed,
-  randn,
-  setBackend,
-  setNumThreads,
-  type Module,
-  type Tensor,
-} from '../src/index.js';
+import * as tsgrad from '../src/index.js';
+import { DataParallel, setBackend, setNumThreads, type Module, type Tensor } from '../src/index.js';
 import { option } from './args.js';
 import { cifarNet, lenet } from './parallel-models.js';
 
@@ -41,11 +43,23 @@ const NETS = {
   lenet: { make: lenet, shape: [1, 28, 28], export: 'lenet', torch: 'lenet5' },
   cifar: { make: cifarNet, shape: [3, 32, 32], export: 'cifarNet', torch: 'cifar_net' },
 } as const;
-const BATCHES = [64, 256];
+const BATCHES = (option('batches') ?? '64,256').split(',').map(Number);
+const netNames = (option('nets') ?? 'lenet,cifar').split(',') as (keyof typeof NETS)[];
 const seconds = Number(option('seconds') ?? 3);
+const rounds = Number(option('rounds') ?? 1);
 
-/** Median-free and simple: after 2 warm-up steps, as many steps as fit in `seconds` (at least 3). */
-async function samplesPerSecond(net: Net, shape: readonly number[], batch: number): Promise<number> {
+/** What samplesPerSecond needs of a tsgrad build (this one, or the --baseline one). */
+type Lib = Pick<typeof tsgrad, 'SGD' | 'crossEntropy' | 'fromArray' | 'manualSeed' | 'randn'>;
+
+/** One figure: training samples/s, and the process's CPU time (every thread) per sample. */
+interface Rate {
+  samplesPerSecond: number;
+  cpuMsPerSample: number;
+}
+
+/** Simple: after 2 warm-up steps, as many steps as fit in `seconds` (at least 3). */
+async function samplesPerSecond(net: Net, shape: readonly number[], batch: number, lib: Lib = tsgrad): Promise<Rate> {
+  const { SGD, crossEntropy, fromArray, manualSeed, randn } = lib;
   manualSeed(0);
   const x = randn([batch, ...shape]);
   const y = fromArray(
@@ -65,12 +79,22 @@ async function samplesPerSecond(net: Net, shape: readonly number[], batch: numbe
   await step();
   let steps = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   while (steps < 3 || performance.now() - t0 < seconds * 1000) {
     await step();
     steps++;
   }
-  return (batch * steps) / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    samplesPerSecond: (batch * steps) / ((performance.now() - t0) / 1000),
+    cpuMsPerSample: (cpu.user + cpu.system) / 1000 / (batch * steps),
+  };
 }
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 
 function torchRate(net: string, batch: number, threads: number): number | null {
   const code = [
@@ -97,29 +121,73 @@ function torchRate(net: string, batch: number, threads: number): number | null {
   }
 }
 
+const baselineDir = option('baseline');
+type Models = { lenet: () => Net; cifarNet: () => Net };
+const baseline = baselineDir
+  ? {
+      lib: (await import(pathToFileURL(resolve(baselineDir, 'dist/src/index.js')).href)) as typeof tsgrad,
+      modelsUrl: pathToFileURL(resolve(baselineDir, 'dist/bench/parallel-models.js')).href,
+    }
+  : null;
+const baselineModels = baseline ? ((await import(baseline.modelsUrl)) as Models) : null;
+if (baseline) {
+  baseline.lib.setBackend('wasm');
+  baseline.lib.setNumThreads(1);
+}
+
 setBackend('wasm');
 const load0 = os.loadavg();
 const results: Record<string, Record<string, number | null>> = {};
-for (const [name, spec] of Object.entries(NETS)) {
-  for (const batch of BATCHES) {
-    const key = `${name}_b${batch}`;
-    const r: Record<string, number | null> = {};
-    setNumThreads(1);
-    r['tsgrad_1thread'] = await samplesPerSecond(spec.make(), spec.shape, batch);
-    setNumThreads(2);
-    r['tsgrad_2threads'] = await samplesPerSecond(spec.make(), spec.shape, batch);
-    setNumThreads(1);
-    const factory = { module: new URL('./parallel-models.js', import.meta.url).href, export: spec.export };
-    for (const replicas of [1, 2]) {
-      const dp = new DataParallel(spec.make(), { replicas, factory });
-      r[`tsgrad_${replicas}replica${replicas > 1 ? 's' : ''}`] = await samplesPerSecond(dp, spec.shape, batch);
-      await dp.close();
+const cpuPerSample: Record<string, Record<string, number>> = {};
+/** Every round measures every tsgrad configuration once, interleaved; the figures are the medians over the rounds. */
+const samples: Record<string, Record<string, Rate[]>> = {};
+for (let round = 0; round < rounds; round++) {
+  for (const name of netNames) {
+    const spec = NETS[name];
+    for (const batch of BATCHES) {
+      const key = `${name}_b${batch}`;
+      const r = (samples[key] ??= {});
+      const add = (k: string, rate: Rate): void => void (r[k] ??= []).push(rate);
+      setNumThreads(1);
+      add('tsgrad_1thread', await samplesPerSecond(spec.make(), spec.shape, batch));
+      setNumThreads(2);
+      add('tsgrad_2threads', await samplesPerSecond(spec.make(), spec.shape, batch));
+      setNumThreads(1);
+      const factory = { module: new URL('./parallel-models.js', import.meta.url).href, export: spec.export };
+      for (const replicas of [1, 2]) {
+        const suffix = `${replicas}replica${replicas > 1 ? 's' : ''}`;
+        const dp = new DataParallel(spec.make(), { replicas, factory });
+        add(`tsgrad_${suffix}`, await samplesPerSecond(dp, spec.shape, batch));
+        await dp.close();
+        if (baseline && baselineModels) {
+          const make = baselineModels[spec.export];
+          const old = new baseline.lib.DataParallel(make(), {
+            replicas,
+            factory: { module: baseline.modelsUrl, export: spec.export },
+          });
+          add(`baseline_${suffix}`, await samplesPerSecond(old as unknown as Net, spec.shape, batch, baseline.lib));
+          await old.close();
+        }
+      }
+      console.error(
+        `round ${round + 1}/${rounds}`,
+        key,
+        JSON.stringify(
+          Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v.at(-1)!.samplesPerSecond)])),
+        ),
+      );
     }
-    r['torch_1thread'] = torchRate(spec.torch, batch, 1);
-    r['torch_2threads'] = torchRate(spec.torch, batch, 2);
-    results[key] = r;
-    console.error(key, JSON.stringify(r));
   }
+}
+for (const [key, r] of Object.entries(samples)) {
+  const [name, b] = key.split('_b') as [keyof typeof NETS, string];
+  results[key] = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v.map((x) => x.samplesPerSecond))]));
+  cpuPerSample[key] = Object.fromEntries(
+    Object.entries(r).map(([k, v]) => [k, median(v.map((x) => x.cpuMsPerSample))]),
+  );
+  results[key]!['torch_1thread'] = torchRate(NETS[name].torch, Number(b), 1);
+  results[key]!['torch_2threads'] = torchRate(NETS[name].torch, Number(b), 2);
+  console.error(key, JSON.stringify(results[key]));
 }
 const load1 = os.loadavg();
 
@@ -135,6 +203,32 @@ for (const [k, r] of Object.entries(results))
   lines.push(
     `| ${k} | ${f(r['tsgrad_1thread'])} | ${f(r['tsgrad_2threads'])} | ${f(r['tsgrad_1replica'])} | ${f(r['tsgrad_2replicas'])} | ${f(r['torch_1thread'])} | ${f(r['torch_2threads'])} | ${ratio(r['tsgrad_2replicas'], r['tsgrad_1thread'])} | ${ratio(r['tsgrad_2replicas'], r['tsgrad_2threads'])} | ${ratio(r['tsgrad_2replicas'], r['torch_2threads'])} |`,
   );
+lines.push(
+  '',
+  'CPU time of the whole process (every thread) per training sample, ms (lower is better; robust to load):',
+  '',
+  `| workload | ${Object.keys(Object.values(cpuPerSample)[0] ?? {}).join(' | ')} |`,
+  `|---|${Object.keys(Object.values(cpuPerSample)[0] ?? {})
+    .map(() => '---:')
+    .join('|')}|`,
+);
+for (const [k, c] of Object.entries(cpuPerSample))
+  lines.push(
+    `| ${k} | ${Object.values(c)
+      .map((v) => v.toFixed(3))
+      .join(' | ')} |`,
+  );
+if (baseline) {
+  lines.push('', `A/B against the baseline build in ${baselineDir} (same run, interleaved):`, '');
+  lines.push(
+    '| workload | baseline 1 replica | this 1 replica | baseline 2 replicas | this 2 replicas | 2 replicas: this / baseline | baseline 2 replicas / 1 thread | this 2 replicas / 1 thread |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const [k, r] of Object.entries(results))
+    lines.push(
+      `| ${k} | ${f(r['baseline_1replica'])} | ${f(r['tsgrad_1replica'])} | ${f(r['baseline_2replicas'])} | ${f(r['tsgrad_2replicas'])} | ${ratio(r['tsgrad_2replicas'], r['baseline_2replicas'])} | ${ratio(r['baseline_2replicas'], r['tsgrad_1thread'])} | ${ratio(r['tsgrad_2replicas'], r['tsgrad_1thread'])} |`,
+    );
+}
 lines.push('', 'Scaling efficiency on 2 cores (2-core samples/s ÷ 2 × 1-core samples/s):', '');
 lines.push('| workload | tsgrad intra-op threads | tsgrad replicas | torch threads |', '|---|---:|---:|---:|');
 const eff = (two: number | null | undefined, one: number | null | undefined): string =>
@@ -177,7 +271,10 @@ writeFileSync(
       cores: os.cpus().length,
       loadavg: { start: load0, end: load1 },
       secondsPerFigure: seconds,
+      rounds,
+      ...(baselineDir ? { baseline: baselineDir } : {}),
       samplesPerSecond: results,
+      cpuMsPerSample: cpuPerSample,
       projection,
     },
     null,

@@ -29,16 +29,34 @@ const walk = (dir) =>
  * The fast unit test files that aim at each part of the code: a mutant runs only those of them that
  * execute it (Stryker's perTest coverage, per test file here). Without this, a surviving mutant of a
  * widely used file (an optimizer) would run every test that trains anything: 20 s a mutant instead of 2.
- * The op table (50 s a run) is left out; rules.ts is covered by the reference and gradcheck tests.
+ * The op table (50 s a run) is left out; rules.ts is covered by test/autograd/rules.test.ts (the rules the
+ * reference tests miss, in float64 gradchecks) and the reference and gradcheck tests.
  */
 const TESTS = [
   // lrMultiplierGroups is exercised by the transfer-learning tests.
   [/^src\/optim\/param-groups/, ['optim/*.test.js', 'nn/transfer.test.js']],
   [/^src\/optim\//, ['optim/*.test.js']],
   [/^src\/autograd\/gradcheck/, ['nn/gradcheck*.test.js']],
+  // The engine's own cases (hooks, retained graphs, accumulation, errors) first.
+  [
+    /^src\/autograd\/engine/,
+    [
+      'autograd/engine.test.js',
+      'autograd/rules.test.js',
+      'tensor/tensor.test.js',
+      'nn/hooks.test.js',
+      'ops/ties.test.js',
+    ],
+  ],
   [
     /^src\/autograd\//,
-    ['ops/ties.test.js', 'ops/torch-reference.test.js', 'nn/gradcheck*.test.js', 'nn/torch-reference.test.js'],
+    [
+      'autograd/rules.test.js',
+      'ops/ties.test.js',
+      'ops/torch-reference.test.js',
+      'nn/gradcheck*.test.js',
+      'nn/torch-reference.test.js',
+    ],
   ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
   [/^src\/nn\/penalty/, ['nn/layers-mutation-penalty.test.js', 'train/regularization.test.js']],
@@ -70,6 +88,11 @@ const TESTS = [
     ],
   ],
   [/^src\/train\/checkpoint/, ['train/checkpoint*.test.js']],
+  // The loop's own bookkeeping (fit-loop) first: it kills most mutants in a second; resume and penalties after.
+  [
+    /^src\/train\/fit/,
+    ['train/fit-loop.test.js', 'train/fit.test.js', 'train/regularization.test.js', 'train/checkpoint-every.test.js'],
+  ],
   [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint*.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
 ];
@@ -88,6 +111,8 @@ function mutateFile(file) {
     tap: { ...base.tap, testFiles: testsFor(file).length ? testsFor(file) : base.tap.testFiles },
   };
   delete config.htmlReporter;
+  // Without an incremental file Stryker tests every mutant: that run's time is the file's full cost.
+  const fullRun = !existsSync(`${stem(file)}.incremental.json`);
   const configPath = join(root, `.stryker-${process.pid}.config.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const started = Date.now();
@@ -97,7 +122,8 @@ function mutateFile(file) {
   if (r.status !== 0) throw new Error(`stryker failed on ${file} (exit ${r.status})`);
   const timingsPath = join(outDir, 'timings.json');
   const timings = existsSync(timingsPath) ? JSON.parse(readFileSync(timingsPath, 'utf8')) : {};
-  timings[file] = { seconds: Math.round(seconds), finished: new Date().toISOString() };
+  const full = fullRun ? Math.round(seconds) : timings[file]?.fullSeconds;
+  timings[file] = { seconds: Math.round(seconds), finished: new Date().toISOString(), fullSeconds: full };
   writeFileSync(timingsPath, JSON.stringify(timings, null, 2) + '\n');
 }
 
@@ -148,12 +174,21 @@ function summarize() {
     agg.files++;
   }
   for (const f of Object.values(folders)) f.score = f.killed / Math.max(1, f.killed + f.survived);
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ folders, files }, null, 2) + '\n');
+  // Seconds of each file's full (non-incremental) run where one was timed, keyed like the report files
+  // (no dots, so that README source markers can name them).
+  const fullRunSeconds = Object.fromEntries(
+    Object.entries(timings)
+      .filter(([, t]) => t.fullSeconds !== undefined)
+      .map(([file, t]) => [file.replace(/^src\//, '').replace(/[/.]/g, '-'), t.fullSeconds]),
+  );
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ folders, files, fullRunSeconds }, null, 2) + '\n');
   const pct = (s) => (s === null ? '—' : `${(100 * s).toFixed(1)}%`);
   const lines = [
     '# Mutation score (StrykerJS, `npm run mutate`)',
     '',
     'Score = killed (incl. timeouts) / (killed + survived + no coverage); mutants listed in equivalent.json are left out.',
+    '',
+    'Time: the last run of each file (an incremental rerun takes far less than a full one; see fullRunSeconds in summary.json).',
     '',
     '| folder | files run | killed | survived | equivalent | score | time |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',

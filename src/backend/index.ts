@@ -14,6 +14,9 @@ export {
   wasmBackend,
   wasmFeatures,
   wasmReady,
+  wasmMemoryStats,
+  type HeapStats,
+  WasmMemoryLimitError,
 } from './wasm/index.js';
 export {
   type WebGPUStatus,

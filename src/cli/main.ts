@@ -216,6 +216,9 @@ function parallelize(model: Net, cfg: RunConfig, replicas: number | 'auto'): Net
     if (backend === 'wasm') setNumThreads(choice.threads);
     return model;
   }
+  // The main thread only computes the loss and the optimizer step while the replicas wait:
+  // a wasm worker pool of its own would spin after each of its kernels, on the replicas' cores.
+  if (backend === 'wasm') setNumThreads(1);
   return new DataParallel(model, {
     replicas: choice.replicas,
     threadsPerReplica: choice.threads,

@@ -14,6 +14,8 @@ import * as ops from '../tensor/ops.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Classifier, ModelFactory } from './factory.js';
+import { valuesOf } from './host.js';
+import { MAIN_PHASES, PROFILE_SLOTS, PhaseClock, type PhaseTotals, REPLICA_PHASES, readPhases } from './profile.js';
 import {
   type BatchBuffers,
   CMD,
@@ -66,6 +68,8 @@ export interface DataParallelOptions {
    * Each webgpu replica opens its own GPUDevice in any case.
    */
   replicaEnv?: Record<string, string>[];
+  /** Time every phase of every step, per thread (read with `profile()`); for benchmarks. */
+  profile?: boolean;
 }
 
 /** Recipes of models built by replicableModel, so DataParallel needs no factory for them. */
@@ -121,6 +125,7 @@ export class DataParallel extends Module {
   private ready = false;
   private broken: ReplicaError | null = null;
   private closed = false;
+  private readonly clock: PhaseClock;
 
   constructor(model: Classifier, options: DataParallelOptions = {}) {
     super();
@@ -180,7 +185,12 @@ export class DataParallel extends Module {
       scratch: new SharedArrayBuffer(replicas * SCRATCH_VALUES * 8),
       flags: new SharedArrayBuffer(Math.max(1, entries.length)),
       info: new SharedArrayBuffer(replicas * INFO_BYTES),
+      profile: options.profile ? new SharedArrayBuffer((replicas + 1) * PROFILE_SLOTS * 8) : null,
     };
+    this.clock = new PhaseClock(
+      this.shared.profile ? new Float64Array(this.shared.profile, replicas * PROFILE_SLOTS * 8, PROFILE_SLOTS) : null,
+      MAIN_PHASES,
+    );
     this.flags = new Uint8Array(this.shared.flags);
     const inits: ReplicaInit[] = this.devices.map((device, r) => ({
       ...this.shared,
@@ -223,36 +233,40 @@ export class DataParallel extends Module {
   forward(x: Tensor): Tensor {
     if (!this.module.training || !isGradEnabled()) return this.module.forward(x);
     this.check();
+    this.clock.start();
     const n = x.shape[0]!;
     if (x.rank < 1 || n < 1)
       throw new ArgumentError(`DataParallel: expected a batch [N, ...], got shape [${x.shape.join(', ')}]`);
     const active = Math.min(this.replicas, n);
     const rows = shardSizes(n, active);
-    const xd = x.contiguous().cast('float32').dataSync() as Float32Array;
-    const b = this.batchBuffers(x, xd, rows[0]!);
-    const sampleSize = xd.length / n;
+    const xd = valuesOf(x.dtype === 'float32' ? x : x.cast('float32'));
+    const b = this.batchBuffers(x, xd, n);
+    this.clock.lap('scatter');
     this.writeState();
+    this.clock.lap('writeState');
+    new Float32Array(b.inputs, 0, xd.length).set(xd);
     let start = 0;
     rows.forEach((k, r) => {
-      new Float32Array(b.inputs[r]!, 0, k * sampleSize).set(xd.subarray(start * sampleSize, (start + k) * sampleSize));
       Atomics.store(this.ctrl, replicaSlot(r, REPLICA.rows), k);
+      Atomics.store(this.ctrl, replicaSlot(r, REPLICA.rowStart), start);
       start += k;
     });
     Atomics.store(this.ctrl, CTRL.globalRows, n);
     Atomics.store(this.ctrl, CTRL.active, active);
     Atomics.store(this.ctrl, CTRL.seed, defaultGenerator.int(0, 0x7fffffff));
     this.steps++;
+    this.clock.lap('scatter');
     this.command(CMD.forward, active, 'forward');
+    this.clock.lap('waitForward');
     const outSize = b.outputShape.reduce((a, d) => a * d, 1);
-    const out = new Float32Array(n * outSize);
-    start = 0;
-    rows.forEach((k, r) => {
-      out.set(new Float32Array(b.outputs[r]!, 0, k * outSize), start * outSize);
-      start += k;
-    });
-    this.readBuffersOfReplica0();
     const params = this.module.parameters();
-    const anchor = fromArray(out, [n, ...b.outputShape], { backend: params[0]?.backend ?? getBackend() });
+    // The replicas wrote their rows one after another: the batch's output is one copy away.
+    const anchor = fromArray(new Float32Array(b.outputs, 0, n * outSize), [n, ...b.outputShape], {
+      backend: params[0]?.backend ?? getBackend(),
+    });
+    this.clock.lap('gather');
+    this.readBuffersOfReplica0();
+    this.clock.lap('readBuffers');
     anchor.requiresGrad = true;
     anchor.registerHook((g) => {
       this.backwardReplicas(g, rows);
@@ -325,18 +339,17 @@ export class DataParallel extends Module {
     }
   }
 
-  /** (Re)allocates the batch-sized buffers when the sample shape changes or a shard outgrows them. */
-  private batchBuffers(x: Tensor, xd: Float32Array, maxRows: number): BatchBuffers {
+  /** (Re)allocates the batch-sized buffers when the sample shape changes or the batch outgrows them. */
+  private batchBuffers(x: Tensor, xd: ArrayLike<number>, rows: number): BatchBuffers {
     const sampleShape = x.shape.slice(1);
     const b = this.batch;
-    if (b && b.sampleShape.join() === sampleShape.join() && b.capacityRows >= maxRows) return b;
+    if (b && b.sampleShape.join() === sampleShape.join() && b.capacityRows >= rows) return b;
     const outputShape =
       b && b.sampleShape.join() === sampleShape.join() ? b.outputShape : this.probeOutputShape(xd, sampleShape);
     const sampleSize = sampleShape.reduce((a, d) => a * d, 1);
     const outSize = outputShape.reduce((a, d) => a * d, 1);
-    const capacityRows = Math.max(maxRows, b?.capacityRows ?? 0);
-    const make = (values: number): SharedArrayBuffer[] =>
-      Array.from({ length: this.replicas }, () => new SharedArrayBuffer(Math.max(4, capacityRows * values * 4)));
+    const capacityRows = Math.max(rows, b?.capacityRows ?? 0);
+    const make = (values: number): SharedArrayBuffer => new SharedArrayBuffer(Math.max(4, capacityRows * values * 4));
     const next: BatchBuffers = {
       gen: (b?.gen ?? 0) + 1,
       capacityRows,
@@ -353,11 +366,12 @@ export class DataParallel extends Module {
   }
 
   /** The output shape of one sample, from an evaluation-mode forward of the first row here. */
-  private probeOutputShape(xd: Float32Array, sampleShape: number[]): number[] {
+  private probeOutputShape(xd: ArrayLike<number>, sampleShape: number[]): number[] {
     const size = sampleShape.reduce((a, d) => a * d, 1);
     this.module.eval();
     try {
-      const out = noGrad(() => this.module.forward(fromArray(xd.slice(0, size), [1, ...sampleShape])));
+      const first = Float32Array.from({ length: size }, (_, i) => xd[i]!);
+      const out = noGrad(() => this.module.forward(fromArray(first, [1, ...sampleShape])));
       if (!(out instanceof Tensor)) throw new ArgumentError('DataParallel: the model must return one tensor');
       return out.shape.slice(1);
     } finally {
@@ -373,7 +387,7 @@ export class DataParallel extends Module {
     this.entries.forEach((e, i) => {
       const t = byName.get(e.name);
       if (!t) throw new TsgradError(`DataParallel: the model no longer has '${e.name}' (changed after wrapping?)`);
-      viewOf(this.shared.state, e.dtype, e.byteOffset, e.numel).set(t.contiguous().dataSync());
+      viewOf(this.shared.state, e.dtype, e.byteOffset, e.numel).set(valuesOf(t));
       this.flags[i] = e.isParameter && t.requiresGrad ? 1 : 0;
     });
   }
@@ -391,24 +405,43 @@ export class DataParallel extends Module {
 
   private backwardReplicas(g: Tensor, rows: number[]): void {
     this.check();
+    this.clock.start();
     const b = this.batch!;
-    const outSize = b.outputShape.reduce((a, d) => a * d, 1);
-    const gd = g.contiguous().cast('float32').dataSync() as Float32Array;
-    let start = 0;
-    rows.forEach((k, r) => {
-      new Float32Array(b.gradOutputs[r]!, 0, k * outSize).set(gd.subarray(start * outSize, (start + k) * outSize));
-      start += k;
-    });
+    new Float32Array(b.gradOutputs, 0, g.numel).set(valuesOf(g.dtype === 'float32' ? g : g.cast('float32')));
+    this.clock.lap('gradScatter');
     this.command(CMD.backward, rows.length, 'backward');
+    this.clock.lap('waitBackward');
     const reduced = new Float32Array(this.shared.reduced);
     const params = new Map<string, Parameter>(this.module.namedParameters());
     for (const e of this.entries) {
       if (!e.isParameter) continue;
       const p = params.get(e.name)!;
       if (!p.requiresGrad) continue;
-      const grad = fromArray(reduced.slice(e.gradOffset, e.gradOffset + e.numel), e.shape, { backend: p.backend });
+      // fromArray copies: the shared buffer is overwritten by the next step.
+      const grad = fromArray(reduced.subarray(e.gradOffset, e.gradOffset + e.numel), e.shape, { backend: p.backend });
       p.grad = p.grad ? ops.add(p.grad, grad) : grad;
     }
+    this.clock.lap('gradsIn');
+  }
+
+  /**
+   * Time per phase so far (with the `profile` option): the main thread's and each replica's,
+   * wall and CPU milliseconds summed over the steps.
+   * @example new DataParallel(model, { replicas: 2, profile: true }).profile().replicas[0].forward.cpuMs
+   */
+  profile(): { main: PhaseTotals; replicas: PhaseTotals[] } {
+    const buf = this.shared.profile;
+    if (!buf) throw new ArgumentError('DataParallel.profile(): build it with { profile: true }');
+    const slots = (i: number): Float64Array => new Float64Array(buf, i * PROFILE_SLOTS * 8, PROFILE_SLOTS);
+    return {
+      main: readPhases(slots(this.replicas), MAIN_PHASES),
+      replicas: Array.from({ length: this.replicas }, (_, r) => readPhases(slots(r), REPLICA_PHASES)),
+    };
+  }
+
+  /** Clears the profile (e.g. after warm-up steps). */
+  resetProfile(): void {
+    if (this.shared.profile) new Float64Array(this.shared.profile).fill(0);
   }
 
   private command(cmd: number, active: number, what: string): void {

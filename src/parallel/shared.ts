@@ -41,6 +41,8 @@ export const REPLICA = {
   errorLength: 3,
   /** Exit code when the thread died. */
   exitCode: 4,
+  /** First row of this replica's shard in the batch buffers this step. */
+  rowStart: 5,
 } as const;
 export const REPLICA_SLOTS = 8;
 
@@ -89,16 +91,20 @@ export function viewOf(buffer: SharedArrayBuffer, dtype: DType, byteOffset: numb
   }
 }
 
-/** The buffers sized by the batch: inputs, outputs and output gradients, per replica. */
+/**
+ * The buffers sized by the batch, each holding the whole batch row after row (replica r's
+ * shard is rows rowStart .. rowStart + rows): the main thread writes the inputs and the
+ * output gradients once, each replica writes its rows of the outputs.
+ */
 export interface BatchBuffers {
   gen: number;
-  /** Rows each replica's slots hold. */
+  /** Rows the buffers hold. */
   capacityRows: number;
   sampleShape: number[];
   outputShape: number[];
-  inputs: SharedArrayBuffer[];
-  outputs: SharedArrayBuffer[];
-  gradOutputs: SharedArrayBuffer[];
+  inputs: SharedArrayBuffer;
+  outputs: SharedArrayBuffer;
+  gradOutputs: SharedArrayBuffer;
 }
 
 /** Everything a replica thread is started with. */
@@ -124,6 +130,8 @@ export interface ReplicaInit {
   flags: SharedArrayBuffer;
   /** Per replica: a length (int32) and the UTF-8 name of the backend it runs on. */
   info: SharedArrayBuffer;
+  /** Phase timings (profile option): PROFILE_SLOTS float64 per replica, then the main thread's. */
+  profile: SharedArrayBuffer | null;
 }
 
 /**

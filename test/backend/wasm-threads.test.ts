@@ -102,6 +102,9 @@ describe('wasm threads', { skip }, () => {
       { x: [4, 8, 20, 20], w: [8, 2, 3, 3], o: { groups: 4, stride: 2, padding: 1 } },
       // One sample per im2col chunk: channel and column splits.
       { x: [2, 16, 96, 96], w: [8, 16, 3, 3], o: { padding: 1 }, scale: 1 / 8 },
+      // Direct kernels: one sample split by blocks of output channels; grouped, split by samples.
+      { x: [1, 8, 64, 64], w: [12, 8, 3, 3], o: { padding: 1 }, scale: 1 / 4 },
+      { x: [8, 8, 32, 32], w: [8, 4, 3, 3], o: { groups: 2, padding: 1 }, scale: 1 / 4 },
     ];
     for (const c of cases) {
       const label = `x [${c.x}] w [${c.w}] ${JSON.stringify(c.o)}`;
@@ -131,6 +134,35 @@ describe('wasm threads', { skip }, () => {
         assertSame(one, two, `${name} ${label}`);
         assertClose(two, ref().dataSync(), 1e-4, `${name} ${label} vs cpu`);
       }
+    }
+  });
+
+  test('elementwise ops split across lanes: 2 threads equal 1 thread, and match cpu', async () => {
+    const g = new Generator(4);
+    // 2^19 elements (above the split threshold): same shape (split along the only axis), a
+    // per-channel bias over NCHW (split along N), a row over a matrix, an odd length.
+    const x = randn(g, [8, 16, 64, 64], wasm);
+    const bias = randn(g, [1, 16, 1, 1], wasm);
+    const m = randn(g, [1, 1 << 19], wasm);
+    const row = randn(g, [1 << 10], wasm);
+    const mat = T.reshape(m, [1 << 9, 1 << 10]);
+    const odd = randn(g, [(1 << 19) + 3], wasm);
+    const checks: [string, () => Tensor, () => Tensor][] = [
+      ['add same shape', () => T.add(m, m), () => T.add(on(m, cpu), on(m, cpu))],
+      ['mul bias', () => T.mul(x, bias), () => T.mul(on(x, cpu), on(bias, cpu))],
+      ['sub row', () => T.sub(mat, row), () => T.sub(on(mat, cpu), on(row, cpu))],
+      [
+        'compare',
+        () => T.cast(run('compare', [x, bias], { op: 'gt' }), 'float32'),
+        () => T.cast(run('compare', [on(x, cpu), on(bias, cpu)], { op: 'gt' }), 'float32'),
+      ],
+      ['relu odd', () => T.relu(odd), () => T.relu(on(odd, cpu))],
+      ['exp odd', () => run('exp', [odd], {}), () => run('exp', [on(odd, cpu)], {})],
+    ];
+    for (const [name, f, ref] of checks) {
+      const [one, two] = await oneAndTwo(f);
+      assertSame(one, two, name);
+      assertClose(two, ref().dataSync(), 1e-6, `${name} vs cpu`);
     }
   });
 

@@ -211,6 +211,11 @@ for (const variant of variants) {
       cases.push({ x: [5, 8, 6, 6], w: [16, 8, 1, 1], o: {} });
       cases.push({ x: [2, 3, 8, 11], w: [4, 3, 4, 2], o: { padding: 'same', dilation: [1, 2] } });
       cases.push({ x: [2, 2, 9, 8], w: [3, 2, 3, 3], o: { stride: [2, 3], padding: [2, 0] } });
+      // The direct kernels (unit column stride): a row stride of 2, full and short eight-column
+      // strips with output channels not a multiple of four, a single wide sample.
+      cases.push({ x: [2, 3, 9, 10], w: [4, 3, 3, 3], o: { stride: [2, 1], padding: 1 } });
+      cases.push({ x: [3, 2, 6, 21], w: [6, 2, 3, 5], o: { padding: [1, 2], dilation: [2, 1] } });
+      cases.push({ x: [1, 5, 12, 40], w: [7, 5, 5, 5], o: { padding: 2 }, scale: 1 / 4 });
 
       const label = (c: Case): string => `x [${c.x}] w [${c.w}] ${JSON.stringify(c.o)}`;
 
@@ -358,7 +363,8 @@ for (const variant of variants) {
         parity(wasm, [x], (a) => T.maxPool2d(a!, 2), 'maxPool2d ties');
         parity(
           wasm,
-          [x, T.tensor([1, 2, 3, 4], { shape: [1, 1, 2, 2], backend: wasm })],
+          // A −0 gradient lands as +0 (0 + −0), as on cpu.
+          [x, T.tensor([1, -0, 3, 4], { shape: [1, 1, 2, 2], backend: wasm })],
           (a, gy) => run('maxPool2dGrad', [a!, gy!], poolP(2, {})),
           'maxPool2dGrad ties',
         );

@@ -80,7 +80,7 @@ describe('writeFileAtomic / writeJsonAtomic', () => {
     const path = join(dir, 'taken');
     mkdirSync(path);
     writeFileSync(join(path, 'inside.txt'), 'keep me');
-    expectDataFileError(() => writeFileAtomic(path, 'x'), path, 'cannot write file');
+    expectDataFileError(() => writeFileAtomic(path, 'x'), path, 'cannot write file', 'the target is a directory');
     assert.deepEqual(readdirSync(dir), ['taken']);
     assert.equal(readFileSync(join(path, 'inside.txt'), 'utf8'), 'keep me');
   });
@@ -92,6 +92,12 @@ describe('writeFileAtomic / writeJsonAtomic', () => {
     const before = readFileSync(path, 'utf8');
     // Not a string or bytes: fails inside the write, as a full disk would.
     expectDataFileError(() => writeFileAtomic(path, 42 as unknown as string), path, 'must be a string or a Uint8Array');
+    assert.throws(
+      () => writeFileAtomic(path, 42 as unknown as string),
+      (e: unknown) =>
+        e instanceof Error &&
+        e.message === `${path}: cannot write file: data must be a string or a Uint8Array, got number`,
+    );
     assert.equal(readFileSync(path, 'utf8'), before);
     assert.deepEqual(readdirSync(dir), ['checkpoint.json']);
   });

@@ -60,7 +60,13 @@ const cases = (
 ).cases;
 
 const FLOAT64_TOL = 1e-12;
-const FLOAT32_TOL = 2e-6;
+/**
+ * float32 runs: inputs rounded to float32 already move the exact result (k3_p2_d2_g2's weight
+ * gradient by 7.2e-7), and each float32 kernel rounds its sums in its own order on top: called
+ * on that fixture's float32 inputs, the wasm im2col+GEMM dW kernel errs by 4.3e-6 and the direct
+ * dW kernel (few input channels) by 2.7e-6 against torch's float64 result.
+ */
+const FLOAT32_TOL = 5e-6;
 
 type Layer = Module & { forward(x: Tensor): Tensor };
 

@@ -13,9 +13,11 @@
  *   - kernels/: the kernels by family (matmul, conv, pool, elementwise, reduce);
  *   - this file: the kernel table, with the cpu kernels as the fallback (../fallback.ts).
  *
- * Storage stays the cpu backend's typed arrays (see runtime.ts for why and for the copy
- * in / copy out through a scratch arena), so every other kernel is the cpu one and
- * tensors of both backends share one format. Inside each override, float64 (gradient
+ * Storage is plain typed arrays, so every other kernel is the cpu one and tensors of both
+ * backends share one format: host arrays as on the cpu backend, or, within the resident
+ * budget (TSGRAD_WASM_RESIDENT_MIB, off by default: see heap.ts), Float32Array views of the
+ * kernels' shared linear memory, which kernels read and write in place; host operands are
+ * copied in and out through a scratch block (kernels/common.ts's stage()). Inside each override, float64 (gradient
  * checks) and int32 inputs take the cpu kernel, as do calls made before an asynchronously
  * compiled module is ready and calls whose scratch would not fit in linear memory.
  *
@@ -50,11 +52,13 @@ import { matmulFast } from './kernels/matmul.js';
 import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
 import { sumFast } from './kernels/reduce.js';
-import { activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
-import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync } from './runtime.js';
+import type { HeapStats, WasmHeap } from './heap.js';
+import { activeHeap, activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
+import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync, stagingCopies } from './runtime.js';
 
 export type { WasmFeatures } from './features.js';
 export type { KernelVariant } from './runtime.js';
+export { type HeapStats, WasmMemoryLimitError } from './heap.js';
 
 const cpu = cpuBackend.kernels as KernelTable<TypedArray>;
 
@@ -98,6 +102,13 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   sumKRKR: 'kernels/reduce',
   sgdStep: 'kernels/optim',
   adamStep: 'kernels/optim',
+  convDirectWorkBytes: 'kernels/conv-direct',
+  packConvFilters: 'kernels/conv-direct',
+  convDirect: 'kernels/conv-direct',
+  convGradWeightAccBytes: 'kernels/conv-direct',
+  convDirectGradWeight: 'kernels/conv-direct',
+  maxPool2x2: 'kernels/pool',
+  maxPool2x2Grad: 'kernels/pool',
 };
 
 /**
@@ -128,7 +139,15 @@ function override<K extends KernelOpName>(
   });
 }
 
-function makeBackend(runtime: () => WasmRuntime | null): Backend<TypedArray> {
+/**
+ * Storage: float32 tensors live in the runtime's linear memory (heap.ts's resident arrays:
+ * Float32Array views of a shared memory, freed when garbage-collected) while the heap's
+ * budget has room, so wasm kernels read and write them in place; every other dtype, and
+ * float32 past the budget, is a host typed array as on the cpu backend. Both are plain typed
+ * arrays, so the cpu fallback kernels read either. read()/readSync() (`t.data()`) return a
+ * copy, never a view of linear memory.
+ */
+function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | null): Backend<TypedArray> {
   const kernels: Record<string, unknown> = {
     ...cpu,
     matmul: override('matmul', runtime, matmulFast),
@@ -149,6 +168,14 @@ function makeBackend(runtime: () => WasmRuntime | null): Backend<TypedArray> {
   return {
     ...cpuBackend,
     name: 'wasm',
+    alloc: (dtype: DType, size: number) =>
+      (dtype === 'float32' ? heap()?.residentF32(size) : null) ?? cpuBackend.alloc(dtype, size),
+    upload: (data: TypedArray, dtype: DType) => {
+      const resident = dtype === 'float32' ? heap()?.residentF32(data.length, false) : null;
+      if (!resident) return cpuBackend.upload(data, dtype);
+      resident.set(data);
+      return resident;
+    },
     kernels: kernels as unknown as KernelTable<TypedArray>,
     optimizerKernels: wasmOptimizerKernels(runtime),
   };
@@ -198,18 +225,67 @@ export function wasmReady(): Promise<boolean> {
 }
 
 /**
+ * What the wasm backend's linear memory holds now: its size, the bytes of tensors resident in
+ * it and their count, free-list bytes, and how many float32 storages went to the host because
+ * the resident budget was spent (TSGRAD_WASM_RESIDENT_MIB, default 256). null before the
+ * backend's first use.
+ * @example const s = wasmMemoryStats(); if (s) console.log(s.residentBytes, s.memoryBytes);
+ */
+export function wasmMemoryStats(): HeapStats | null {
+  return activeHeap()?.stats() ?? null;
+}
+
+/**
+ * @internal Sets the most bytes of float32 storage the wasm backend keeps in linear memory
+ * (0: every tensor on the host); returns the previous budget. For tests that force the host
+ * fallback; the default comes from TSGRAD_WASM_RESIDENT_MIB (256 MiB without it).
+ */
+export function setWasmResidentBudget(bytes: number): number {
+  const heap = activeHeap();
+  if (!heap) return 0;
+  const before = heap.residentBudget;
+  heap.residentBudget = bytes;
+  return before;
+}
+
+/** @internal Copies kernels made between host arrays and linear memory (count and bytes), since the process started. */
+export function wasmStagingCopies(): { count: number; bytes: number } {
+  return { ...stagingCopies };
+}
+
+/**
  * The wasm backend: cpu storage and kernels, with WebAssembly SIMD kernels for float32
  * matmul, conv2d (forward and both gradients) and pooling. Usable even where SIMD is
  * missing (every kernel then falls back to cpu), but only registered when it is present.
  * @example setBackend('wasm'); // or setBackend('auto')
  */
-export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime);
+export const wasmBackend: Backend<TypedArray> = makeBackend(activeRuntime, activeHeap);
 
 /**
  * @internal A wasm backend on its own instance of one specific build, so tests can check
- * both builds against the cpu backend. Throws where the build does not validate.
+ * both builds against the cpu backend; its float32 tensors are resident in its memory (a
+ * 256 MiB budget, whatever the default). Throws where the build does not validate.
  */
 export function createWasmBackend(kernels: KernelVariant): Backend<TypedArray> {
+  return createWasmBackendWithHeap(kernels, TEST_RESIDENT_BUDGET).backend;
+}
+
+/** Resident budget of the test backends (createWasmBackend): large, so tests cover the in-place path. */
+const TEST_RESIDENT_BUDGET = 256 * 2 ** 20;
+
+/**
+ * @internal createWasmBackend with its heap exposed (stats, budget) and an optional resident
+ * budget in bytes, so tests can force the host fallback and watch blocks being freed.
+ */
+export function createWasmBackendWithHeap(
+  kernels: KernelVariant,
+  residentBudget?: number,
+): { backend: Backend<TypedArray>; heap: WasmHeap; runtime: WasmRuntime } {
   const rt = instantiateSync(kernels);
-  return makeBackend(() => rt);
+  if (residentBudget !== undefined) rt.heap.residentBudget = residentBudget;
+  const backend = makeBackend(
+    () => rt,
+    () => rt.heap,
+  );
+  return { backend, heap: rt.heap, runtime: rt };
 }

@@ -6,6 +6,7 @@
  * the first kernel call made with more than one thread set.
  */
 import { type WasmFeatures, probeWasmFeatures } from './features.js';
+import type { WasmHeap } from './heap.js';
 import { threadSupport } from './pool.js';
 import {
   type KernelVariant,
@@ -78,6 +79,14 @@ export function ready(): Promise<boolean> {
   return compiling ?? Promise.resolve(false);
 }
 
+/**
+ * The heap float32 tensors of the wasm backend are allocated in (the single-threaded
+ * runtime's, which the threaded one shares), or null while no runtime is up.
+ */
+export function activeHeap(): WasmHeap | null {
+  return single()?.heap ?? null;
+}
+
 /** Most threads setNumThreads accepts. */
 const MAX_THREADS = 64;
 
@@ -113,7 +122,7 @@ export function activeRuntime(): WasmRuntime | null {
   if (threads() > 1 && base && tp && variant) {
     if (!threadedRuntime) {
       try {
-        threadedRuntime = instantiateThreaded(variant, threads(), tp.spawn);
+        threadedRuntime = instantiateThreaded(variant, threads(), tp.spawn, base);
       } catch {
         numThreads = 1; // no shared memory here after all
         return base;

@@ -1,24 +1,22 @@
 /**
- * The compiled kernels and their scratch arena in linear memory.
+ * The compiled kernels, the linear memory they run on and its heap (heap.ts).
  *
- * Tensors of the wasm backend keep the cpu backend's JS typed arrays as storage, so the
- * garbage collector frees them as before (nobody calls dispose()) and cpu and wasm
- * tensors share one storage format. A kernel copies its float32 inputs into the arena,
- * runs, and copies its output back: O(inputs + output) copies against O(M·N·K) work,
- * a few percent for the GEMM-based kernels this backend accelerates.
+ * Where the engine allows shared memories (Node; cross-origin isolated pages), every build
+ * runs on a shared `WebAssembly.Memory`, single-threaded or not, and the wasm backend's
+ * float32 tensors live in it (heap.ts's resident arrays): a kernel passes their byte offsets
+ * to the module and writes its output in place, with no copy in or out. Operands that live
+ * elsewhere (host arrays: other dtypes, tensors made after the resident budget was spent,
+ * another backend's storage) are staged: copied into this runtime's scratch block (reserve(),
+ * put()) and the output copied back (get()); kernels/common.ts's stage() chooses per operand.
+ * Without shared memories, growth would detach every view of the memory, so all storage stays
+ * on the host and every operand is staged, as before resident storage existed.
  *
- * The arena is linear memory from the end of the module's static data upwards. It grows
- * when a call needs more than any call before (memory.grow, page granularity) and is
- * reused otherwise; wasm memory cannot shrink, so the high-water mark stays allocated for
- * the life of the process. A fixed GEMM workspace (packed panels) sits at its start.
- *
- * Threads: the module imports its memory, so a second build declaring a shared memory
- * (--sharedMemory, maximum 4 GiB) is instantiated on a `WebAssembly.Memory({ shared: true })`
- * by the calling thread and by every worker of a WorkerPool (pool.ts). Such a runtime has
- * `lanes` > 1: one GEMM workspace per lane at the arena's start, then the regions reserve()
- * lays out as before (placed by the calling thread); kernels hand each lane pointers into
- * them through run(). Growing a shared memory never detaches its buffer, but views made
- * before keep their old length, so f32()/u8() re-create them when the buffer changes.
+ * Threads: the shared build is instantiated on the same shared memory by the calling thread
+ * and by every worker of a WorkerPool (pool.ts), sharing one heap, so resident tensors are
+ * every lane's operands. Such a runtime has `lanes` > 1 and one GEMM workspace per lane;
+ * kernels hand each lane pointers through run(). Growing a shared memory never detaches its
+ * buffer, but views made before keep their old length, so f32()/u8() re-create them when the
+ * buffer changes, and resident arrays made before keep pointing at valid memory.
  */
 import {
   KERNELS_RELAXED_SIMD_BASE64,
@@ -27,6 +25,7 @@ import {
   KERNELS_SIMD_SHARED_BASE64,
 } from './kernels-wasm.js';
 import type { KernelExports } from './kernels-abi.js';
+import { WasmHeap, WasmMemoryLimitError } from './heap.js';
 import { type Program, type SpawnWorker, WorkerPool, invoke } from './pool.js';
 
 export type { KernelExports } from './kernels-abi.js';
@@ -34,7 +33,6 @@ export type { KernelExports } from './kernels-abi.js';
 /** Which build of the kernels to run. */
 export type KernelVariant = 'simd' | 'relaxed-simd';
 
-const PAGE = 65536;
 /** Alignment of every arena region: a cache line, so SIMD loads never straddle two regions' lines. */
 const ALIGN = 64;
 
@@ -56,46 +54,55 @@ export function kernelBytes(variant: KernelVariant, shared = false): Uint8Array<
 /** Pages of the shared memory's maximum (as the shared builds declare): all of wasm32's 4 GiB. */
 const SHARED_MAXIMUM_PAGES = 65536;
 
-/** The arena cannot grow to a kernel's needs; the kernel falls back to the cpu backend. */
-export class ArenaFullError extends Error {
-  constructor(bytes: number, cause: unknown) {
-    super(`wasm backend: cannot grow linear memory to ${bytes} bytes`, { cause });
-    this.name = 'ArenaFullError';
-  }
-}
+/**
+ * A kernel's scratch cannot be placed in linear memory (the engine's limit); the kernel falls
+ * back to the cpu backend. The same error the heap throws (WasmMemoryLimitError).
+ */
+export const ArenaFullError = WasmMemoryLimitError;
+export type ArenaFullError = WasmMemoryLimitError;
 
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
-/** An instantiated build of the kernels plus its arena. */
+/**
+ * Copies between JS arrays and linear memory made by kernels' staging (put/get): a debug
+ * counter, so tests can check that kernels on resident tensors copy nothing.
+ */
+export const stagingCopies = { count: 0, bytes: 0 };
+
+/** An instantiated build of the kernels, with the heap of the memory it runs on. */
 export class WasmRuntime {
   readonly exports: KernelExports;
-  /** Byte offset of lane 0's GEMM workspace (the arena's fixed first region). */
+  /** Byte offset of lane 0's GEMM workspace. */
   readonly gemmWork: number;
   /** Threads kernels may split work across (1: no pool). */
   readonly lanes: number;
+  /** The allocator of this runtime's linear memory (shared with every runtime on the same memory). */
+  readonly heap: WasmHeap;
   private readonly workStride: number;
   private readonly pool: WorkerPool | null;
   private readonly memory: WebAssembly.Memory;
-  private readonly arenaStart: number;
   private view: Float32Array;
   private bytes: Uint8Array;
+  /** The scratch block reserve() lays regions out in (kept and reused; replaced by a larger one when needed). */
+  private scratch = -1;
+  private scratchBytes = 0;
 
   constructor(
     readonly variant: KernelVariant,
     instance: WebAssembly.Instance,
     memory: WebAssembly.Memory,
     pool: WorkerPool | null = null,
+    heap: WasmHeap | null = null,
   ) {
     this.exports = instance.exports as unknown as KernelExports;
     this.memory = memory;
     this.pool = pool;
     this.lanes = pool ? pool.lanes : 1;
-    this.gemmWork = align(this.exports.heapBase());
+    this.heap = heap ?? new WasmHeap(memory, this.exports.heapBase());
     this.workStride = align(this.exports.gemmWorkspaceBytes());
-    this.arenaStart = this.gemmWork + this.lanes * this.workStride;
+    this.gemmWork = this.heap.malloc(this.lanes * this.workStride);
     this.view = new Float32Array(memory.buffer);
     this.bytes = new Uint8Array(memory.buffer);
-    this.ensure(this.arenaStart);
   }
 
   /** Byte offset of a lane's GEMM workspace. */
@@ -120,26 +127,41 @@ export class WasmRuntime {
     for (const p of programs) for (const c of p) invoke(this.exports, c);
   }
 
-  /** Stops the worker threads, if any (later run() calls stay on this thread). */
+  /** Stops the worker threads, if any, and returns this runtime's workspace and scratch to the heap. */
   close(): void {
     this.pool?.close();
+    this.heap.release(this.gemmWork);
+    if (this.scratch >= 0) this.heap.release(this.scratch);
+    this.scratch = -1;
+    this.scratchBytes = 0;
   }
 
   /**
-   * Lays out regions of the given byte sizes after the GEMM workspace and returns their
-   * byte offsets (ALIGN-aligned), growing the memory first if they do not fit. Regions are
-   * only valid until the next reserve(): kernels reserve once per call. Throws an ArenaFullError
-   * when the memory cannot grow that far (4 GiB for wasm32, or the engine's limit).
+   * Lays out regions of the given byte sizes in this runtime's scratch block and returns their
+   * byte offsets (ALIGN-aligned), taking a larger block from the heap first if they do not fit.
+   * Regions are only valid until the next reserve(): kernels reserve once per call. Throws an
+   * ArenaFullError (WasmMemoryLimitError) when the memory cannot grow that far.
    */
   reserve(sizes: readonly number[]): number[] {
-    let at = this.arenaStart;
-    const ptrs = sizes.map((s) => {
-      const p = at;
-      at = align(at + s);
+    let total = 0;
+    const offsets = sizes.map((s) => {
+      const p = total;
+      total = align(total + s);
       return p;
     });
-    this.ensure(at);
-    return ptrs;
+    if (total > this.scratchBytes) {
+      if (this.scratch >= 0) this.heap.release(this.scratch);
+      this.scratch = -1;
+      this.scratchBytes = 0;
+      this.scratch = this.heap.malloc(total);
+      this.scratchBytes = this.heap.blockSize(this.scratch)!;
+    }
+    return offsets.map((o) => this.scratch + o);
+  }
+
+  /** The byte offset of `a` when it lives in this runtime's memory (a resident tensor), else -1. */
+  pointerOf(a: ArrayBufferView): number {
+    return this.heap.pointerOf(a);
   }
 
   /** The whole memory as float32 (re-created after growth, which detaches the old buffer). */
@@ -154,70 +176,90 @@ export class WasmRuntime {
     return this.bytes;
   }
 
-  /** Copies `data` to byte offset `ptr`. */
+  /** Copies `data` to byte offset `ptr` (a staging copy: counted in stagingCopies). */
   put(ptr: number, data: Float32Array | Uint8Array): void {
+    stagingCopies.count++;
+    stagingCopies.bytes += data.byteLength;
     if (data instanceof Uint8Array) this.u8().set(data, ptr);
-    else this.f32().set(data, ptr >> 2);
+    else this.f32().set(data, ptr >>> 2);
   }
 
-  /** Copies `length` elements from byte offset `ptr` into `out`. */
+  /** Copies `length` elements from byte offset `ptr` into `out` (a staging copy: counted in stagingCopies). */
   get(ptr: number, out: Float32Array | Uint8Array, length = out.length): void {
+    stagingCopies.count++;
+    stagingCopies.bytes += length * out.BYTES_PER_ELEMENT;
     if (out instanceof Uint8Array) {
       out.set(this.u8().subarray(ptr, ptr + length));
       return;
     }
-    const start = ptr >> 2;
+    const start = ptr >>> 2;
     out.set(this.f32().subarray(start, start + length));
   }
 
   /** Zeroes `length` floats from byte offset `ptr` (for kernels that accumulate into their output). */
   zero(ptr: number, length: number): void {
-    const start = ptr >> 2;
+    const start = ptr >>> 2;
     this.f32().fill(0, start, start + length);
-  }
-
-  private ensure(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes <= have) return;
-    try {
-      this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    } catch (e) {
-      throw new ArenaFullError(bytes, e);
-    }
   }
 }
 
-function memoryFor(): WebAssembly.Memory {
-  // Start small; the arena grows to the first kernel's needs.
-  return new WebAssembly.Memory({ initial: 64 });
+/** Whether this engine can create shared WebAssembly memories (threads; Node, cross-origin isolated pages). */
+function sharedMemoryWorks(): boolean {
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Instantiates the shared-memory build of `variant` on a new shared memory with a pool of
- * `lanes` − 1 workers (started asynchronously by `spawn`; until each is up, its share runs
- * on the calling thread). Throws where shared memories or synchronous compilation are not
+ * The memory a runtime runs on: shared where the engine allows it, so tensors can live in it
+ * (growing a shared memory never detaches views of it), else a plain one (storage then stays
+ * on the host). Starts small; the heap grows it.
+ */
+function memoryFor(shared: boolean): WebAssembly.Memory {
+  return shared
+    ? new WebAssembly.Memory({ initial: 64, maximum: SHARED_MAXIMUM_PAGES, shared: true })
+    : new WebAssembly.Memory({ initial: 64 });
+}
+
+/**
+ * Instantiates the shared-memory build of `variant` on `base`'s memory and heap (so tensors
+ * resident there are the kernels' operands in place) with a pool of `lanes` − 1 workers
+ * (started asynchronously by `spawn`; until each is up, its share runs on the calling
+ * thread). Throws where `base` is not on a shared memory or synchronous compilation is not
  * available.
  */
-export function instantiateThreaded(variant: KernelVariant, lanes: number, spawn: SpawnWorker): WasmRuntime {
-  const memory = new WebAssembly.Memory({ initial: 64, maximum: SHARED_MAXIMUM_PAGES, shared: true });
+export function instantiateThreaded(
+  variant: KernelVariant,
+  lanes: number,
+  spawn: SpawnWorker,
+  base?: WasmRuntime,
+): WasmRuntime {
+  const onBase = base !== undefined && base.heap.shared;
+  const memory = onBase ? base.heap.memory : memoryFor(true);
   const module = new WebAssembly.Module(kernelBytes(variant, true));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const pool = new WorkerPool(lanes, module, memory, instance.exports as unknown as KernelExports, spawn);
-  return new WasmRuntime(variant, instance, memory, pool);
+  return new WasmRuntime(variant, instance, memory, pool, onBase ? base.heap : null);
 }
 
-/** Instantiates a build synchronously; throws where the engine forbids it (large modules on a browser's main thread). */
-export function instantiateSync(variant: KernelVariant): WasmRuntime {
-  const memory = memoryFor();
-  const module = new WebAssembly.Module(kernelBytes(variant));
+/**
+ * Instantiates a build synchronously (on a shared memory where the engine allows it, unless
+ * `shared` is false); throws where the engine forbids it (large modules on a browser's main thread).
+ */
+export function instantiateSync(variant: KernelVariant, shared = sharedMemoryWorks()): WasmRuntime {
+  const memory = memoryFor(shared);
+  const module = new WebAssembly.Module(kernelBytes(variant, shared));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return new WasmRuntime(variant, instance, memory);
 }
 
 /** Instantiates a build asynchronously (always allowed). */
-export async function instantiateAsync(variant: KernelVariant): Promise<WasmRuntime> {
-  const memory = memoryFor();
-  const module = await WebAssembly.compile(kernelBytes(variant));
+export async function instantiateAsync(variant: KernelVariant, shared = sharedMemoryWorks()): Promise<WasmRuntime> {
+  const memory = memoryFor(shared);
+  const module = await WebAssembly.compile(kernelBytes(variant, shared));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   return new WasmRuntime(variant, instance, memory);
 }

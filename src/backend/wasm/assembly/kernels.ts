@@ -1327,3 +1327,521 @@ export function adamStep(
     store<f32>(outP + o, param - (mv / denom) * lrOverBias1);
   }
 }
+
+// ------------------------------------------------- direct convolution (issue 12, kernels)
+// A convolution with unit column stride as a GEMM whose B operand is never materialised:
+// the columns of im2col for eight consecutive outputs of one output row are eight
+// consecutive floats of the zero-padded input row, so the micro-kernel loads its B vectors
+// straight from a padded copy of the sample (implicit im2col) and writes its C tile straight
+// into NCHW. The padded sample (a few to a few hundred KiB) stays in cache, where im2col's
+// column matrix (megabytes for a batch) and the GEMM's packed copy of it did not.
+// The same kernel runs conv2dGradInput at unit stride: dX is the convolution of dY, padded
+// by (k − 1)·d − p, with the flipped, transposed filters (packConvFilters' `flip`).
+
+/** Bytes of per-lane scratch convDirect needs: the padded sample, the tap offsets, a tile. */
+export function convDirectWorkBytes(cIn: i32, hp: i32, wp: i32, ckk: i32): i32 {
+  return ((cIn * hp * wp + 64 + 15) & ~15) * 4 + ((ckk + 15) & ~15) * 4 + MR * NR * 4;
+}
+
+/**
+ * Packs filters as convDirect's A operand: blocks of MR output rows, each ckk taps deep,
+ * dst[(block·ckk + t)·MR + r], zero past `rows`. Tap t = (c·kh + i)·kw + j of row r reads
+ * src + (r·rowStride + c·chanStride + i'·kw + j')·4, where (i', j') = (i, j), or
+ * (kh − 1 − i, kw − 1 − j) with `flip` (the gradient's flipped filters).
+ */
+export function packConvFilters(
+  src: usize,
+  rows: i32,
+  chans: i32,
+  kh: i32,
+  kw: i32,
+  rowStride: i32,
+  chanStride: i32,
+  flip: bool,
+  dst: usize,
+): void {
+  const ckk = chans * kh * kw;
+  const blocks = (rows + MR - 1) / MR;
+  for (let b = 0; b < blocks; b++) {
+    for (let r = 0; r < MR; r++) {
+      const row = b * MR + r;
+      let d = dst + <usize>((b * ckk * MR + r) * 4);
+      for (let c = 0; c < chans; c++) {
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            let v: f32 = 0;
+            if (row < rows) {
+              const ii = flip ? kh - 1 - i : i;
+              const jj = flip ? kw - 1 - j : j;
+              v = load<f32>(src + <usize>((row * rowStride + c * chanStride + ii * kw + jj) * 4));
+            }
+            store<f32>(d, v);
+            d += MR * 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * MR output rows × `cols` (≤ NR) output columns of one output row: Σ over ckk taps of
+ * filters · padded input, the input vectors at x + tab[t]. Full tiles go straight to y
+ * (rows `rowBytes` apart); others through `tile`, writing only rows < mr and columns < cols.
+ */
+// @ts-ignore: decorator
+@inline
+function convTile(ckk: i32, a: usize, x: usize, tab: usize, y: usize, rowBytes: usize, mr: i32, cols: i32, tile: usize): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  if (cols > 4) {
+    for (let t = 0; t < ckk; t++) {
+      const s = x + <usize>load<i32>(tab + <usize>(t * 4));
+      const b0 = v128.load(s);
+      const b1 = v128.load(s, 16);
+      let av = v128.load32_splat(a);
+      c00 = madd(av, b0, c00);
+      c01 = madd(av, b1, c01);
+      av = v128.load32_splat(a, 4);
+      c10 = madd(av, b0, c10);
+      c11 = madd(av, b1, c11);
+      av = v128.load32_splat(a, 8);
+      c20 = madd(av, b0, c20);
+      c21 = madd(av, b1, c21);
+      av = v128.load32_splat(a, 12);
+      c30 = madd(av, b0, c30);
+      c31 = madd(av, b1, c31);
+      a += MR * 4;
+    }
+  } else {
+    // A short last strip (wOut = 10, 28): four columns, half the work.
+    for (let t = 0; t < ckk; t++) {
+      const b0 = v128.load(x + <usize>load<i32>(tab + <usize>(t * 4)));
+      c00 = madd(v128.load32_splat(a), b0, c00);
+      c10 = madd(v128.load32_splat(a, 4), b0, c10);
+      c20 = madd(v128.load32_splat(a, 8), b0, c20);
+      c30 = madd(v128.load32_splat(a, 12), b0, c30);
+      a += MR * 4;
+    }
+  }
+  if (mr == MR && cols == NR) {
+    v128.store(y, c00);
+    v128.store(y, c01, 16);
+    v128.store(y + rowBytes, c10);
+    v128.store(y + rowBytes, c11, 16);
+    v128.store(y + 2 * rowBytes, c20);
+    v128.store(y + 2 * rowBytes, c21, 16);
+    v128.store(y + 3 * rowBytes, c30);
+    v128.store(y + 3 * rowBytes, c31, 16);
+    return;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64);
+  v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96);
+  v128.store(tile, c31, 112);
+  for (let r = 0; r < mr; r++) {
+    const row = y + <usize>r * rowBytes;
+    const t = tile + <usize>(r * NR * 4);
+    if (cols == 4) {
+      v128.store(row, v128.load(t));
+      continue;
+    }
+    for (let j = 0; j < cols; j++) store<f32>(row + <usize>(j * 4), load<f32>(t + <usize>(j * 4)));
+  }
+}
+
+/**
+ * A convolution with column stride 1 (row stride sh, dilation dh × dw, padding pt/pb/pl/pr),
+ * for samples [s0, s1) and output-row blocks [b0, b1) (blocks of MR output channels):
+ * y[s, o, oh, ow] = Σ_{c,i,j} f[o, c, i, j] · x[s, c, oh·sh − pt + i·dh, ow − pl + j·dw].
+ * `f` is packConvFilters' layout; x advances xStride floats and y yStride floats per
+ * sample; `work` is convDirectWorkBytes() of scratch for this lane. Every output is summed
+ * over the taps in one fixed order, whatever the ranges: results do not depend on the split.
+ */
+export function convDirect(
+  x: usize,
+  xStride: i32,
+  s0: i32,
+  s1: i32,
+  cIn: i32,
+  h: i32,
+  w: i32,
+  pt: i32,
+  pb: i32,
+  pl: i32,
+  pr: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  dh: i32,
+  dw: i32,
+  f: usize,
+  cOut: i32,
+  b0: i32,
+  b1: i32,
+  y: usize,
+  yStride: i32,
+  hOut: i32,
+  wOut: i32,
+  work: usize,
+): void {
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const plane = hp * wp;
+  const ckk = cIn * kh * kw;
+  const padded = work;
+  const tab = padded + <usize>(((cIn * plane + 64 + 15) & ~15) * 4);
+  const tile = tab + <usize>(((ckk + 15) & ~15) * 4);
+  // Byte offset of each tap in the padded sample, relative to the output's top-left tap.
+  let t = 0;
+  for (let c = 0; c < cIn; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        store<i32>(tab + <usize>(t * 4), ((c * hp + i * dh) * wp + j * dw) * 4);
+        t++;
+      }
+    }
+  }
+  // Zero the borders once (and the slack past the last plane that short strips read).
+  memory.fill(padded, 0, <usize>((cIn * plane + 64) * 4));
+  const hw = hOut * wOut;
+  const rowBytes = <usize>(hw * 4);
+  for (let s = s0; s < s1; s++) {
+    const xs = x + <usize>(s * xStride * 4);
+    for (let c = 0; c < cIn; c++) {
+      for (let r = 0; r < h; r++) {
+        copyF32(
+          padded + <usize>(((c * hp + r + pt) * wp + pl) * 4),
+          xs + <usize>(((c * h + r) * w) * 4),
+          w,
+        );
+      }
+    }
+    const ys = y + <usize>(s * yStride * 4);
+    for (let b = b0; b < b1; b++) {
+      const a = f + <usize>(b * ckk * MR * 4);
+      const mr = min(MR, cOut - b * MR);
+      const yb = ys + <usize>(b * MR) * rowBytes;
+      for (let oh = 0; oh < hOut; oh++) {
+        const xr = padded + <usize>(oh * sh * wp * 4);
+        const yr = yb + <usize>(oh * wOut * 4);
+        let ow = 0;
+        for (; ow + NR <= wOut; ow += NR) {
+          convTile(ckk, a, xr + <usize>(ow * 4), tab, yr + <usize>(ow * 4), rowBytes, mr, NR, tile);
+        }
+        if (ow < wOut) {
+          convTile(ckk, a, xr + <usize>(ow * 4), tab, yr + <usize>(ow * 4), rowBytes, mr, wOut - ow, tile);
+        }
+      }
+    }
+  }
+}
+
+/** Bytes of the f32x4 partial sums convDirectGradWeight keeps per filter block: MR rows × taps (even). */
+export function convGradWeightAccBytes(ckk: i32): i32 {
+  return MR * ((ckk + 1) & ~1) * 32;
+}
+
+/** Adds four f32 lanes to four f64 running sums at p (two f64x2). */
+// @ts-ignore: decorator
+@inline
+function accumulate64(p: usize, v: v128): void {
+  v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
+  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
+}
+
+/**
+ * dW of a convolution with column stride 1, for blocks [b0, b1) of MR output channels:
+ * dW[o, t] = Σ_s Σ_{oh, ow} dy[s, o, oh, ow] · x[s, tap t of output (oh, ow)], with the
+ * padded sample as in convDirect. Tiles of MR channels × 2 taps keep eight f32x4 partial
+ * sums over four consecutive output columns; per sample they are added into float64 sums
+ * in `acc` (a convGradWeightAccBytes() region per block, block b at b·that), reduced lane
+ * by lane in one fixed order at the end and rounded once. dW rows are ckk floats apart; `work` is
+ * convDirectWorkBytes() for this lane. Lanes split blocks: no sum is ever split.
+ */
+export function convDirectGradWeight(
+  x: usize,
+  xStride: i32,
+  dy: usize,
+  dyStride: i32,
+  n: i32,
+  cIn: i32,
+  h: i32,
+  w: i32,
+  pt: i32,
+  pb: i32,
+  pl: i32,
+  pr: i32,
+  kh: i32,
+  kw: i32,
+  sh: i32,
+  dh: i32,
+  dw: i32,
+  cOut: i32,
+  b0: i32,
+  b1: i32,
+  hOut: i32,
+  wOut: i32,
+  acc: usize,
+  out: usize,
+  work: usize,
+): void {
+  const hp = h + pt + pb;
+  const wp = w + pl + pr;
+  const plane = hp * wp;
+  const ckk = cIn * kh * kw;
+  const taps = (ckk + 1) & ~1;
+  const padded = work;
+  const tab = padded + <usize>(((cIn * plane + 64 + 15) & ~15) * 4);
+  let t = 0;
+  for (let c = 0; c < cIn; c++) {
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        store<i32>(tab + <usize>(t * 4), ((c * hp + i * dh) * wp + j * dw) * 4);
+        t++;
+      }
+    }
+  }
+  // An odd last tap pairs with a copy of tap 0, whose sums are never read.
+  if (taps > ckk) store<i32>(tab + <usize>(ckk * 4), 0);
+  memory.fill(padded, 0, <usize>((cIn * plane + 64) * 4));
+  const blockAcc = <usize>(MR * taps * 32);
+  memory.fill(acc + <usize>b0 * blockAcc, 0, <usize>(b1 - b0) * blockAcc);
+  const hw = hOut * wOut;
+  const full = wOut & ~3;
+  const tail = wOut - full;
+  // Lanes of the last, partial group of four columns: both operands are masked there, so
+  // whatever lies past the row (finite or not) contributes exactly 0.
+  const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
+  for (let s = 0; s < n; s++) {
+    const xs = x + <usize>(s * xStride * 4);
+    for (let c = 0; c < cIn; c++) {
+      for (let r = 0; r < h; r++) {
+        copyF32(padded + <usize>(((c * hp + r + pt) * wp + pl) * 4), xs + <usize>(((c * h + r) * w) * 4), w);
+      }
+    }
+    const dys = dy + <usize>(s * dyStride * 4);
+    for (let b = b0; b < b1; b++) {
+      // Rows past cOut repeat the last channel; their sums are never read.
+      const d0 = dys + <usize>(min(b * MR, cOut - 1) * hw * 4);
+      const d1 = dys + <usize>(min(b * MR + 1, cOut - 1) * hw * 4);
+      const d2 = dys + <usize>(min(b * MR + 2, cOut - 1) * hw * 4);
+      const d3 = dys + <usize>(min(b * MR + 3, cOut - 1) * hw * 4);
+      let pa = acc + <usize>b * blockAcc;
+      for (let tp = 0; tp < taps; tp += 2) {
+        const xa = padded + <usize>load<i32>(tab + <usize>(tp * 4));
+        const xb = padded + <usize>load<i32>(tab + <usize>(tp * 4 + 4));
+        // This sample's float32 sums (hOut·wOut / 4 terms each) start from zero and are
+        // added to float64 running sums at the end, rounded once when all samples are in.
+        let a00 = f32x4.splat(0);
+        let a01 = a00;
+        let a10 = a00;
+        let a11 = a00;
+        let a20 = a00;
+        let a21 = a00;
+        let a30 = a00;
+        let a31 = a00;
+        for (let oh = 0; oh < hOut; oh++) {
+          const xr = <usize>(oh * sh * wp * 4);
+          const dr = <usize>(oh * wOut * 4);
+          for (let ow = 0; ow < full; ow += 4) {
+            const xo = xr + <usize>(ow * 4);
+            const dO = dr + <usize>(ow * 4);
+            const va = v128.load(xa + xo);
+            const vb = v128.load(xb + xo);
+            let dv = v128.load(d0 + dO);
+            a00 = madd(dv, va, a00);
+            a01 = madd(dv, vb, a01);
+            dv = v128.load(d1 + dO);
+            a10 = madd(dv, va, a10);
+            a11 = madd(dv, vb, a11);
+            dv = v128.load(d2 + dO);
+            a20 = madd(dv, va, a20);
+            a21 = madd(dv, vb, a21);
+            dv = v128.load(d3 + dO);
+            a30 = madd(dv, va, a30);
+            a31 = madd(dv, vb, a31);
+          }
+          if (tail > 0) {
+            const xo = xr + <usize>(full * 4);
+            const dO = dr + <usize>(full * 4);
+            const va = v128.and(v128.load(xa + xo), mask);
+            const vb = v128.and(v128.load(xb + xo), mask);
+            let dv = v128.and(v128.load(d0 + dO), mask);
+            a00 = madd(dv, va, a00);
+            a01 = madd(dv, vb, a01);
+            dv = v128.and(v128.load(d1 + dO), mask);
+            a10 = madd(dv, va, a10);
+            a11 = madd(dv, vb, a11);
+            dv = v128.and(v128.load(d2 + dO), mask);
+            a20 = madd(dv, va, a20);
+            a21 = madd(dv, vb, a21);
+            dv = v128.and(v128.load(d3 + dO), mask);
+            a30 = madd(dv, va, a30);
+            a31 = madd(dv, vb, a31);
+          }
+        }
+        accumulate64(pa, a00);
+        accumulate64(pa + 32, a01);
+        accumulate64(pa + 64, a10);
+        accumulate64(pa + 96, a11);
+        accumulate64(pa + 128, a20);
+        accumulate64(pa + 160, a21);
+        accumulate64(pa + 192, a30);
+        accumulate64(pa + 224, a31);
+        pa += 256;
+      }
+    }
+  }
+  // Reduce: acc of (block b, tap pair tp) holds rows r = 0..3 × taps tp, tp + 1.
+  for (let b = b0; b < b1; b++) {
+    const pa = acc + <usize>b * blockAcc;
+    for (let r = 0; r < MR; r++) {
+      const o = b * MR + r;
+      if (o >= cOut) break;
+      for (let tt = 0; tt < ckk; tt++) {
+        const q = pa + <usize>((tt >> 1) * 256 + r * 64 + (tt & 1) * 32);
+        const sum = <f32>(load<f64>(q) + load<f64>(q, 8) + (load<f64>(q, 16) + load<f64>(q, 24)));
+        store<f32>(out + <usize>((o * ckk + tt) * 4), sum);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------- 2×2 stride-2 max pooling (issue 12, kernels)
+// The pooling of nearly every CNN, four outputs at a time: two input rows give eight
+// floats each, split into even and odd columns by shuffles, and the four window candidates
+// are compared in window order (top-left, top-right, bottom-left, bottom-right) with the
+// general kernel's rule: a later candidate wins when greater, or when it is NaN and the
+// current one is not. Same results as maxPool2d/maxPool2dGrad for these parameters.
+
+/** Winner index (0..3, window order) and value of four windows, as two vectors. */
+// @ts-ignore: decorator
+@inline
+function quadWinners(r0: usize, r1: usize, best: usize): v128 {
+  const u0 = v128.load(r0);
+  const u1 = v128.load(r0, 16);
+  const l0 = v128.load(r1);
+  const l1 = v128.load(r1, 16);
+  let cur = v128.shuffle<f32>(u0, u1, 0, 2, 4, 6);
+  let idx = i32x4.splat(0);
+  // Unrolled (no array: the stub runtime would allocate one on every call).
+  let v = v128.shuffle<f32>(u0, u1, 1, 3, 5, 7);
+  let take = v128.or(f32x4.gt(v, cur), v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)));
+  cur = v128.bitselect(v, cur, take);
+  idx = v128.bitselect(i32x4.splat(1), idx, take);
+  v = v128.shuffle<f32>(l0, l1, 0, 2, 4, 6);
+  take = v128.or(f32x4.gt(v, cur), v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)));
+  cur = v128.bitselect(v, cur, take);
+  idx = v128.bitselect(i32x4.splat(2), idx, take);
+  v = v128.shuffle<f32>(l0, l1, 1, 3, 5, 7);
+  take = v128.or(f32x4.gt(v, cur), v128.and(f32x4.ne(v, v), f32x4.eq(cur, cur)));
+  cur = v128.bitselect(v, cur, take);
+  idx = v128.bitselect(i32x4.splat(3), idx, take);
+  v128.store(best, idx);
+  return cur;
+}
+
+/** One window, scalar (row tails): its winner index in window order, and value. */
+// @ts-ignore: decorator
+@inline
+function windowWinner(r0: usize, r1: usize, value: usize): i32 {
+  let cur = load<f32>(r0);
+  let idx = 0;
+  for (let k = 1; k < 4; k++) {
+    const v = load<f32>((k < 2 ? r0 : r1) + <usize>((k & 1) * 4));
+    if (v > cur || (v != v && cur == cur)) {
+      cur = v;
+      idx = k;
+    }
+  }
+  store<f32>(value, cur);
+  return idx;
+}
+
+/** maxPool2d with kernel 2, stride 2, no padding or dilation, 2·hOut ≤ h, 2·wOut ≤ w. */
+export function maxPool2x2(x: usize, y: usize, planes: i32, h: i32, w: i32, hOut: i32, wOut: i32, scratch: usize): void {
+  const full = wOut & ~3;
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    const yp = y + <usize>(pl * hOut * wOut * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      const r0 = plane + <usize>(2 * oh * w * 4);
+      const r1 = r0 + <usize>(w * 4);
+      const yr = yp + <usize>(oh * wOut * 4);
+      let ow = 0;
+      for (; ow < full; ow += 4) {
+        v128.store(yr + <usize>(ow * 4), quadWinners(r0 + <usize>(ow * 8), r1 + <usize>(ow * 8), scratch));
+      }
+      for (; ow < wOut; ow++) windowWinner(r0 + <usize>(ow * 8), r1 + <usize>(ow * 8), yr + <usize>(ow * 4));
+    }
+  }
+}
+
+/**
+ * maxPool2dGrad for maxPool2x2's parameters: each window's four input positions get the
+ * output gradient (winner) or 0, written rather than added (windows do not overlap), plus
+ * 0 so that a −0 gradient lands as +0, as the general kernel's 0 + g gives. Positions outside
+ * every window (an odd last row or column) are left alone: dx must start zeroed.
+ */
+export function maxPool2x2Grad(
+  x: usize,
+  gy: usize,
+  dx: usize,
+  planes: i32,
+  h: i32,
+  w: i32,
+  hOut: i32,
+  wOut: i32,
+  scratch: usize,
+): void {
+  const full = wOut & ~3;
+  const zero = f32x4.splat(0);
+  for (let pl = 0; pl < planes; pl++) {
+    const plane = x + <usize>(pl * h * w * 4);
+    const dplane = dx + <usize>(pl * h * w * 4);
+    const gp = gy + <usize>(pl * hOut * wOut * 4);
+    for (let oh = 0; oh < hOut; oh++) {
+      const off = <usize>(2 * oh * w * 4);
+      const r0 = plane + off;
+      const r1 = r0 + <usize>(w * 4);
+      const d0 = dplane + off;
+      const d1 = d0 + <usize>(w * 4);
+      const gr = gp + <usize>(oh * wOut * 4);
+      let ow = 0;
+      for (; ow < full; ow += 4) {
+        const o8 = <usize>(ow * 8);
+        quadWinners(r0 + o8, r1 + o8, scratch);
+        const idx = v128.load(scratch);
+        const g = f32x4.add(v128.load(gr + <usize>(ow * 4)), zero);
+        const g0 = v128.and(g, i32x4.eq(idx, i32x4.splat(0)));
+        const g1 = v128.and(g, i32x4.eq(idx, i32x4.splat(1)));
+        const g2 = v128.and(g, i32x4.eq(idx, i32x4.splat(2)));
+        const g3 = v128.and(g, i32x4.eq(idx, i32x4.splat(3)));
+        v128.store(d0 + o8, v128.shuffle<f32>(g0, g1, 0, 4, 1, 5));
+        v128.store(d0 + o8, v128.shuffle<f32>(g0, g1, 2, 6, 3, 7), 16);
+        v128.store(d1 + o8, v128.shuffle<f32>(g2, g3, 0, 4, 1, 5));
+        v128.store(d1 + o8, v128.shuffle<f32>(g2, g3, 2, 6, 3, 7), 16);
+      }
+      for (; ow < wOut; ow++) {
+        const o8 = <usize>(ow * 8);
+        const k = windowWinner(r0 + o8, r1 + o8, scratch);
+        const g = load<f32>(gr + <usize>(ow * 4)) + 0;
+        store<f32>(d0 + o8, k == 0 ? g : 0);
+        store<f32>(d0 + o8, k == 1 ? g : 0, 4);
+        store<f32>(d1 + o8, k == 2 ? g : 0);
+        store<f32>(d1 + o8, k == 3 ? g : 0, 4);
+      }
+    }
+  }
+}

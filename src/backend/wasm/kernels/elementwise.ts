@@ -7,9 +7,10 @@ import type { BinaryOpName, CompareOp, UnaryOpName } from '../../../core/ops.js'
 import { sizeOf } from '../../../core/shape.js';
 import { type CpuView, denseData } from '../../cpu/storage.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES } from '../kernels-abi.js';
-import { type Operand3, broadcast3 } from '../plan.js';
+import { type Operand3, broadcast3, splitRange } from '../plan.js';
+import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { type FastKernel, bytes, dense } from './common.js';
+import { type FastKernel, bytes, dense, stage } from './common.js';
 
 /** The binary ops kernels.ts has codes for (BINARY_*): each must be a binary op of the op table. */
 export type WasmBinaryOp = keyof typeof BINARY_CODES & BinaryOpName;
@@ -24,6 +25,42 @@ export const WASM_BINARY_OPS = binaryNamesAreOps as readonly WasmBinaryOp[];
 /** The unary ops with a wasm kernel, in code order. */
 export const WASM_UNARY_OPS = unaryNamesAreOps as readonly WasmUnaryOp[];
 
+/**
+ * Elements from which a memory-bound op splits across the lanes: below this, waking the
+ * workers (tens of microseconds) costs about what the op does (a few floats per nanosecond).
+ */
+export const PARALLEL_ELEMENTS = 1 << 18;
+
+/** Lanes for an elementwise op on `n` elements. */
+const elementLanes = (rt: WasmRuntime, n: number): number => (n >= PARALLEL_ELEMENTS ? rt.lanes : 1);
+
+/**
+ * A binary()/compare() call over dims [d0, d1, d2] as per-lane programs: split along the
+ * outermost dimension the kernel writes contiguously per range (d0; d1 when d0 is 1; d2 when
+ * both are 1). Each output element is computed alone, so any split gives the same bits.
+ */
+function broadcastPrograms(
+  kernel: 'binary' | 'compare',
+  code: number,
+  dims: readonly [number, number, number],
+  a: { ptr: number; strides: readonly [number, number, number] },
+  b: { ptr: number; strides: readonly [number, number, number] },
+  out: number,
+  outElementBytes: number,
+  lanes: number,
+): Program[] {
+  const axis = dims[0] > 1 ? 0 : dims[1] > 1 ? 1 : 2;
+  const inner = dims.slice(axis + 1).reduce((x, y) => x * y, 1);
+  return splitRange(dims[axis]!, lanes).map(([s, e]) => {
+    const d = [...dims];
+    d[axis] = e - s;
+    const pa = a.ptr + bytes(s * a.strides[axis]!);
+    const pb = b.ptr + bytes(s * b.strides[axis]!);
+    const po = out + s * inner * outElementBytes;
+    return [{ fn: kernel, args: [code, ...d, pa, ...a.strides, pb, ...b.strides, po] }];
+  });
+}
+
 /** Runs the wasm binary() or compare() kernel on two broadcast float32 operands. */
 function broadcastOp(
   rt: WasmRuntime,
@@ -36,12 +73,21 @@ function broadcastOp(
   if (!layout) return false;
   const [a, b] = layout.operands as [Operand3, Operand3];
   const n = sizeOf(out.shape);
-  const outBytes = kernel === 'binary' ? bytes(n) : n;
-  const [pa, pb, po] = rt.reserve([bytes(a.data.length), bytes(b.data.length), outBytes]);
-  rt.put(pa!, a.data as Float32Array);
-  rt.put(pb!, b.data as Float32Array);
-  rt.exports[kernel](code, ...layout.dims, pa!, ...a.strides, pb!, ...b.strides, po!);
-  rt.get(po!, out.storage as Float32Array | Uint8Array, n);
+  const io = stage(rt, [
+    { in: a.data as Float32Array },
+    { in: b.data as Float32Array },
+    { out: out.storage as Float32Array | Uint8Array, length: n },
+  ]);
+  const [pa, pb, po] = io.ptrs;
+  const lanes = elementLanes(rt, n);
+  if (lanes > 1) {
+    const A = { ptr: pa!, strides: a.strides };
+    const B = { ptr: pb!, strides: b.strides };
+    rt.run(broadcastPrograms(kernel, code, layout.dims, A, B, po!, kernel === 'binary' ? 4 : 1, lanes));
+  } else {
+    rt.exports[kernel](code, ...layout.dims, pa!, ...a.strides, pb!, ...b.strides, po!);
+  }
+  io.finish();
 }
 
 export function binaryFast(op: WasmBinaryOp): FastKernel<BinaryOpName> {
@@ -56,18 +102,26 @@ export function unaryFast(op: WasmUnaryOp): FastKernel<UnaryOpName> {
   const code = UNARY_CODES[op];
   return (rt, inputs, out) => {
     const n = sizeOf(out.shape);
-    const [px, po] = rt.reserve([bytes(n), bytes(n)]);
-    rt.put(px!, dense(inputs[0]!));
-    rt.exports.unary(code, px!, po!, n);
-    rt.get(po!, out.storage as Float32Array, n);
+    const io = stage(rt, [{ in: dense(inputs[0]!) }, { out: out.storage as Float32Array, length: n }]);
+    const [px, po] = io.ptrs;
+    const lanes = elementLanes(rt, n);
+    if (lanes > 1) {
+      // Split in multiples of 4 elements so every lane but the last runs whole vectors.
+      rt.run(
+        splitRange(n, lanes, 4).map(([s, e]) => [{ fn: 'unary', args: [code, px! + bytes(s), po! + bytes(s), e - s] }]),
+      );
+    } else {
+      rt.exports.unary(code, px!, po!, n);
+    }
+    io.finish();
   };
 }
 
 /** bool → float32 (the mask in relu's gradient); other casts stay on cpu. */
 export const castFast: FastKernel<'cast'> = (rt, inputs, out) => {
   const n = sizeOf(out.shape);
-  const [px, po] = rt.reserve([n, bytes(n)]);
-  rt.put(px!, denseData(inputs[0]!) as Uint8Array);
+  const io = stage(rt, [{ in: denseData(inputs[0]!) as Uint8Array }, { out: out.storage as Float32Array, length: n }]);
+  const [px, po] = io.ptrs;
   rt.exports.boolToF32(px!, po!, n);
-  rt.get(po!, out.storage as Float32Array, n);
+  io.finish();
 };

@@ -2,7 +2,7 @@
 import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, matrixOperand, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
-import { type FastKernel, bytes } from './common.js';
+import { type FastKernel, bytes, stage } from './common.js';
 
 export const matmulFast: FastKernel<'matmul'> = (rt, inputs, out) => {
   const [a, b] = inputs as [CpuView, CpuView];
@@ -10,9 +10,8 @@ export const matmulFast: FastKernel<'matmul'> = (rt, inputs, out) => {
   const n = b.shape[2]!;
   const A = matrixOperand(a);
   const B = matrixOperand(b);
-  const [pa, pb, pc] = rt.reserve([bytes(A.data.length), bytes(B.data.length), bytes(batch * m * n)]);
-  rt.put(pa!, A.data);
-  rt.put(pb!, B.data);
+  const io = stage(rt, [{ in: A.data }, { in: B.data }, { out: out.storage as Float32Array, length: batch * m * n }]);
+  const [pa, pb, pc] = io.ptrs;
   // Split over output columns or rows (as gemmPrograms does), each lane running the whole batch.
   const lanes = lanesFor(rt, batch * m * n * k);
   const byColumns = n >= m;
@@ -25,5 +24,5 @@ export const matmulFast: FastKernel<'matmul'> = (rt, inputs, out) => {
     return [{ fn: 'gemmBatched', args: [...args, B.batchStride, pc! + cOff, n, m * n, rt.gemmWorkFor(lane)] }];
   });
   rt.run(programs);
-  rt.get(pc!, out.storage as Float32Array, batch * m * n);
+  io.finish();
 };

@@ -1,7 +1,8 @@
 /**
  * Fused optimizer updates (sgdStep, adamStep of kernels.ts): one pass per parameter, split
  * across lanes over elements when large (elements are independent, so the split never
- * changes a result). Operands are copied into the arena like every other kernel's.
+ * changes a result). The new storages are resident where the heap has room, so the update
+ * reads and writes them in place (kernels/common.ts's stage()).
  */
 import type { TypedArray } from '../../../core/dtype.js';
 import { sizeOf } from '../../../core/shape.js';
@@ -10,7 +11,10 @@ import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import { ArenaFullError, type WasmRuntime } from '../runtime.js';
-import { bytes, dense } from './common.js';
+import { bytes, dense, stage } from './common.js';
+
+/** A new float32 storage for an update's result: resident in the runtime's heap where it has room. */
+const newStorage = (rt: WasmRuntime, n: number): Float32Array => rt.heap.residentF32(n) ?? new Float32Array(n);
 
 const isF32 = (v: View<TypedArray> | null): boolean => v === null || v.dtype === 'float32';
 
@@ -39,11 +43,16 @@ export function wasmOptimizerKernels(runtime: () => WasmRuntime | null): Optimiz
       return guarded((rt) => {
         const useMomentum = o.momentum !== 0;
         const hasBuf = useMomentum && buf !== null;
-        const nb = bytes(n);
-        const [pp, pg, pbuf, pout, pbufOut] = rt.reserve([nb, nb, hasBuf ? nb : 0, nb, useMomentum ? nb : 0]);
-        rt.put(pp!, dense(param as CpuView) as Float32Array);
-        rt.put(pg!, dense(grad as CpuView) as Float32Array);
-        if (hasBuf) rt.put(pbuf!, dense(buf as CpuView) as Float32Array);
+        const out = newStorage(rt, n);
+        const bufOut = useMomentum ? newStorage(rt, n) : null;
+        const io = stage(rt, [
+          { in: dense(param as CpuView) },
+          { in: dense(grad as CpuView) },
+          hasBuf ? { in: dense(buf as CpuView) } : 0,
+          { out, length: n },
+          bufOut ? { out: bufOut, length: n } : 0,
+        ]);
+        const [pp, pg, pbuf, pout, pbufOut] = io.ptrs;
         const flags = [+(o.weightDecay !== 0), +useMomentum, +hasBuf, +o.nesterov];
         const scalars = [o.lr, o.weightDecay, o.momentum, 1 - o.dampening];
         rt.run(
@@ -55,13 +64,7 @@ export function wasmOptimizerKernels(runtime: () => WasmRuntime | null): Optimiz
             };
           }),
         );
-        const out = new Float32Array(n);
-        rt.get(pout!, out, n);
-        let bufOut: Float32Array | null = null;
-        if (useMomentum) {
-          bufOut = new Float32Array(n);
-          rt.get(pbufOut!, bufOut, n);
-        }
+        io.finish();
         return { param: out, momentumBuffer: bufOut };
       });
     },
@@ -72,26 +75,21 @@ export function wasmOptimizerKernels(runtime: () => WasmRuntime | null): Optimiz
       const n = sizeOf(param.shape);
       if (n === 0) return null;
       return guarded((rt) => {
-        const nb = bytes(n);
         const hasMax = o.amsgrad && state?.maxExpAvgSq != null;
-        const [pp, pg, pm, pv, pmax, pout, pmOut, pvOut, pmaxOut] = rt.reserve([
-          nb,
-          nb,
-          state ? nb : 0,
-          state ? nb : 0,
-          hasMax ? nb : 0,
-          nb,
-          nb,
-          nb,
-          o.amsgrad ? nb : 0,
+        const [param1, expAvg, expAvgSq] = [newStorage(rt, n), newStorage(rt, n), newStorage(rt, n)];
+        const maxExpAvgSq = o.amsgrad ? newStorage(rt, n) : null;
+        const io = stage(rt, [
+          { in: dense(param as CpuView) },
+          { in: dense(grad as CpuView) },
+          state ? { in: dense(state.expAvg as CpuView) } : 0,
+          state ? { in: dense(state.expAvgSq as CpuView) } : 0,
+          hasMax ? { in: dense(state!.maxExpAvgSq as CpuView) } : 0,
+          { out: param1, length: n },
+          { out: expAvg, length: n },
+          { out: expAvgSq, length: n },
+          maxExpAvgSq ? { out: maxExpAvgSq, length: n } : 0,
         ]);
-        rt.put(pp!, dense(param as CpuView) as Float32Array);
-        rt.put(pg!, dense(grad as CpuView) as Float32Array);
-        if (state) {
-          rt.put(pm!, dense(state.expAvg as CpuView) as Float32Array);
-          rt.put(pv!, dense(state.expAvgSq as CpuView) as Float32Array);
-          if (hasMax) rt.put(pmax!, dense(state.maxExpAvgSq as CpuView) as Float32Array);
-        }
+        const [pp, pg, pm, pv, pmax, pout, pmOut, pvOut, pmaxOut] = io.ptrs;
         const [b1, b2] = o.betas;
         const flags = [+(o.weightDecay !== 0), +o.decoupled, +(state !== null), +o.amsgrad, +hasMax];
         const scalars = [
@@ -112,17 +110,8 @@ export function wasmOptimizerKernels(runtime: () => WasmRuntime | null): Optimiz
             return { fn: 'adamStep', args: [count, ...ptrs, ...flags, ...scalars] };
           }),
         );
-        const read = (ptr: number): Float32Array => {
-          const a = new Float32Array(n);
-          rt.get(ptr, a, n);
-          return a;
-        };
-        return {
-          param: read(pout!),
-          expAvg: read(pmOut!),
-          expAvgSq: read(pvOut!),
-          maxExpAvgSq: o.amsgrad ? read(pmaxOut!) : null,
-        };
+        io.finish();
+        return { param: param1, expAvg, expAvgSq, maxExpAvgSq };
       });
     },
   };

@@ -1,6 +1,6 @@
 /** Sums over axes that fold into K R K R runs, accumulated in f64 like the reference. */
 import { sizeOf } from '../../../core/shape.js';
-import { type FastKernel, bytes, dense } from './common.js';
+import { type FastKernel, dense, stage } from './common.js';
 
 /**
  * Sums whose kept and reduced axes form at most four alternating runs (K R K R, or R K R
@@ -20,10 +20,9 @@ export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => {
   if (runs[0]?.reduced) runs.unshift({ size: 1, reduced: false });
   if (runs.length > 4) return false;
   const [k0, r1, k2, r3] = [0, 1, 2, 3].map((i) => runs[i]?.size ?? 1) as [number, number, number, number];
-  const n = sizeOf(x.shape);
   const m = sizeOf(out.shape);
-  const [px, po, pacc] = rt.reserve([bytes(n), bytes(m), 8 * k2]);
-  rt.put(px!, dense(x));
+  const io = stage(rt, [{ in: dense(x) }, { out: out.storage as Float32Array, length: m }, 8 * k2]);
+  const [px, po, pacc] = io.ptrs;
   rt.exports.sumKRKR(px!, k0, r1, k2, r3, po!, pacc!);
-  rt.get(po!, out.storage as Float32Array, m);
+  io.finish();
 };

@@ -1,0 +1,259 @@
+/**
+ * Convolutions with unit column stride as direct kernels (kernels.ts's convDirect): a GEMM
+ * whose B operand is read straight from a zero-padded copy of each sample and whose output
+ * goes straight into NCHW, with no im2col buffer, no packed copy of it and no channel-rows
+ * scatter. conv2dGradInput at unit stride is the same kernel: dX is dY, padded by
+ * (k − 1)·d − p, convolved with the flipped, transposed filters.
+ *
+ * Work splits across lanes by samples (each lane pads its own samples into its own
+ * scratch), or, for a single sample, by blocks of output channels; every output is summed
+ * over its taps in one fixed order either way, so results do not depend on the thread count.
+ */
+import type { Conv2dParams, ConvGeometry } from '../../../core/ops.js';
+import { sizeOf } from '../../../core/shape.js';
+import type { CpuView } from '../../cpu/storage.js';
+import { lanesFor, splitRange } from '../plan.js';
+import type { Program } from '../pool.js';
+import type { WasmRuntime } from '../runtime.js';
+import { align64, bytes, dense } from './common.js';
+
+/** Rows of output channels per filter block (kernels.ts's MR). */
+const BLOCK = 4;
+
+/** One direct convolution: `x` [n, c, h, w] (per group: `chans` channels), padded, into `y`. */
+export interface DirectConv {
+  n: number;
+  groups: number;
+  /** Input channels per group, and the input's channels in all (its per-sample stride). */
+  chans: number;
+  chansTotal: number;
+  h: number;
+  w: number;
+  /** Padding top, bottom, left, right (all ≥ 0). */
+  pad: readonly [number, number, number, number];
+  kh: number;
+  kw: number;
+  sh: number;
+  dh: number;
+  dw: number;
+  /** Output channels per group and in all. */
+  rows: number;
+  rowsTotal: number;
+  hOut: number;
+  wOut: number;
+  /** Filters as packConvFilters reads them, per group `groupStride` floats apart. */
+  filters: { rowStride: number; chanStride: number; flip: boolean; groupStride: number };
+}
+
+/**
+ * Whether a convolution runs as a direct kernel: unit column stride (the kernel's vectors
+ * are consecutive outputs of one row). `sh` may be anything.
+ */
+export const directForward = (p: Conv2dParams): boolean => p.stride[1] === 1;
+
+/** The forward convolution as a DirectConv, or null when the direct kernel does not apply. */
+export function forwardPlan(g: ConvGeometry, p: Conv2dParams): DirectConv | null {
+  if (!directForward(p)) return null;
+  const [pt, pb, pl, pr] = p.padding;
+  return {
+    n: g.n,
+    groups: g.groups,
+    chans: g.cInPerGroup,
+    chansTotal: g.cIn,
+    h: g.h,
+    w: g.w,
+    pad: [pt, pb, pl, pr],
+    kh: g.kh,
+    kw: g.kw,
+    sh: p.stride[0],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
+    rows: g.cOutPerGroup,
+    rowsTotal: g.cOut,
+    hOut: g.hOut,
+    wOut: g.wOut,
+    filters: {
+      rowStride: g.cInPerGroup * g.kh * g.kw,
+      chanStride: g.kh * g.kw,
+      flip: false,
+      groupStride: g.cOutPerGroup * g.cInPerGroup * g.kh * g.kw,
+    },
+  };
+}
+
+/**
+ * conv2dGradInput at unit stride as the forward convolution of dY with the flipped,
+ * transposed filters, padded by (k − 1)·d − p per side; null for other strides, or padding
+ * wider than the dilated kernel (a negative pad).
+ */
+export function gradInputPlan(g: ConvGeometry, p: Conv2dParams): DirectConv | null {
+  if (p.stride[0] !== 1 || p.stride[1] !== 1) return null;
+  const spanH = (g.kh - 1) * p.dilation[0];
+  const spanW = (g.kw - 1) * p.dilation[1];
+  const [pt, pb, pl, pr] = p.padding;
+  const pad = [spanH - pt, spanH - pb, spanW - pl, spanW - pr] as const;
+  if (pad.some((v) => v < 0)) return null;
+  if (g.hOut + pad[0] + pad[1] - spanH !== g.h || g.wOut + pad[2] + pad[3] - spanW !== g.w) return null;
+  return {
+    n: g.n,
+    groups: g.groups,
+    chans: g.cOutPerGroup,
+    chansTotal: g.cOut,
+    h: g.hOut,
+    w: g.wOut,
+    pad,
+    kh: g.kh,
+    kw: g.kw,
+    sh: 1,
+    dh: p.dilation[0],
+    dw: p.dilation[1],
+    rows: g.cInPerGroup,
+    rowsTotal: g.cIn,
+    hOut: g.h,
+    wOut: g.w,
+    filters: {
+      rowStride: g.kh * g.kw,
+      chanStride: g.cInPerGroup * g.kh * g.kw,
+      flip: true,
+      groupStride: g.cOutPerGroup * g.cInPerGroup * g.kh * g.kw,
+    },
+  };
+}
+
+/** Runs a DirectConv on views `x` and `filters`, writing all of `out`. */
+export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filters: CpuView, out: CpuView): void {
+  const ckk = d.chans * d.kh * d.kw;
+  const blocks = Math.ceil(d.rows / BLOCK);
+  const packed = blocks * BLOCK * ckk;
+  const hp = d.h + d.pad[0] + d.pad[1];
+  const wp = d.w + d.pad[2] + d.pad[3];
+  const workBytes = align64(rt.exports.convDirectWorkBytes(d.chans, hp, wp, ckk));
+  const xPlane = d.chansTotal * d.h * d.w;
+  const yPlane = d.rowsTotal * d.hOut * d.wOut;
+  const lanes = lanesFor(rt, d.n * d.rowsTotal * d.hOut * d.wOut * ckk);
+  const [px, pf, pfp, py, pwork] = rt.reserve([
+    bytes(d.n * xPlane),
+    bytes(sizeOf(filters.shape)),
+    bytes(d.groups * packed),
+    bytes(d.n * yPlane),
+    lanes * workBytes,
+  ]);
+  rt.put(px!, dense(x));
+  rt.put(pf!, dense(filters));
+  const f = d.filters;
+  for (let gr = 0; gr < d.groups; gr++) {
+    rt.exports.packConvFilters(
+      pf! + bytes(gr * f.groupStride),
+      d.rows,
+      d.chans,
+      d.kh,
+      d.kw,
+      f.rowStride,
+      f.chanStride,
+      +f.flip,
+      pfp! + bytes(gr * packed),
+    );
+  }
+  // Split by samples, or (one sample) by blocks of output channels.
+  const bySamples = d.n >= lanes;
+  const ranges = splitRange(bySamples ? d.n : blocks, lanes);
+  const programs: Program[] = ranges.map(([a, b], lane) => {
+    const [s0, s1, b0, b1] = bySamples ? [a, b, 0, blocks] : [0, d.n, a, b];
+    const program: Program = [];
+    for (let gr = 0; gr < d.groups; gr++) {
+      program.push({
+        fn: 'convDirect',
+        args: [
+          px! + bytes(gr * d.chans * d.h * d.w),
+          xPlane,
+          s0,
+          s1,
+          d.chans,
+          d.h,
+          d.w,
+          ...d.pad,
+          d.kh,
+          d.kw,
+          d.sh,
+          d.dh,
+          d.dw,
+          pfp! + bytes(gr * packed),
+          d.rows,
+          b0,
+          b1,
+          py! + bytes(gr * d.rows * d.hOut * d.wOut),
+          yPlane,
+          d.hOut,
+          d.wOut,
+          pwork! + lane * workBytes,
+        ],
+      });
+    }
+    return program;
+  });
+  rt.run(programs);
+  rt.get(py!, out.storage as Float32Array, d.n * yPlane);
+}
+
+/**
+ * conv2dGradWeight at unit column stride (kernels.ts's convDirectGradWeight) from views `x`
+ * and `dy` of the forward plan `d`, writing all of `out` (dW). Lanes split blocks of output
+ * channels, never the sum over samples and positions; with fewer blocks than lanes the
+ * extra lanes stay idle.
+ */
+export function runDirectGradWeight(rt: WasmRuntime, d: DirectConv, x: CpuView, dy: CpuView, out: CpuView): void {
+  const ckk = d.chans * d.kh * d.kw;
+  const blocks = Math.ceil(d.rows / BLOCK);
+  const hp = d.h + d.pad[0] + d.pad[1];
+  const wp = d.w + d.pad[2] + d.pad[3];
+  const workBytes = align64(rt.exports.convDirectWorkBytes(d.chans, hp, wp, ckk));
+  const accBytes = rt.exports.convGradWeightAccBytes(ckk);
+  const xPlane = d.chansTotal * d.h * d.w;
+  const yPlane = d.rowsTotal * d.hOut * d.wOut;
+  const lanes = Math.min(blocks, lanesFor(rt, d.n * d.rowsTotal * d.hOut * d.wOut * ckk));
+  // dy is not the last region: the kernel's masked tail loads may read a few floats past it.
+  const [px, pdw, pdy, pacc, pwork] = rt.reserve([
+    bytes(d.n * xPlane),
+    bytes(d.groups * d.rows * ckk),
+    bytes(d.n * yPlane),
+    d.groups * blocks * accBytes,
+    lanes * workBytes,
+  ]);
+  rt.put(px!, dense(x));
+  rt.put(pdy!, dense(dy));
+  const programs: Program[] = splitRange(blocks, lanes).map(([b0, b1], lane) => {
+    const program: Program = [];
+    for (let gr = 0; gr < d.groups; gr++) {
+      program.push({
+        fn: 'convDirectGradWeight',
+        args: [
+          px! + bytes(gr * d.chans * d.h * d.w),
+          xPlane,
+          pdy! + bytes(gr * d.rows * d.hOut * d.wOut),
+          yPlane,
+          d.n,
+          d.chans,
+          d.h,
+          d.w,
+          ...d.pad,
+          d.kh,
+          d.kw,
+          d.sh,
+          d.dh,
+          d.dw,
+          d.rows,
+          b0,
+          b1,
+          d.hOut,
+          d.wOut,
+          pacc! + gr * blocks * accBytes,
+          pdw! + bytes(gr * d.rows * ckk),
+          pwork! + lane * workBytes,
+        ],
+      });
+    }
+    return program;
+  });
+  rt.run(programs);
+  rt.get(pdw!, out.storage as Float32Array, d.groups * d.rows * ckk);
+}

@@ -1,0 +1,288 @@
+/**
+ * The wasm backend's linear-memory heap (src/backend/wasm/heap.ts) and resident storage:
+ * size classes, reuse of freed blocks, growth (views made before a growth stay valid, and
+ * pointers past 2 GiB reach the kernels), the error at the limit; that kernels on resident
+ * tensors copy nothing in or out; that a tiny resident budget (host fallback for most
+ * tensors) and garbage collection (blocks freed and reused) leave every value correct; and
+ * what `t.data()` returns.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import * as T from '../../src/index.js';
+import { Adam, type Backend, TsgradError, crossEntropy, manualSeed, wasmFeatures } from '../../src/index.js';
+import { LeNet5 } from '../../src/models/index.js';
+import { WasmHeap, WasmMemoryLimitError, sizeClass } from '../../src/backend/wasm/heap.js';
+import { UNARY_CODES } from '../../src/backend/wasm/kernels-abi.js';
+import {
+  createWasmBackendWithHeap,
+  setWasmResidentBudget,
+  wasmMemoryStats,
+  wasmStagingCopies,
+  wasmThreadsReady,
+} from '../../src/backend/wasm/index.js';
+import { WasmRuntime, kernelBytes } from '../../src/backend/wasm/runtime.js';
+import { assertClose } from '../helpers/assert.js';
+
+const features = wasmFeatures();
+const skip = features.kernels ? false : 'WebAssembly SIMD is not available on this engine';
+const PAGE = 65536;
+const BIG = 256 * 2 ** 20;
+
+function sharedMemory(initial: number, maximum: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial, maximum, shared: true });
+}
+
+/** A V8 full garbage collection (flags set at run time, so the test needs no node option). */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function randn(shape: number[], backend: Backend, seed: number): T.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    data[i] = s / 2 ** 30 - 1;
+  }
+  return T.tensor(data, { shape, dtype: 'float32', backend });
+}
+
+describe('wasm heap: allocator', () => {
+  test('size classes: 64-byte multiples, at least the request, at most a quarter waste above 256 bytes', () => {
+    let previous = 0;
+    for (let b = 1; b < 300000; b += 1 + Math.floor(b / 7)) {
+      const c = sizeClass(b);
+      assert.ok(c >= b, `class ${c} < request ${b}`);
+      assert.equal(c % 64, 0, `class ${c} of ${b} not 64-byte aligned`);
+      assert.ok(c >= previous, 'classes are monotone');
+      if (b > 256) assert.ok(c <= b * 1.25 + 64, `class ${c} wastes too much for ${b}`);
+      previous = c;
+    }
+    // Four classes per power of two.
+    assert.deepEqual([513, 700, 800, 900, 1000].map(sizeClass), [640, 768, 896, 1024, 1024]);
+  });
+
+  test('a freed block is reused by the next request of its class; other classes get their own', () => {
+    const heap = new WasmHeap(sharedMemory(1, 64), 1000);
+    const a = heap.malloc(5000);
+    const b = heap.malloc(5000);
+    assert.notEqual(a, b);
+    assert.equal(a % 64, 0);
+    heap.release(a);
+    assert.equal(heap.malloc(4900), a, 'same class: the freed block comes back');
+    const c = heap.malloc(100);
+    assert.ok(c !== a && c !== b);
+    assert.equal(heap.stats().reused, 1);
+    assert.throws(() => heap.release(12345), /not an allocated block/);
+    // The topmost block, freed, lowers the top: a larger block replacing it starts at the same place.
+    const top = heap.malloc(10000);
+    heap.release(top);
+    assert.equal(heap.malloc(30000), top);
+  });
+
+  test('the memory grows to what allocations need; resident views made before a growth keep their values', () => {
+    const memory = sharedMemory(1, 256);
+    const heap = new WasmHeap(memory, 0, { residentBudget: 2 ** 30 });
+    const early = heap.residentF32(1000)!;
+    early.set(Array.from({ length: 1000 }, (_, i) => i * 0.5));
+    const before = memory.buffer.byteLength;
+    const big = heap.residentF32(200000)!; // 800 KB: several pages past the first
+    assert.ok(memory.buffer.byteLength > before, 'memory grew');
+    big.fill(7);
+    assert.equal(early[999], 999 * 0.5, 'a view made before the growth still reads its values');
+    assert.ok(heap.pointerOf(early) >= 0 && heap.pointerOf(big) >= 0, 'both views are recognised as resident');
+    assert.equal(heap.pointerOf(new Float32Array(4)), -1, 'a host array is not');
+  });
+
+  test('past the limit: a WasmMemoryLimitError (a TsgradError) naming the sizes; resident storage falls back to null', () => {
+    const heap = new WasmHeap(sharedMemory(1, 4), 0, { maximumPages: 4, residentBudget: 2 ** 30 });
+    heap.malloc(3 * PAGE);
+    assert.throws(
+      () => heap.malloc(2 * PAGE),
+      (e: unknown) =>
+        e instanceof WasmMemoryLimitError &&
+        e instanceof TsgradError &&
+        /cannot allocate 131072 bytes/.test(e.message) &&
+        /262144 bytes/.test(e.message),
+    );
+    assert.equal(heap.residentF32(2 * 16384), null, 'tensor storage goes to the host instead');
+    assert.equal(heap.stats().hostFallbacks, 1);
+    // A memory whose declared maximum is below the engine's limit fails at grow(): same error.
+    const small = new WasmHeap(sharedMemory(1, 16), 0);
+    small.malloc(14 * PAGE); // growing ahead (16 pages at least) does not fit: exactly what is needed does
+    assert.equal(small.memory.buffer.byteLength, 14 * PAGE);
+    assert.throws(() => small.malloc(3 * PAGE), WasmMemoryLimitError);
+  });
+
+  test('linear memory grows past 2 GiB and kernels reach pointers above 2^31', { skip }, () => {
+    const memory = sharedMemory(1, 65536);
+    const module = new WebAssembly.Module(kernelBytes(features.kernels!, true));
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const rt = new WasmRuntime(features.kernels!, instance, memory);
+    rt.heap.malloc(2 ** 31 + 2 ** 20); // untouched, so it costs address space, not resident memory
+    const n = 1000;
+    const px = rt.heap.malloc(4 * n);
+    const po = rt.heap.malloc(4 * n);
+    assert.ok(px > 2 ** 31 && po > 2 ** 31, `pointers ${px}, ${po} above 2 GiB`);
+    assert.ok(memory.buffer.byteLength > 2 ** 31);
+    const x = new Float32Array(memory.buffer, px, n);
+    for (let i = 0; i < n; i++) x[i] = i % 2 ? -i : i;
+    rt.exports.unary(UNARY_CODES.relu, px, po, n);
+    const y = new Float32Array(memory.buffer, po, n);
+    for (let i = 0; i < n; i++) assert.equal(y[i], i % 2 ? 0 : i);
+  });
+});
+
+describe('wasm backend: resident storage', { skip }, () => {
+  test('float32 tensors live in linear memory and a chain of wasm kernels (elementwise, sum, matmul) copies nothing in or out', () => {
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
+    const backend = typed as Backend;
+    const x = randn([8, 3, 12, 12], backend, 1);
+    const w = randn([4, 3, 3, 3], backend, 2);
+    assert.ok(heap.pointerOf(x.storage as Float32Array) >= 0, 'an uploaded tensor is resident');
+    // Convolutions and pooling (their kernels from issue 12c) still stage their operands.
+    const y = T.maxPool2d(T.relu(T.conv2d(x, w, null, { padding: 1 })), 2);
+    const before = wasmStagingCopies();
+    const r = T.relu(T.add(y, y));
+    const z = T.sum(T.mul(r, y), [1, 2, 3]);
+    const m = T.matmul(T.reshape(r, [8, 144]), T.reshape(y, [144, 8]));
+    const after = wasmStagingCopies();
+    assert.equal(after.count - before.count, 0, `staging copies between wasm kernels: ${after.count - before.count}`);
+    for (const t of [y, r, z, m]) assert.ok(heap.pointerOf(t.storage as Float32Array) >= 0, 'outputs are resident');
+    // The same values as the cpu reference.
+    const xc = T.tensor(x.dataSync().slice(), { shape: x.shape });
+    const wc = T.tensor(w.dataSync().slice(), { shape: w.shape });
+    const yc = T.maxPool2d(T.relu(T.conv2d(xc, wc, null, { padding: 1 })), 2);
+    assertClose(y.dataSync(), yc.dataSync(), 1e-4);
+    const rc = T.relu(T.add(yc, yc));
+    assertClose(z.dataSync(), T.sum(T.mul(rc, yc), [1, 2, 3]).dataSync(), 1e-4);
+    assertClose(m.dataSync(), T.matmul(T.reshape(rc, [8, 144]), T.reshape(yc, [144, 8])).dataSync(), 1e-4);
+  });
+
+  test('host operands (past the budget) are staged: copied in and the output copied back', () => {
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, 0);
+    const backend = typed as Backend;
+    const x = randn([64, 64], backend, 3);
+    assert.equal(heap.pointerOf(x.storage as Float32Array), -1, 'budget 0: host storage');
+    const before = wasmStagingCopies();
+    const y = T.relu(x);
+    assert.equal(wasmStagingCopies().count - before.count, 2, 'one copy in, one copy out');
+    assert.deepEqual(
+      Array.from(y.dataSync()),
+      Array.from(x.dataSync(), (v) => Math.max(v, 0)),
+    );
+  });
+
+  test('LeNet-5 under a tiny resident budget (most tensors on the host) trains exactly as with a large one', () => {
+    const losses = (budget: number): number[] => {
+      const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, budget);
+      const backend = typed as Backend;
+      T.setBackend(backend);
+      try {
+        manualSeed(7);
+        const model = new LeNet5();
+        const opt = new Adam(model.parameters(), { lr: 1e-3 });
+        const out: number[] = [];
+        for (let step = 0; step < 3; step++) {
+          const x = T.randn([16, 1, 28, 28]);
+          const y = T.randint(0, 10, [16]);
+          const loss = crossEntropy(model.forward(x), y);
+          opt.zeroGrad();
+          loss.backward();
+          opt.step();
+          out.push(loss.itemSync());
+        }
+        const s = heap.stats();
+        if (budget < BIG) {
+          assert.ok(s.hostFallbacks > 0, 'the tiny budget sent tensors to the host');
+          assert.ok(s.residentArrays > 0, 'and some stayed resident');
+        } else assert.equal(s.hostFallbacks, 0);
+        return out;
+      } finally {
+        T.setBackend('cpu');
+      }
+    };
+    const big = losses(BIG);
+    const tiny = losses(64 * 1024);
+    assert.deepEqual(tiny, big, 'bit-identical losses whichever tensors were resident');
+  });
+
+  test('garbage-collected tensors free their blocks, new tensors reuse them, live tensors keep their values', async () => {
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
+    const backend = typed as Backend;
+    const keep = randn([1000], backend, 5);
+    const expected = Array.from(keep.dataSync());
+    const churn = (): void => {
+      for (let i = 0; i < 50; i++) T.relu(randn([1000], backend, i));
+    };
+    churn();
+    const high = heap.stats().topBytes;
+    const live = heap.stats().residentArrays;
+    assert.ok(live >= 100, `${live} resident arrays before collection`);
+    for (let i = 0; i < 5 && heap.stats().residentArrays > 10; i++) {
+      fullGc();
+      await turn();
+    }
+    const after = heap.stats();
+    assert.ok(after.residentArrays <= 10, `dead tensors freed: ${after.residentArrays} resident arrays left`);
+    assert.ok(after.freeBytes > 0 || after.topBytes < high, 'their blocks went back to free lists or the top');
+    churn();
+    assert.ok(heap.stats().topBytes <= high, 'new tensors took the freed space: the heap did not grow');
+    assert.deepEqual(Array.from(keep.dataSync()), expected, 'the live tensor kept its values through reuse');
+    assert.equal(T.relu(keep).dataSync()[0], Math.max(expected[0]!, 0));
+  });
+
+  test('data() and dataSync() return a copy on the host, never a view of linear memory', async () => {
+    const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
+    const backend = typed as Backend;
+    const x = randn([4, 5], backend, 9);
+    assert.ok(heap.pointerOf(x.storage as Float32Array) >= 0);
+    for (const d of [x.dataSync(), await x.data()]) {
+      assert.ok(d instanceof Float32Array);
+      assert.equal(heap.pointerOf(d as Float32Array), -1, 'not in linear memory');
+      assert.ok(!(d.buffer instanceof SharedArrayBuffer));
+      const first = x.dataSync()[0];
+      (d as Float32Array)[0] = 12345;
+      assert.equal(x.dataSync()[0], first, 'writing the copy leaves the tensor unchanged');
+    }
+  });
+});
+
+describe('wasm backend: resident storage with the worker pool', { skip }, () => {
+  test('the threaded runtime shares the heap: resident operands, no staging copies, the same bits as 1 thread', async () => {
+    const initial = T.getNumThreads();
+    T.setBackend('wasm');
+    const budget = setWasmResidentBudget(BIG);
+    try {
+      const compute = (): { y: Float32Array; copies: number } => {
+        const x = T.randn([8, 3, 20, 20]);
+        const w = T.randn([6, 3, 5, 5]);
+        const c = T.maxPool2d(T.conv2d(x, w, null, { padding: 2 }), 2);
+        const before = wasmStagingCopies().count;
+        const y = T.matmul(T.reshape(T.relu(T.add(c, c)), [8, 600]), T.reshape(c, [600, 8]));
+        const copies = wasmStagingCopies().count - before;
+        assert.ok(x.storage instanceof Float32Array && x.storage.buffer instanceof SharedArrayBuffer, 'x is resident');
+        return { y: y.dataSync() as Float32Array, copies };
+      };
+      T.setNumThreads(1);
+      manualSeed(3);
+      const one = compute();
+      if (T.setNumThreads(2) === 2) await wasmThreadsReady();
+      manualSeed(3);
+      const two = compute();
+      assert.equal(one.copies, 0);
+      assert.equal(two.copies, 0);
+      assert.deepEqual(Array.from(two.y), Array.from(one.y), 'bit-identical across thread counts');
+      assert.ok(wasmMemoryStats()!.residentArrays > 0);
+    } finally {
+      setWasmResidentBudget(budget);
+      T.setNumThreads(initial);
+      T.setBackend('cpu');
+    }
+  });
+});
