@@ -126,3 +126,21 @@ export function assertSameValues(actual: Tensor, expected: Tensor, label: string
 export function values(t: Tensor): number[] {
   return Array.from(t.dataSync());
 }
+
+/** Throws an error of class `cls` whose message is exactly `message`. */
+export function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
+    assert.equal((e as Error).message, message);
+    return true;
+  });
+}
+
+/** Every value lies in [-bound, bound] and the largest comes close to it (a uniform draw of many values). */
+export function uniformWithin(t: Tensor, bound: number): void {
+  const v = values(t);
+  const biggest = Math.max(...v.map(Math.abs));
+  assert.ok(biggest <= bound, `max |value| ${biggest} exceeds the bound ${bound}`);
+  assert.ok(biggest > 0.8 * bound, `max |value| ${biggest} is far below the bound ${bound}`);
+  assert.ok(v.some((x) => x < 0) && v.some((x) => x > 0), 'a symmetric uniform draw has both signs');
+}

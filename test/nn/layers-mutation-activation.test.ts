@@ -28,30 +28,13 @@ import {
   Sigmoid,
   Softmax,
   Tanh,
-  type Tensor,
   crossEntropy,
   lSoftmaxLambda,
   lSoftmaxLoss,
   tensor,
   zeros,
 } from '../../src/index.js';
-import { assertClose, values } from '../helpers/nn-fixtures.js';
-
-function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
-
-function uniformWithin(t: Tensor, bound: number): void {
-  const v = values(t);
-  const biggest = Math.max(...v.map(Math.abs));
-  assert.ok(biggest <= bound, `max |value| ${biggest} exceeds the bound ${bound}`);
-  assert.ok(biggest > 0.8 * bound, `max |value| ${biggest} is far below the bound ${bound}`);
-  assert.ok(v.some((x) => x < 0) && v.some((x) => x > 0), 'a symmetric uniform draw has both signs');
-}
+import { assertClose, throwsExactly, uniformWithin, values } from '../helpers/nn-fixtures.js';
 
 test('elementwise activations by hand, with PyTorch defaults', () => {
   const x = tensor([-100, -1, 0.5, 2]);

@@ -14,32 +14,13 @@ import {
   MaxPool2d,
   Sequential,
   ShapeError,
-  type Tensor,
   conv2d,
   tensor,
   randn,
   Generator,
   zeros,
 } from '../../src/index.js';
-import { assertClose, values } from '../helpers/nn-fixtures.js';
-
-/** Throws an error of class `cls` whose message is exactly `message`. */
-function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
-
-/** Every value lies in [-bound, bound] and the largest comes close to it (a uniform draw of many values). */
-function uniformWithin(t: Tensor, bound: number): void {
-  const v = values(t);
-  const biggest = Math.max(...v.map(Math.abs));
-  assert.ok(biggest <= bound, `max |value| ${biggest} exceeds the bound ${bound}`);
-  assert.ok(biggest > 0.8 * bound, `max |value| ${biggest} is far below the bound ${bound}`);
-  assert.ok(v.some((x) => x < 0) && v.some((x) => x > 0), 'a symmetric uniform draw has both signs');
-}
+import { assertClose, throwsExactly, uniformWithin, values } from '../helpers/nn-fixtures.js';
 
 test('Conv2d channel counts: positive integers, each named in the error', () => {
   throwsExactly(() => new Conv2d(0, 4, 3), ArgumentError, 'Conv2d: in channels must be a positive integer, got 0');

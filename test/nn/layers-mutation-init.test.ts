@@ -8,15 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ArgumentError, Generator, Linear, init, zeros, type Tensor } from '../../src/index.js';
-import { values } from '../helpers/nn-fixtures.js';
-
-function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
+import { throwsExactly, values } from '../helpers/nn-fixtures.js';
 
 function within(t: Tensor, low: number, high: number): void {
   const v = values(t);

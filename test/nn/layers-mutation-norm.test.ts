@@ -21,15 +21,7 @@ import {
   tensor,
   zeros,
 } from '../../src/index.js';
-import { assertClose, values } from '../helpers/nn-fixtures.js';
-
-function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
+import { assertClose, throwsExactly, values } from '../helpers/nn-fixtures.js';
 
 const near = (t: Tensor, expected: number[], label: string, rtol = 1e-5): void => assertClose(t, expected, rtol, label);
 

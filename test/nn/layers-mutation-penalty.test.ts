@@ -16,15 +16,7 @@ import {
   regularizationLoss,
   tensor,
 } from '../../src/index.js';
-import { assertClose, values } from '../helpers/nn-fixtures.js';
-
-function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
+import { assertClose, throwsExactly, values } from '../helpers/nn-fixtures.js';
 
 test('a penalty is { l1?, l2? } of finite numbers >= 0; zero or empty means none', () => {
   const fc = (p: unknown): Linear => new Linear(2, 2, { weightPenalty: p as never });

@@ -21,7 +21,6 @@ import {
   MaxPool2d,
   ShapeError,
   StochasticPool2d,
-  type Tensor,
   Upsample,
   convTranspose2d,
   ones,
@@ -29,23 +28,7 @@ import {
   tensor,
   zeros,
 } from '../../src/index.js';
-import { assertClose, values } from '../helpers/nn-fixtures.js';
-
-function throwsExactly(f: () => unknown, cls: new (...a: never[]) => Error, message: string): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof cls, `expected ${cls.name}, got ${String(e)}`);
-    assert.equal((e as Error).message, message);
-    return true;
-  });
-}
-
-function uniformWithin(t: Tensor, bound: number): void {
-  const v = values(t);
-  const biggest = Math.max(...v.map(Math.abs));
-  assert.ok(biggest <= bound, `max |value| ${biggest} exceeds the bound ${bound}`);
-  assert.ok(biggest > 0.8 * bound, `max |value| ${biggest} is far below the bound ${bound}`);
-  assert.ok(v.some((x) => x < 0) && v.some((x) => x > 0), 'a symmetric uniform draw has both signs');
-}
+import { assertClose, throwsExactly, uniformWithin, values } from '../helpers/nn-fixtures.js';
 
 /** Any arguments, to test the ones the constructors' types refuse. */
 const loose = <T>(cls: unknown): new (...a: unknown[]) => T => cls as new (...a: unknown[]) => T;
