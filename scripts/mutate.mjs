@@ -59,6 +59,21 @@ const TESTS = [
     ],
   ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
+  // Forward and backward hooks, featureMaps and summary: the hook and summary tests.
+  [/^src\/nn\/(backward-hooks|hooks)/, ['nn/hooks.test.js', 'nn/module.test.js']],
+  [/^src\/nn\/summary/, ['nn/summary-init.test.js', 'nn/hooks.test.js']],
+  // The functional ops (losses, norms, LRN, PReLU/RReLU, maxout, transposed conv, stochastic pooling,
+  // L-Softmax): the PyTorch references and the float64 gradchecks.
+  [
+    /^src\/nn\/functional/,
+    [
+      'nn/torch-reference.test.js',
+      'nn/module-reference.test.js',
+      'nn/gradcheck.test.js',
+      'nn/layers-gradcheck.test.js',
+      'nn/layers.test.js',
+    ],
+  ],
   [/^src\/nn\/penalty/, ['nn/layers-mutation-penalty.test.js', 'train/regularization.test.js']],
   [/^src\/nn\/init/, ['nn/layers-mutation-init.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js']],
   // Layers: their case-by-case tests (layers-mutation-*: printing, option checks, initialization bounds,
@@ -93,6 +108,11 @@ const TESTS = [
     /^src\/train\/fit/,
     ['train/fit-loop.test.js', 'train/fit.test.js', 'train/regularization.test.js', 'train/checkpoint-every.test.js'],
   ],
+  // Callbacks, metrics, loggers and recipes: the loop's tests, which drive them.
+  [/^src\/train\/callbacks/, ['train/fit-loop.test.js', 'train/fit.test.js', 'train/checkpoint*.test.js']],
+  [/^src\/train\/metrics/, ['train/fit-loop.test.js', 'train/fit.test.js']],
+  [/^src\/train\/loggers/, ['train/fit-loop.test.js', 'train/fit.test.js']],
+  [/^src\/train\/recipe/, ['train/recipe.test.js']],
   [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint*.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
 ];
