@@ -320,13 +320,17 @@ export abstract class Module {
     const strict = opts.strict ?? true;
     // Buffers are loaded as parameters are: copied into the module's own tensor (which keeps its dtype and
     // backend), as PyTorch's load_state_dict copies in place.
-    const targets = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers({ persistentOnly: true })]);
+    const targets = new Map<string, Tensor>([
+      ...this.namedParameters(),
+      ...this.namedBuffers({ persistentOnly: true }),
+    ]);
     const missingKeys = [...targets.keys()].filter((k) => !(k in sd));
     const unexpectedKeys = Object.keys(sd).filter((k) => !targets.has(k));
     const mismatched: string[] = [];
     for (const [k, v] of Object.entries(sd)) {
       const t = targets.get(k);
-      if (t && !sameShape(t.shape, v.shape)) mismatched.push(`${k}: checkpoint ${fmt(v.shape)} vs model ${fmt(t.shape)}`);
+      if (t && !sameShape(t.shape, v.shape))
+        mismatched.push(`${k}: checkpoint ${fmt(v.shape)} vs model ${fmt(t.shape)}`);
     }
     if (mismatched.length) {
       throw new ShapeError(`loadStateDict(${this.describe()}): shape mismatch for ${mismatched.join('; ')}`);
