@@ -3,12 +3,30 @@
  * the mutation run showed untested: SGD without momentum ignores dampening and keeps no momentum buffer, and
  * weight decay 0 adds nothing to the gradient, not even 0·p (an infinite parameter stays infinite, as in
  * PyTorch, where `weight_decay != 0` guards the term). float64 parameters take the op-by-op rule; the same
- * cases in float32 on the default backend take the fused kernels where it has them.
+ * cases in float32 on the default backend take the fused kernels where it has them. And Adam resumed from
+ * an unusual saved state (only one of the two moments; AMSGrad's maximum kept by a run without AMSGrad)
+ * gives the same result with the wasm backend's fused kernel as with the op-by-op rule.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam, AdamW, ArgumentError, SGD, tensor, type DType, type Tensor } from '../../src/index.js';
+import { after } from 'node:test';
+import {
+  Adam,
+  AdamW,
+  ArgumentError,
+  type Backend,
+  type OptimizerStateDict,
+  SGD,
+  tensor,
+  wasmBackend,
+  wasmFeatures,
+  type DType,
+  type Tensor,
+} from '../../src/index.js';
+import { setFusedOptimizers } from '../../src/optim/fused.js';
 import { throwsExactly, values } from '../helpers/nn-fixtures.js';
+
+after(() => setFusedOptimizers(true));
 
 const param = (data: number[], dtype: DType): Tensor => tensor(data, { dtype, requiresGrad: true });
 
@@ -86,3 +104,47 @@ for (const dtype of ['float64', 'float32'] as const) {
     }
   });
 }
+
+/** One Adam step on a float32 wasm parameter from a loaded state; the parameter's values and the new state. */
+function adamFrom(fused: boolean, amsgrad: boolean, state: Record<string, number | number[]>) {
+  setFusedOptimizers(fused);
+  try {
+    const p = tensor([1, -2], { requiresGrad: true, backend: wasmBackend as Backend });
+    const opt = new Adam([p], { lr: 0.1, amsgrad });
+    const sd = opt.stateDict();
+    const entry: OptimizerStateDict['state'][number] = {};
+    for (const [k, v] of Object.entries(state)) entry[k] = typeof v === 'number' ? v : { shape: [2], data: v };
+    opt.loadStateDict({ ...sd, state: { 0: entry } });
+    p.grad = tensor([0.5, 1], { backend: wasmBackend as Backend });
+    opt.step();
+    return { param: values(p), state: opt.stateDict().state };
+  } finally {
+    setFusedOptimizers(true);
+  }
+}
+
+const noSimd = wasmFeatures().kernels ? false : 'WebAssembly SIMD is not available on this engine';
+
+test('Adam from a saved state with only the first moment: fused and op-by-op agree', { skip: noSimd }, () => {
+  const state = { step: 3, expAvg: [0.2, -0.1] };
+  const fused = adamFrom(true, false, state);
+  const plain = adamFrom(false, false, state);
+  assert.deepEqual(fused, plain);
+  // The op-by-op rule: the missing second moment starts from zero, the first continues.
+  const m = [0.2 * 0.9 + 0.05, -0.1 * 0.9 + 0.1];
+  const v = [0.001 * 0.25, 0.001 * 1];
+  const expected = [1, -2].map(
+    (x, i) => x - (0.1 * (m[i]! / (1 - 0.9 ** 4))) / (Math.sqrt(v[i]! / (1 - 0.999 ** 4)) + 1e-8),
+  );
+  plain.param.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) < 1e-5, `param ${i}: ${x} vs ${expected[i]}`));
+});
+
+test('Adam without AMSGrad ignores a saved AMSGrad maximum: fused and op-by-op agree', { skip: noSimd }, () => {
+  const state = { step: 2, expAvg: [0.1, 0.1], expAvgSq: [0.01, 0.01], maxExpAvgSq: [100, 100] };
+  const fused = adamFrom(true, false, state);
+  assert.deepEqual(fused, adamFrom(false, false, state));
+  // Without the maximum the step is the plain Adam step from these moments.
+  const { maxExpAvgSq: _ignored, ...moments } = state;
+  void _ignored;
+  assert.deepEqual(fused.param, adamFrom(false, false, moments).param);
+});
