@@ -148,3 +148,11 @@ test('Adam without AMSGrad ignores a saved AMSGrad maximum: fused and op-by-op a
   void _ignored;
   assert.deepEqual(fused.param, adamFrom(false, false, moments).param);
 });
+
+test('Adam with AMSGrad resumed from a state saved without it: fused and op-by-op agree', { skip: noSimd }, () => {
+  // The saved run had amsgrad off, so there is no maximum yet: this step's second moment is the maximum.
+  const state = { step: 2, expAvg: [0.1, 0.1], expAvgSq: [0.01, 0.01] };
+  const fused = adamFrom(true, true, state);
+  assert.deepEqual(fused, adamFrom(false, true, state));
+  assert.deepEqual(fused.param, adamFrom(false, false, state).param);
+});
