@@ -19,6 +19,7 @@ import {
   DEFAULT_RESIDENT_MIB,
   WasmHeap,
   WasmMemoryLimitError,
+  fullGcFunction,
   keptObjectsClearer,
   sizeClass,
 } from '../../src/backend/wasm/heap.js';
@@ -186,6 +187,17 @@ describe('wasm heap: freeing resident blocks inside one synchronous job', () => 
     clear();
     fullGc();
     assert.equal(ref.deref(), held, 'a reachable target is never cleared');
+  });
+
+  test('fullGcFunction: a working full GC, and no `gc` global left in contexts made afterwards', () => {
+    const gc = fullGcFunction();
+    assert.equal(typeof gc, 'function');
+    const sab = new SharedArrayBuffer(64);
+    const refs = Array.from({ length: 50 }, () => new WeakRef(new Float32Array(sab, 0, 4)));
+    keptObjectsClearer()();
+    gc!();
+    assert.equal(refs.filter((r) => r.deref() === undefined).length, 50);
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
   });
 
   test("dead views' blocks are reclaimed and reused without the event loop turning; live views keep their values", () => {
