@@ -122,11 +122,13 @@ describe('wasm heap: allocator', () => {
     }
   });
 
-  test('the resident budget: TSGRAD_WASM_RESIDENT_MIB, else the default (resident storage on)', () => {
+  test('the resident budget: TSGRAD_WASM_RESIDENT_MIB, else the default (resident storage off, opt-in)', () => {
     const raw = process.env['TSGRAD_WASM_RESIDENT_MIB'];
     const expected = (raw === undefined || raw === '' ? DEFAULT_RESIDENT_MIB : Number(raw)) * 2 ** 20;
     assert.equal(new WasmHeap(sharedMemory(1, 4), 0).residentBudget, expected);
-    assert.ok(DEFAULT_RESIDENT_MIB > 0, 'on by default');
+    assert.equal(DEFAULT_RESIDENT_MIB, 0, 'off by default: heap.ts says why');
+    const withBudget = new WasmHeap(sharedMemory(1, 4), 0, { residentBudget: 32 * 2 ** 20 });
+    assert.equal(withBudget.residentBudget, 32 * 2 ** 20);
   });
 
   test('past the limit: a WasmMemoryLimitError (a TsgradError) naming the sizes; resident storage falls back to null', () => {

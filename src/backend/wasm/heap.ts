@@ -401,13 +401,15 @@ export class WasmHeap {
 }
 
 /**
- * The resident budget without TSGRAD_WASM_RESIDENT_MIB, in MiB. Measured on the 400-step
- * LeNet-5 memory bench (batch 64, Adam; a loaded 2-core machine): at 32 MiB all but 0-0.6% of
- * float32 storages lived in linear memory, at one forced GC every 2 steps, with peak RSS
- * 113-126 MiB against 128-135 with resident storage off; 48 MiB peaked at 134-147 MiB and
- * 64 MiB at 150-153 (larger free lists), for fewer GCs (one every 3 and 5 steps).
+ * The resident budget without TSGRAD_WASM_RESIDENT_MIB, in MiB: 0, resident storage off. Measured on the
+ * LeNet-5 memory bench (batch 64, Adam; a loaded 2-core machine): at 32 MiB all but 0-0.6% of float32
+ * storages lived in linear memory, with peak RSS 113-130 MiB against 128-138 with resident storage off, but
+ * only at one forced full GC every 2 steps (10-70 ms each under that load, 28.8 ms per step in the step
+ * profile), so the 10,000-step run grew 7.3% (over the bench's 5%) and the step was not faster; 48 MiB
+ * peaked at 134-147 MiB and 64 MiB at 150-153 (larger free lists), for one GC every 3 and 5 steps. Until
+ * the tensor layer can say when a tensor dies, resident storage is opt-in (TSGRAD_WASM_RESIDENT_MIB=32).
  */
-export const DEFAULT_RESIDENT_MIB = 32;
+export const DEFAULT_RESIDENT_MIB = 0;
 
 /**
  * TSGRAD_WASM_RESIDENT_MIB (0 turns resident storage off), else DEFAULT_RESIDENT_MIB.
