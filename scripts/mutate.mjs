@@ -60,13 +60,14 @@ const TESTS = [
   ],
   [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
   // Forward and backward hooks, featureMaps and summary: the hook and summary tests.
-  [/^src\/nn\/(backward-hooks|hooks)/, ['nn/hooks.test.js', 'nn/module.test.js']],
-  [/^src\/nn\/summary/, ['nn/summary-init.test.js', 'nn/hooks.test.js']],
+  [/^src\/nn\/(backward-hooks|hooks)/, ['nn/hooks-mutation.test.js', 'nn/hooks.test.js', 'nn/module.test.js']],
+  [/^src\/nn\/summary/, ['nn/summary-mutation.test.js', 'nn/summary-init.test.js', 'nn/hooks.test.js']],
   // The functional ops (losses, norms, LRN, PReLU/RReLU, maxout, transposed conv, stochastic pooling,
   // L-Softmax): the PyTorch references and the float64 gradchecks.
   [
     /^src\/nn\/functional/,
     [
+      'nn/functional-mutation.test.js',
       'nn/torch-reference.test.js',
       'nn/module-reference.test.js',
       'nn/gradcheck.test.js',
