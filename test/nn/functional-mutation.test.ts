@@ -184,6 +184,17 @@ test('batchNorm: batch statistics in training, unbiased running variance, moment
   });
   assert.equal(r32.runningMean!.dtype, 'float32');
   assert.equal(r32.runningVar!.dtype, 'float32');
+  // the running statistics are not part of the graph, even when the input is
+  const tracked = F.batchNorm(
+    f64([
+      [1, 2],
+      [3, 5],
+    ]).setRequiresGrad(),
+    { training: true, runningMean: rm, runningVar: rv },
+  );
+  assert.equal(tracked.y.requiresGrad, true);
+  assert.equal(tracked.runningMean!.requiresGrad, false);
+  assert.equal(tracked.runningVar!.requiresGrad, false);
   const none = F.batchNorm(x, { training: true, runningMean: rm });
   assert.equal(none.runningMean, undefined);
   assert.equal(none.runningVar, undefined);
@@ -347,6 +358,11 @@ test('class targets: int32, shape [N], each in [0, C), the first bad one named w
     ArgumentError,
     'crossEntropy: target 7 at index 1 is out of range for 4 classes',
   );
+  throwsExactly(
+    () => crossEntropy(logits, int([0, 0, 1, 2, 9]).slice([[2, 5]])),
+    ArgumentError,
+    'crossEntropy: target 9 at index 2 is out of range for 4 classes',
+  );
 });
 
 test('l1Penalty and l2Penalty: Σ|w| and Σw² over every tensor given; none given is an error', () => {
@@ -453,6 +469,14 @@ test('instanceNorm: each (sample, channel) plane by itself; running statistics a
   const kept = instanceNorm(x, { useInputStats: true, runningMean: tensor([1]), runningVar: tensor([2]) });
   assert.equal(kept.runningMean!.dtype, 'float32');
   assert.equal(kept.runningVar!.dtype, 'float32');
+  const tracked = instanceNorm(f64([[[1, 2, 4]]]).setRequiresGrad(), {
+    useInputStats: true,
+    runningMean: f64([1]),
+    runningVar: f64([2]),
+  });
+  assert.equal(tracked.y.requiresGrad, true);
+  assert.equal(tracked.runningMean!.requiresGrad, false);
+  assert.equal(tracked.runningVar!.requiresGrad, false);
   const partial = instanceNorm(x, { useInputStats: true, runningMean: f64([1]) });
   assert.equal(partial.runningMean, undefined);
   assert.equal(partial.runningVar, undefined);
@@ -665,6 +689,10 @@ test('rrelu: (lower + upper)/2 in evaluation; in training each negative entry it
     'training, default bounds',
     1e-12,
   );
+  // in training the gradient at 0 is the drawn slope (PyTorch's rrelu_with_noise uses the noise for x <= 0)
+  const atZero = f64([0, 0, 1]).setRequiresGrad();
+  rrelu(atZero, 0.1, 0.4, true, new Generator(4)).sum().backward();
+  near(atZero.grad!, [slopes[0]!, slopes[1]!, 1], 'training gradient at 0', 1e-12);
   throwsExactly(() => rrelu(x, 0.5, 0.1), ArgumentError, 'rrelu: lower 0.5 must not exceed upper 0.1');
   throwsExactly(() => rrelu(x, Number.NaN, 0.1), ArgumentError, 'rrelu: lower NaN must not exceed upper 0.1');
   throwsExactly(() => rrelu(int([1, -1])), DTypeError, 'rrelu: expected a float tensor, got int32');
@@ -972,19 +1000,19 @@ test('stochasticPool2d: checks, the evaluation average Σa²/Σa, and training p
     });
     near(stochasticPool2d(x, 2, { generator: new Generator(seed) }), expected, `training, seed ${seed}`, 1e-12);
   }
-  // the gradient reaches the picked entry only
+  // the gradient reaches the picked entry only; an all-zero window passes none
   const xg = f64([
     [
       [
-        [0, 3],
-        [0, 0],
+        [0, 3, 0, 0],
+        [0, 0, 0, 0],
       ],
     ],
   ]).setRequiresGrad();
   stochasticPool2d(xg, 2, { training: true, generator: new Generator(1) })
     .sum()
     .backward();
-  near(xg.grad!, [0, 1, 0, 0], 'gradient of the pick', 1e-12);
+  near(xg.grad!, [0, 1, 0, 0, 0, 0, 0, 0], 'gradient of the pick', 1e-12);
   throwsExactly(
     () => stochasticPool2d(zeros([1, 4, 4]), 2),
     ShapeError,
