@@ -42,6 +42,22 @@ test('gradcheck checks the float64 inputs by default and counts every entry it c
   );
 });
 
+test('only the checked inputs require a gradient: the others reach fn as constants', () => {
+  const seen: boolean[][] = [];
+  const r = gradcheck(
+    (x, y, z) => {
+      seen.push([x.requiresGrad, y.requiresGrad, z.requiresGrad]);
+      return x.mul(y).sum().add(z.sum());
+    },
+    [rn([2], 11), rn([2], 12), tensor([1, 2, 3])],
+    { wrt: [1] },
+  );
+  assert.equal(r.checked, 2);
+  // the first call records the graph; the central differences run without one
+  assert.deepEqual(seen[0], [false, true, false]);
+  assert.equal(seen.length, 1 + 2 * 2);
+});
+
 test('an input that does not reach the output has gradient zero, which central differences confirm', () => {
   const r = gradcheck((x) => x.mul(2), [rn([3], 5), rn([2, 2], 6)]);
   assert.equal(r.checked, 7);
