@@ -76,7 +76,10 @@ const TESTS = [
     ],
   ],
   [/^src\/nn\/penalty/, ['nn/layers-mutation-penalty.test.js', 'train/regularization.test.js']],
-  [/^src\/nn\/init/, ['nn/layers-mutation-init.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js']],
+  [
+    /^src\/nn\/init/,
+    ['nn/layers-mutation-init.test.js', 'nn/init-mutation.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js'],
+  ],
   // Layers: their case-by-case tests (layers-mutation-*: printing, option checks, initialization bounds,
   // hand-computed outputs), the PyTorch module fixtures and the option checks first (fast, and they kill
   // most mutants), then the layer tests and the layers' gradchecks; the order matters, as a mutant stops
