@@ -980,6 +980,20 @@ test('stochasticPool2d: checks, the evaluation average Σa²/Σa, and training p
   ];
   const weighted = windows.map((w) => (sum(w) > 0 ? sum(w.map((v) => v * v)) / sum(w) : 0));
   near(stochasticPool2d(x, 2, { training: false }), weighted, 'evaluation', 1e-12);
+  // its gradient (2·a_j·Σa − Σa²)/(Σa)², and 0 (not NaN) in the all-zero window
+  const xe = x.detach().setRequiresGrad();
+  stochasticPool2d(xe, 2, { training: false }).sum().backward();
+  const grads = windows.map((w) => {
+    const s1 = sum(w);
+    const s2 = sum(w.map((v) => v * v));
+    return w.map((v) => (s1 > 0 ? (2 * v * s1 - s2) / (s1 * s1) : 0));
+  });
+  // window k covers rows 2·⌊k/2⌋.., columns 2·(k mod 2)..; entry t of it is (t div 2, t mod 2)
+  const gradPlane = Array.from({ length: 16 }, (_, i) => {
+    const [r, c] = [Math.floor(i / 4), i % 4];
+    return grads[2 * Math.floor(r / 2) + Math.floor(c / 2)]![2 * (r % 2) + (c % 2)]!;
+  });
+  near(xe.grad!, gradPlane, 'evaluation gradient', 1e-12);
   // overlapping windows: stride 1, a 3x3 output
   const ev = stochasticPool2d(x, 2, { stride: 1, training: false });
   assert.deepEqual(ev.shape, [1, 1, 3, 3]);
