@@ -297,6 +297,14 @@ test('crossEntropy and nllLoss: log-softmax picked at the target, label smoothin
     near(crossEntropy(logits, targets, { labelSmoothing: eps, reduction: 'none' }), smoothed, `eps ${eps}`, 1e-12);
   }
   near(crossEntropy(logits, targets, { labelSmoothing: 0 }), [sum(nll) / 2], 'eps 0', 1e-12);
+  // a masked (−∞) logit: finite without smoothing (the mean log-probability, −∞, is not mixed in)
+  const masked = f64([[0, Number.NEGATIVE_INFINITY, 1]]);
+  near(crossEntropy(masked, int([2])), [Math.log1p(Math.exp(-1))], 'masked logit', 1e-12);
+  near(crossEntropy(masked, int([2]), { labelSmoothing: 0 }), [Math.log1p(Math.exp(-1))], 'masked, eps 0', 1e-12);
+  near(nllLoss(f64([[Number.NEGATIVE_INFINITY, -0.5]]), int([1])), [0.5], 'nllLoss, masked class', 1e-12);
+  const maskedGrad = f64([[0, Number.NEGATIVE_INFINITY, 1]]).setRequiresGrad();
+  crossEntropy(maskedGrad, int([2])).backward();
+  near(maskedGrad.grad!, [1 / (1 + Math.E), 0, -1 / (1 + Math.E)], 'masked logit gradient', 1e-12);
   for (const [eps, shown] of [
     [-0.1, '-0.1'],
     [1.01, '1.01'],
@@ -337,6 +345,11 @@ test('class targets: int32, shape [N], each in [0, C), the first bad one named w
       () => fn(tensor([[0, 1, 2]], { dtype: 'int32' })),
       ShapeError,
       `${name}: expected targets of shape [3] for input with 3 rows, got [1, 3]`,
+    );
+    throwsExactly(
+      () => fn(tensor([[0], [1], [2]], { dtype: 'int32' })),
+      ShapeError,
+      `${name}: expected targets of shape [3] for input with 3 rows, got [3, 1]`,
     );
     throwsExactly(
       () => fn(int([0, 4, 5])),
@@ -577,6 +590,8 @@ test('groupNorm: consecutive channels grouped, each group normalized, per-channe
     'bias only',
     1e-12,
   );
+  // [N, C] input: each group of channels of each sample
+  near(groupNorm(f64([[1, 3, 2, 6]]), 2, null, null, 0), [-1, 1, -1, 1], '[N, C] input', 1e-12);
   throwsExactly(() => groupNorm(f64([1, 2]), 1), ShapeError, 'groupNorm: expected input [N, C, ...], got [2]');
   for (const [g, shown] of [
     [3, '3'],
@@ -735,6 +750,28 @@ test('convTranspose2dOutputSize: (H − 1)·stride − 2·padding + dilation·(k
     [4 * 2 - 2 + 2 * 2 + 1 + 1, 6 * 3 - 4 + 3 * 1 + 2 + 1],
   );
   assert.deepEqual(convTranspose2dOutputSize([4, 4], [3, 3], { stride: 2, padding: 1, outputPadding: 1 }), [8, 8]);
+});
+
+test('convTranspose2d, its output size and stochasticPool2d name a non-integer option', () => {
+  for (const key of ['stride', 'padding', 'outputPadding', 'dilation'] as const) {
+    const message = `convTranspose2d: ${key} must be an integer or a pair of integers, got 1.5`;
+    throwsExactly(() => convTranspose2dOutputSize([4, 4], [3, 3], { [key]: 1.5 }), ArgumentError, message);
+    throwsExactly(
+      () => convTranspose2d(zeros([1, 2, 3, 3]), zeros([2, 1, 2, 2]), null, { [key]: 1.5 }),
+      ArgumentError,
+      message,
+    );
+  }
+  throwsExactly(
+    () => stochasticPool2d(zeros([1, 1, 4, 4]), 1.5),
+    ArgumentError,
+    'stochasticPool2d: kernel must be an integer or a pair of integers, got 1.5',
+  );
+  throwsExactly(
+    () => stochasticPool2d(zeros([1, 1, 4, 4]), 2, { stride: [1, 0.5] }),
+    ArgumentError,
+    'stochasticPool2d: stride must be an integer or a pair of integers, got [1, 0.5]',
+  );
 });
 
 test('convTranspose2d: every check names the op and the bad value', () => {
@@ -1087,6 +1124,12 @@ test('lSoftmaxPsi: (−1)^k·cos(mθ) − 2k on [kπ/m, (k+1)π/m]; margin 1 is 
     });
     near(lSoftmaxPsi(cos, m), expected, `margin ${m}`, 1e-9);
   }
+  // dψ/dc at θ = 0 and θ = π is m² (Chebyshev: T_m'(±1) = (±1)^(m+1)·m², times the sign (−1)^k)
+  for (const m of [2, 3, 4]) {
+    const c = f64([1, -1]).setRequiresGrad();
+    lSoftmaxPsi(c, m).sum().backward();
+    near(c.grad!, [m * m, m * m], `margin ${m}: slope at the ends`, 1e-12);
+  }
   for (const [m, shown] of [
     [0, '0'],
     [2.5, '2.5'],
@@ -1153,6 +1196,16 @@ test('lSoftmaxLoss: the target logit ‖W‖‖x‖ψ(θ), blended by λ; margin
     () => lSoftmaxLoss(features, f64([1, 2]), targets, { margin: 2 }),
     ShapeError,
     'lSoftmaxLoss: expected features [N, D] and weight [C, D], got features [3, 2] and weight [2]',
+  );
+  throwsExactly(
+    () => lSoftmaxLoss(zeros([3, 2, 1], { dtype: 'float64' }), weight, targets, { margin: 2 }),
+    ShapeError,
+    'lSoftmaxLoss: expected features [N, D] and weight [C, D], got features [3, 2, 1] and weight [3, 2]',
+  );
+  throwsExactly(
+    () => lSoftmaxLoss(features, zeros([3, 2, 1], { dtype: 'float64' }), targets, { margin: 2 }),
+    ShapeError,
+    'lSoftmaxLoss: expected features [N, D] and weight [C, D], got features [3, 2] and weight [3, 2, 1]',
   );
   throwsExactly(
     () => lSoftmaxLoss(features, zeros([3, 3], { dtype: 'float64' }), targets, { margin: 2 }),
