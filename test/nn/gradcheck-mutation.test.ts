@@ -64,6 +64,13 @@ test('an input that does not reach the output has gradient zero, which central d
   assert.ok(r.maxAbsError < 1e-8, `maxAbsError ${r.maxAbsError}`);
 });
 
+test('an entry passes when |analytic − numeric| <= atol + rtol·|numeric|, equality included', () => {
+  // x·0: analytic and numeric gradients are both exactly 0, and 0 <= 0 passes with no tolerance at all
+  const r = gradcheck((x) => x.mul(0), [rn([3], 13)], { atol: 0, rtol: 0 });
+  assert.equal(r.checked, 3);
+  assert.equal(r.maxAbsError, 0);
+});
+
 test('maxAbsError is the largest |analytic − numeric| over all entries', () => {
   // f = 10·skewed(x, 1%): analytic 10.1·w_j, numeric 10·w_j, so the error of entry j is 0.1·|w_j|
   const x = rn([6], 7);

@@ -20,6 +20,8 @@ test('constant_ overwrites NaN and infinities, in place, keeping dtype and shape
   assert.deepEqual(values(t), [0.5, 0.5, 0.5, 0.5]);
   assert.equal(t.dtype, 'float64');
   assert.deepEqual(t.shape, [2, 2]);
+  // filled in the tensor's own dtype: 0.1 exactly in float64, not float32's nearest value
+  assert.deepEqual(values(init.constant_(t, 0.1)), [0.1, 0.1, 0.1, 0.1]);
   const fc = new Linear(2, 2);
   fc.bias!.assign(tensor([Number.NaN, 1]));
   init.constant_(fc.bias!, 0);
