@@ -75,7 +75,10 @@ const TESTS = [
       'nn/layers.test.js',
     ],
   ],
-  [/^src\/nn\/penalty/, ['nn/layers-mutation-penalty.test.js', 'train/regularization.test.js']],
+  [
+    /^src\/nn\/penalty/,
+    ['nn/layers-mutation-penalty.test.js', 'nn/penalty-mutation.test.js', 'train/regularization.test.js'],
+  ],
   [
     /^src\/nn\/init/,
     ['nn/layers-mutation-init.test.js', 'nn/init-mutation.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js'],
