@@ -42,11 +42,12 @@ class Split extends Module {
   }
 }
 
-/** An output that needs a gradient (w·x, w = 5), one that does not, and a number. */
+/** An output that needs a gradient (w·x, w = 5), a constant tensor that does not, and a number. */
 class Mixed extends Module {
   readonly w = new Parameter(tensor([5]));
+  readonly constant = zeros([2]);
   forward(x: Tensor): unknown[] {
-    return [x.mul(this.w), zeros([2]), 7];
+    return [x.mul(this.w), this.constant, 7];
   }
 }
 
@@ -55,6 +56,8 @@ test('several backward hooks run in order, each seeing the previous replacement'
   const seen: number[][] = [];
   m.registerFullBackwardHook((_m, gIn) => {
     seen.push(values(gIn[0]!));
+    assert.equal(gIn.length, 2);
+    assert.equal(gIn[1], null, 'the number argument has a null gradient from the start');
     return [gIn[0]!.mul(10), null];
   });
   m.registerFullBackwardHook((_m, gIn, gOut) => {
@@ -170,7 +173,7 @@ test('outputs that need no gradient pass through unwrapped, and count as null gr
   const x = tensor([1, 2], { requiresGrad: true });
   const out = m.forward(x) as unknown[];
   assert.equal(out[2], 7);
-  assert.equal((out[1] as Tensor).requiresGrad, false);
+  assert.equal(out[1], m.constant, 'the very tensor forward returned');
   (out[0] as Tensor).sum().backward();
   assert.equal(calls.length, 1);
   assert.deepEqual(values(calls[0]![0]!), [5, 5]);
