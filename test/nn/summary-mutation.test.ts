@@ -98,4 +98,9 @@ test('summary: a leaf layer called twice shows its first output shape; a model t
   assert.deepEqual(one.rows, [{ name: '(self)', layer: 'Linear(3, 2)', outputShape: [4, 2], params: 8 }]);
   assert.match(one.text, /^\(self\) Linear\(3, 2\)  \[4, 2\]/m);
   assert.match(one.text, /\nNon-trainable params: 0$/);
+  // a model that is one parameterless layer: no row of its own, only the totals
+  const bare = summary(new ReLU(), [2, 3]);
+  assert.deepEqual(bare.rows, []);
+  assert.equal(bare.totalParams, 0);
+  assert.match(bare.text, /^ReLU \(input \[2, 3\]\)\n-+\nLayer  Output shape  Params\n-+\n-+\nTotal params: 0\n/);
 });
