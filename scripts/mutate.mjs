@@ -69,13 +69,14 @@ const TESTS = [
     ],
   ],
   // Forward and backward hooks, featureMaps and summary: the hook and summary tests.
-  [/^src\/nn\/(backward-hooks|hooks)/, ['nn/hooks.test.js', 'nn/module.test.js']],
-  [/^src\/nn\/summary/, ['nn/summary-init.test.js', 'nn/hooks.test.js']],
+  [/^src\/nn\/(backward-hooks|hooks)/, ['nn/hooks-mutation.test.js', 'nn/hooks.test.js', 'nn/module.test.js']],
+  [/^src\/nn\/summary/, ['nn/summary-mutation.test.js', 'nn/summary-init.test.js', 'nn/hooks.test.js']],
   // The functional ops (losses, norms, LRN, PReLU/RReLU, maxout, transposed conv, stochastic pooling,
   // L-Softmax): the PyTorch references and the float64 gradchecks.
   [
     /^src\/nn\/functional/,
     [
+      'nn/functional-mutation.test.js',
       'nn/torch-reference.test.js',
       'nn/module-reference.test.js',
       'nn/gradcheck.test.js',
@@ -83,8 +84,14 @@ const TESTS = [
       'nn/layers.test.js',
     ],
   ],
-  [/^src\/nn\/penalty/, ['nn/layers-mutation-penalty.test.js', 'train/regularization.test.js']],
-  [/^src\/nn\/init/, ['nn/layers-mutation-init.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js']],
+  [
+    /^src\/nn\/penalty/,
+    ['nn/layers-mutation-penalty.test.js', 'nn/penalty-mutation.test.js', 'train/regularization.test.js'],
+  ],
+  [
+    /^src\/nn\/init/,
+    ['nn/layers-mutation-init.test.js', 'nn/init-mutation.test.js', 'nn/summary-init.test.js', 'nn/layers.test.js'],
+  ],
   // Layers: their case-by-case tests (layers-mutation-*: printing, option checks, initialization bounds,
   // hand-computed outputs), the PyTorch module fixtures and the option checks first (fast, and they kill
   // most mutants), then the layer tests and the layers' gradchecks; the order matters, as a mutant stops

@@ -157,6 +157,14 @@ function checkLabels(labels: Tensor, n: number, classes: number, op: string): vo
   }
 }
 
+/**
+ * Row i's entry at column targets[i], by selection rather than a product with the one-hot matrix, so
+ * a −∞ log-probability elsewhere in the row (a masked logit) does not turn the pick into NaN (−∞·0).
+ */
+function pickTargets(logProbs: Tensor, targets: Tensor, classes: number): Tensor {
+  return ops.sum(ops.where(ops.oneHot(targets, classes, 'bool'), logProbs, 0), 1);
+}
+
 export interface CrossEntropyOptions {
   reduction?: Reduction;
   /** Mix the one-hot target with a uniform distribution: (1−ε)·onehot + ε/C. */
@@ -175,7 +183,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   if (!(eps >= 0 && eps <= 1)) throw new ArgumentError(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
   checkLabels(targets, n, c, 'crossEntropy');
   const logp = ops.logSoftmax(logits, 1);
-  const nll = ops.neg(ops.sum(ops.mul(logp, ops.oneHot(targets, c, logits.dtype)), 1));
+  const nll = ops.neg(pickTargets(logp, targets, c));
   const loss = eps > 0 ? ops.add(ops.mul(nll, 1 - eps), ops.mul(ops.neg(ops.mean(logp, 1)), eps)) : nll;
   return reduce(loss, opts.reduction ?? 'mean', 'crossEntropy');
 }
@@ -186,7 +194,7 @@ export function nllLoss(logProbs: Tensor, targets: Tensor, opts: { reduction?: R
     throw new ShapeError(`nllLoss: expected log-probabilities [N, C], got ${fmt(logProbs.shape)}`);
   const [n, c] = logProbs.shape as [number, number];
   checkLabels(targets, n, c, 'nllLoss');
-  const loss = ops.neg(ops.sum(ops.mul(logProbs, ops.oneHot(targets, c, logProbs.dtype)), 1));
+  const loss = ops.neg(pickTargets(logProbs, targets, c));
   return reduce(loss, opts.reduction ?? 'mean', 'nllLoss');
 }
 

@@ -3,7 +3,7 @@
  * parameter, drawing from a seedable generator.
  */
 import { ArgumentError } from '../core/errors.js';
-import { normal, uniform } from '../tensor/creation.js';
+import { full, normal, uniform } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
 import { type Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -96,8 +96,12 @@ export function normal_(t: Tensor, mean: number, std: number, opts: InitOptions 
   );
 }
 
+/**
+ * Fills with `value`, whatever `t` held before (NaN and infinities included, as PyTorch's constant_).
+ * @example constant_(layer.bias, 0)
+ */
 export function constant_(t: Tensor, value: number): Tensor {
-  return fill(t, () => t.mul(0).add(value));
+  return fill(t, () => full(t.shape, value, { dtype: t.dtype, backend: t.backend }));
 }
 
 /** Glorot uniform: U(−a, a) with a = gain·√(6/(fan_in + fan_out)). @example xavierUniform(layer.weight) */
