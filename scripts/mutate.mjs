@@ -109,7 +109,10 @@ const TESTS = [
     ['train/fit-loop.test.js', 'train/fit.test.js', 'train/regularization.test.js', 'train/checkpoint-every.test.js'],
   ],
   // Callbacks, metrics, loggers and recipes: the loop's tests, which drive them.
-  [/^src\/train\/callbacks/, ['train/fit-loop.test.js', 'train/fit.test.js', 'train/checkpoint*.test.js']],
+  [
+    /^src\/train\/callbacks/,
+    ['train/callbacks-mutation.test.js', 'train/fit-loop.test.js', 'train/fit.test.js', 'train/checkpoint*.test.js'],
+  ],
   [/^src\/train\/metrics/, ['train/fit-loop.test.js', 'train/fit.test.js']],
   [/^src\/train\/loggers/, ['train/fit-loop.test.js', 'train/fit.test.js']],
   [/^src\/train\/recipe/, ['train/recipe.test.js']],
