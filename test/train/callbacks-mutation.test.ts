@@ -199,6 +199,10 @@ test('EarlyStopping: restoreBestWeights keeps a copy of the best epoch and loads
   plain.onTrainEnd(t2);
   assert.deepEqual(values(m2.weight), [9, 9]);
   assert.equal((plain.stateDict() as { bestWeights: unknown }).bestWeights, null);
+  // With the option but no epoch seen (a run stopped before its first epoch ended), there is nothing to restore.
+  const early = new EarlyStopping({ restoreBestWeights: true });
+  early.onTrainEnd(t2);
+  assert.deepEqual(values(m2.weight), [9, 9]);
 });
 
 test('EarlyStopping: state survives JSON (±Infinity as null) and the restored counters go on counting', () => {
