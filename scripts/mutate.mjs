@@ -125,7 +125,7 @@ const TESTS = [
   ],
   [/^src\/train\/metrics/, ['train/metrics-mutation.test.js', 'train/fit-loop.test.js', 'train/fit.test.js']],
   [/^src\/train\/loggers/, ['train/loggers-mutation.test.js', 'train/fit-loop.test.js', 'train/fit.test.js']],
-  [/^src\/train\/recipe/, ['train/recipe.test.js']],
+  [/^src\/train\/recipe/, ['train/recipe-mutation.test.js', 'train/recipe.test.js']],
   [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint*.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
 ];
