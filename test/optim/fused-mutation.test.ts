@@ -41,6 +41,22 @@ test('TSGRAD_FUSED_OPTIM=0 at load time turns the fused updates off; any other v
   assert.equal((await load('0', 'off')).fusedKernels(p), null);
   assert.equal((await load('1', 'on')).fusedKernels(p), wasm.optimizerKernels);
   assert.equal((await load(undefined, 'unset')).fusedKernels(p), wasm.optimizerKernels);
+  // Where there is no process (browsers), or a process without env, the fused updates are on.
+  const g = globalThis as { process?: unknown };
+  const saved = g.process;
+  for (const [stand, tag] of [
+    [undefined, 'no-process'],
+    [{}, 'no-env'],
+  ] as const) {
+    g.process = stand;
+    let mod: typeof import('../../src/optim/fused.js');
+    try {
+      mod = (await import(`${url}?${tag}`)) as typeof import('../../src/optim/fused.js');
+    } finally {
+      g.process = saved;
+    }
+    assert.equal(mod.fusedKernels(p), wasm.optimizerKernels, tag);
+  }
 });
 
 test('viewOf and tensorOn: the layout a kernel reads, and a dense tensor like another on a kernel’s storage', () => {
