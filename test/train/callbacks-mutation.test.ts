@@ -66,6 +66,7 @@ test('EarlyStopping: minDelta is a strict margin, patience counts epochs without
   const es = new EarlyStopping({ monitor: 'val_loss', patience: 2, minDelta: 0.25 });
   const t = trainer();
   assert.equal(es.best, Infinity);
+  assert.deepEqual([es.bestEpoch, es.stoppedEpoch, es.bestStep, es.stoppedStep], [-1, 0, -1, 0], 'nothing seen yet');
   // 1 best; 0.75 is not below 1 − 0.25; 0.9 waits; 0.7 is the new best; then three without improvement.
   const stopped = feed(es, t, 'val_loss', [1, 0.75, 0.9, 0.7, 0.7, 0.5, 0.7, 0.7]);
   // 0.5 < 0.7 − 0.25 is false (0.45): still waiting; the third non-improving epoch stops.
@@ -232,6 +233,10 @@ test('EarlyStopping: state survives JSON (±Infinity as null) and the restored c
   const max = new EarlyStopping({ monitor: 'val_accuracy' });
   max.loadStateDict({ ...fresh, best: null });
   assert.equal(max.best, -Infinity);
+  // A state from before step mode existed has no bestStep (-1, none) and no bestWeights.
+  const older = new EarlyStopping({ restoreBestWeights: true });
+  older.loadStateDict({ best: 2, wait: 1, bestEpoch: 5 });
+  assert.deepEqual(older.stateDict(), { best: 2, wait: 1, bestEpoch: 5, bestStep: -1, bestWeights: null });
   // Saved best weights come back and are what the end of training restores.
   const model = twoClass(0, 0);
   const withWeights = new EarlyStopping({ restoreBestWeights: true });
