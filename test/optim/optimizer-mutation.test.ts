@@ -61,6 +61,37 @@ test('option errors name the optimizer, the group and the value', () => {
     'SGD: weight decay must be >= 0, got -0.01',
   );
   throwsExactly(() => new Adam([p], { weightDecay: NaN }), ArgumentError, 'Adam: weight decay must be >= 0, got NaN');
+  // From JavaScript: entries that are not tensors, and lists mixing tensors and groups, are refused up front.
+  throwsExactly(
+    () => new SGD([p, null] as never, { lr: 0.1 }),
+    ArgumentError,
+    'SGD: parameter 1 of param group 0 is not a tensor (got null)',
+  );
+  throwsExactly(
+    () => new PlainStep([undefined] as never),
+    ArgumentError,
+    'PlainStep: parameter 0 of param group 0 is not a tensor (got undefined)',
+  );
+  throwsExactly(
+    () => new PlainStep([5, p] as never),
+    ArgumentError,
+    'PlainStep: parameter 0 of param group 0 is not a tensor (got number)',
+  );
+  throwsExactly(
+    () => new PlainStep([{ params: [p] }, { params: [param([1]), { weight: p }] }] as never),
+    ArgumentError,
+    'PlainStep: parameter 1 of param group 1 is not a tensor (got object)',
+  );
+  throwsExactly(
+    () => new PlainStep([param([2]), { params: [p] }] as never),
+    ArgumentError,
+    'PlainStep: the parameter list mixes tensors and param groups; give one or the other',
+  );
+  throwsExactly(
+    () => new PlainStep([{ params: [p] }, param([2])] as never),
+    ArgumentError,
+    'PlainStep: the parameter list mixes tensors and param groups; give one or the other',
+  );
   // lr 0 and weight decay 0 are allowed; an optimizer without a weight-decay option is not asked for one.
   new SGD([p], { lr: 0, weightDecay: 0 });
   assert.deepEqual(new PlainStep([p], 0).lrs, [0]);
