@@ -177,6 +177,11 @@ test('prepareTraining: split sizes, trainSize, pixels scaled to [0, 1] then norm
   const { run } = prepare({ valSplit: 0.25 }, 20);
   assert.equal(run.trainSet.length, 15);
   assert.equal(run.valSet!.length, 5);
+  // The split is the image order shuffled by Generator(seed + 2): its first images are the validation part.
+  const order = Array.from({ length: 20 }, (_, i) => i);
+  new Generator(RECIPE.seed + 2).shuffle(order);
+  assert.deepEqual([...(run.valSet as Subset).indices], order.slice(0, 5));
+  assert.deepEqual([...(run.trainSet as Subset).indices], order.slice(5));
   // round(0.3 × 10) = 3 validation images.
   assert.equal(prepare({ valSplit: 0.3 }, 10).run.valSet!.length, 3);
   // trainSize 6 keeps 6 training images and round(6 × 0.25) = 2 (at least 1) validation images.
