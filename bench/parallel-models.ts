@@ -1,4 +1,7 @@
-/** The nets of bench/parallel.ts, as functions the DataParallel replica threads can call. */
+/**
+ * The bench nets as functions: bench/parallel.ts's DataParallel replica threads call them by module URL, and
+ * bench/webgpu.ts builds its CIFAR net from here too.
+ */
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/index.js';
 import { LeNet5 } from '../src/models/index.js';
 

@@ -12,12 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  Conv2d,
-  Flatten,
   LeNet5,
-  Linear,
-  MaxPool2d,
-  ReLU,
   SGD,
   Sequential,
   crossEntropy,
@@ -32,6 +27,7 @@ import {
   writeJsonAtomic,
 } from '../src/index.js';
 import { option } from './args.js';
+import { cifarNet } from './parallel-models.js';
 
 const tiny = process.argv.includes('--tiny');
 /** The repository root (this file runs as dist/bench/webgpu.js). */
@@ -48,26 +44,6 @@ function torchPeer(): Record<string, unknown> {
     if (last?.startsWith('{')) return JSON.parse(last) as Record<string, unknown>;
   }
   return { error: 'no python3 with torch' };
-}
-
-/** 3×32×32 → conv3×3 32, conv3×3 32, pool, conv3×3 64, conv3×3 64, pool, fc 512, fc 10 (ReLUs between). */
-function cifarNet(): Sequential {
-  return new Sequential(
-    new Conv2d(3, 32, 3, { padding: 1 }),
-    new ReLU(),
-    new Conv2d(32, 32, 3, { padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Conv2d(32, 64, 3, { padding: 1 }),
-    new ReLU(),
-    new Conv2d(64, 64, 3, { padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Flatten(),
-    new Linear(64 * 8 * 8, 512),
-    new ReLU(),
-    new Linear(512, 10),
-  );
 }
 
 async function gemm(n: number, reps: number): Promise<number> {
