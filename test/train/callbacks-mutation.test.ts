@@ -52,10 +52,10 @@ function trainer(fields: Record<string, unknown> = {}): FakeTrainer {
 }
 
 /** Feeds EarlyStopping one epoch-end value per element; returns the index at which it first set stopTraining. */
-function feed(es: EarlyStopping, t: FakeTrainer, metric: string, vals: number[]): number {
+function feed(es: EarlyStopping, t: FakeTrainer, metric: string, vals: number[], firstEpoch = 0): number {
   for (const [i, v] of vals.entries()) {
-    es.onEpochEnd(t, i, { loss: 0, lr: 0, [metric]: v } as Logs);
-    if (t.stopTraining) return i;
+    es.onEpochEnd(t, firstEpoch + i, { loss: 0, lr: 0, [metric]: v } as Logs);
+    if (t.stopTraining) return firstEpoch + i;
   }
   return -1;
 }
@@ -68,7 +68,9 @@ test('EarlyStopping: minDelta is a strict margin, patience counts epochs without
   assert.equal(es.best, Infinity);
   assert.deepEqual([es.bestEpoch, es.stoppedEpoch, es.bestStep, es.stoppedStep], [-1, 0, -1, 0], 'nothing seen yet');
   // 1 best; 0.75 is not below 1 − 0.25; 0.9 waits; 0.7 is the new best; then three without improvement.
-  const stopped = feed(es, t, 'val_loss', [1, 0.75, 0.9, 0.7, 0.7, 0.5, 0.7, 0.7]);
+  assert.equal(feed(es, t, 'val_loss', [1, 0.75, 0.9]), -1);
+  assert.equal(es.stoppedEpoch, 0, 'waiting epochs are not a stop');
+  const stopped = feed(es, t, 'val_loss', [0.7, 0.7, 0.5, 0.7, 0.7], 3);
   // 0.5 < 0.7 − 0.25 is false (0.45): still waiting; the third non-improving epoch stops.
   assert.equal(stopped, 6);
   assert.equal(es.best, 0.7);
@@ -284,6 +286,8 @@ test('EarlyStopping every N steps: evaluates the val set at multiples of N only,
   t.step = 4;
   es.onBatchEnd(t);
   assert.equal(t.stopTraining, false, 'patience 1: one evaluation without improvement is waited');
+  // Waiting is not stopping: no stop step or epoch yet, and the run is not marked finished (a Ctrl-C now interrupts it).
+  assert.deepEqual([es.stoppedStep, es.stoppedEpoch, t.stoppedEarly], [0, 0, false]);
   t.step = 6;
   t.epoch = 2;
   es.onBatchEnd(t);
