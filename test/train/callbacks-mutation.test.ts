@@ -658,6 +658,15 @@ test('ProgressBar writes to stderr by default, and to console.log lines where th
     /^epoch 2\/2 {2}loss 0\.5000 {2}lr 1\.00e\+0 {2}\d+:\d\d$/,
     'no newline, no escape codes',
   );
+  // Only the line's final newline is dropped (a metric name may hold one of its own).
+  const log2 = mock.method(console, 'log', (s: unknown) => void logged.push(s));
+  try {
+    bar.onEpochEnd(trainer({ options: { epochs: 2 } }), 1, { loss: 0.5, lr: 1, 'a\nb': 0.25 } as Logs);
+  } finally {
+    log2.mock.restore();
+  }
+  assert.equal(logged.length, 2);
+  assert.match(String(logged[1]), /lr 1\.00e\+0 {2}a\nb 0\.2500 {2}\d+:\d\d$/);
 });
 
 // ---------------------------------------------------------------- EvaluateEachEpoch
