@@ -65,7 +65,10 @@ test('BatchJSONLinesLogger: a record per batch (1-based epoch and batch), writte
   try {
     const path = join(dir, 'batches.jsonl');
     // A file left by an earlier run: a fresh run (step 0) starts it again.
-    writeFileSync(path, '{"step":1,"epoch":1,"batch":1,"loss":9,"lr":9}\n');
+    writeFileSync(
+      path,
+      '{"step":0,"epoch":1,"batch":0,"loss":9,"lr":9}\n{"step":1,"epoch":1,"batch":1,"loss":9,"lr":9}\n',
+    );
     const log = new BatchJSONLinesLogger(path);
     assert.equal(log.path, path);
     const t = trainer({});
