@@ -217,9 +217,11 @@ function cornerModel(scale: number) {
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 test("evaluate tta 'ten-crop': the log of the mean softmax over the corner and centre crops of the image and its mirror", () => {
-  // One 4×4 image with pixel (r, c) = 4r + c, and a second one negated; 2×2 crops.
+  // One 4×4 image with pixel (r, c) = 4r + c in its first channel, and a second one negated; 2×2 crops.
   const px = Array.from({ length: 16 }, (_, i) => i);
-  const images = fromArray(Float32Array.from([...px, ...px.map((v) => -v)]), [2, 1, 4, 4]);
+  // Two channels each; the model reads the first, the second (50 + pixel) must stay out of its way.
+  const second = px.map((v) => 50 + v);
+  const images = fromArray(Float32Array.from([...px, ...second, ...px.map((v) => -v), ...second]), [2, 2, 4, 4]);
   const labels = tensor([0, 1], { dtype: 'int32' });
   const { model, inputs } = cornerModel(0.1);
   const r = evaluate(model, [images, labels], crossEntropy, { tta: 'ten-crop', cropSize: 2 });
@@ -232,7 +234,7 @@ test("evaluate tta 'ten-crop': the log of the mean softmax over the corner and c
   const expected = (-Math.log(p0) - Math.log(1 - q0)) / 2;
   assert.ok(Math.abs(r.loss - expected) < 1e-6, `${r.loss} vs ${expected}`);
   assert.equal(inputs.length, 10, 'ten forward passes of the whole batch');
-  assert.ok(inputs.every((i) => JSON.stringify(i.shape) === '[2,1,2,2]'));
+  assert.ok(inputs.every((i) => JSON.stringify(i.shape) === '[2,2,2,2]'));
   // Image 1 scores class 0 above 1/2 (its label), the negated image class 1 (its label).
   assert.equal(r.accuracy, 1);
   assert.equal(r.count, 2);
