@@ -19,6 +19,7 @@
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { Adam, LeNet5, crossEntropy, getBackend, manualSeed, randint, randn, setBackend } from '../src/index.js';
+import { wasmMemoryStats } from '../src/backend/wasm/index.js';
 import { option } from './args.js';
 
 const arg = (name: string, fallback: string): string => option(name) ?? fallback;
@@ -106,6 +107,8 @@ console.log(
     rss_peak_last_fifth_mib: late.length ? peak(late) : null,
     growth_after_v8_settled: growthSettled,
     flat,
+    resident_mib_env: process.env['TSGRAD_WASM_RESIDENT_MIB'] ?? null,
+    wasm_heap: getBackend().name === 'wasm' ? wasmMemoryStats() : null,
   }),
 );
 process.exitCode = flat ? 0 : 1;

@@ -39,6 +39,7 @@ import {
   wasmReady,
 } from '../src/index.js';
 import { writeJsonAtomic } from '../src/io/index.js';
+import { wasmMemoryStats } from '../src/backend/wasm/index.js';
 import { type OpTiming, profileOps } from '../src/tensor/dispatch.js';
 import { option } from './args.js';
 
@@ -80,6 +81,7 @@ const step = (): void => {
 
 const load0 = os.loadavg();
 for (let i = 0; i < warmup; i++) step();
+const heapAtStart = backend === 'wasm' ? wasmMemoryStats() : null;
 if (plain) {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
@@ -119,6 +121,17 @@ while (profiledSteps < steps) {
   plainSteps += n;
 }
 const load1 = os.loadavg();
+const heapAtEnd = backend === 'wasm' ? wasmMemoryStats() : null;
+/** The wasm heap's resident storage over the measured steps (its forced full GCs fall in "dispatch": they run in output allocation). */
+const resident = heapAtEnd && {
+  budget_mib_env: process.env['TSGRAD_WASM_RESIDENT_MIB'] ?? null,
+  resident_bytes_end: heapAtEnd.residentBytes,
+  memory_bytes_end: heapAtEnd.memoryBytes,
+  host_fallbacks_per_step: (heapAtEnd.hostFallbacks - heapAtStart!.hostFallbacks) / (profiledSteps + plainSteps),
+  reclaimed_per_step: (heapAtEnd.reclaimed - heapAtStart!.reclaimed) / (profiledSteps + plainSteps),
+  full_gcs_per_step: (heapAtEnd.fullGcs - heapAtStart!.fullGcs) / (profiledSteps + plainSteps),
+  full_gc_ms_per_step: (heapAtEnd.fullGcMs - heapAtStart!.fullGcMs) / (profiledSteps + plainSteps),
+};
 
 const perStep = (ms: number): number => ms / profiledSteps;
 const stepMs = perStep(profiledMs);
@@ -165,6 +178,13 @@ out.push(
   `elsewhere       ${f(elsewhereMs)} ms  ${f(pct(elsewhereMs), 1)}%  (composites, modules, autograd, optimizer)`,
 );
 out.push(`outside kernels ${f(dispatchMs + elsewhereMs)} ms  ${f(pct(dispatchMs + elsewhereMs), 1)}%`);
+if (resident) {
+  out.push(
+    `wasm heap       budget ${resident.budget_mib_env ?? 'default'} MiB: ${f(resident.host_fallbacks_per_step, 1)} host storages, ` +
+      `${f(resident.reclaimed_per_step, 1)} blocks reclaimed, ${f(resident.full_gcs_per_step, 2)} full GCs ` +
+      `(${f(resident.full_gc_ms_per_step)} ms) per step`,
+  );
+}
 console.log(out.join('\n'));
 
 const json = {
@@ -187,6 +207,7 @@ const json = {
   outside_kernels_pct: pct(dispatchMs + elsewhereMs),
   kernels_pct: pct(kernelMs),
   by_op: rows,
+  wasm_resident: resident,
 };
 if (save) {
   mkdirSync('bench/results', { recursive: true });

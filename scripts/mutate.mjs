@@ -68,7 +68,16 @@ const TESTS = [
       'nn/torch-reference.test.js',
     ],
   ],
-  [/^src\/nn\/module/, ['nn/module.test.js', 'nn/module-api.test.js', 'nn/hooks.test.js', 'nn/transfer.test.js']],
+  [
+    /^src\/nn\/module/,
+    [
+      'nn/module-mutation.test.js',
+      'nn/module.test.js',
+      'nn/module-api.test.js',
+      'nn/hooks.test.js',
+      'nn/transfer.test.js',
+    ],
+  ],
   // Forward and backward hooks, featureMaps and summary: the hook and summary tests.
   [/^src\/nn\/(backward-hooks|hooks)/, ['nn/hooks.test.js', 'nn/module.test.js']],
   [/^src\/nn\/summary/, ['nn/summary-init.test.js', 'nn/hooks.test.js']],

@@ -311,30 +311,37 @@ export abstract class Module {
   }
 
   /**
-   * Copies values from a state dict. Shapes must match; with `strict` (the
-   * default) every key must be present on both sides. The result lists
+   * Copies values from a state dict into the module's parameters and
+   * buffers (each keeps its dtype). Shapes and backends must match; with
+   * `strict` (the default) every key must be present on both sides. The result lists
    * what matched, what was missing and what was unexpected.
    */
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
-    const targets = new Map<string, { tensor: Tensor; setBuffer?: (t: Tensor) => void }>();
-    for (const [k, p] of this.namedParameters()) targets.set(k, { tensor: p });
-    for (const [prefix, m] of this.namedModules()) {
-      for (const [name, b] of m.buffers_) {
-        if (b.persistent)
-          targets.set(prefix ? `${prefix}.${name}` : name, { tensor: b.tensor, setBuffer: (t) => (b.tensor = t) });
-      }
-    }
+    // Buffers are loaded as parameters are: copied into the module's own tensor (which keeps its dtype and
+    // backend), as PyTorch's load_state_dict copies in place.
+    const targets = new Map<string, Tensor>([
+      ...this.namedParameters(),
+      ...this.namedBuffers({ persistentOnly: true }),
+    ]);
     const missingKeys = [...targets.keys()].filter((k) => !(k in sd));
     const unexpectedKeys = Object.keys(sd).filter((k) => !targets.has(k));
     const mismatched: string[] = [];
     for (const [k, v] of Object.entries(sd)) {
       const t = targets.get(k);
-      if (t && !sameShape(t.tensor.shape, v.shape))
-        mismatched.push(`${k}: checkpoint ${fmt(v.shape)} vs model ${fmt(t.tensor.shape)}`);
+      if (t && !sameShape(t.shape, v.shape))
+        mismatched.push(`${k}: checkpoint ${fmt(v.shape)} vs model ${fmt(t.shape)}`);
     }
     if (mismatched.length) {
       throw new ShapeError(`loadStateDict(${this.describe()}): shape mismatch for ${mismatched.join('; ')}`);
+    }
+    // Checked before anything is loaded, so a refused state dict leaves the module as it was.
+    for (const [k, v] of Object.entries(sd)) {
+      const t = targets.get(k);
+      if (t && t.backend !== v.backend)
+        throw new ArgumentError(
+          `loadStateDict(${this.describe()}): ${k} is on backend '${v.backend.name}', the module's tensor on '${t.backend.name}'`,
+        );
     }
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
       const parts = [];
@@ -349,8 +356,7 @@ export abstract class Module {
       for (const [k, v] of Object.entries(sd)) {
         const t = targets.get(k);
         if (!t) continue;
-        if (t.setBuffer) t.setBuffer(v.cast(t.tensor.dtype).clone());
-        else t.tensor.assign(v.clone());
+        t.assign(v.clone());
         loadedKeys.push(k);
       }
     });

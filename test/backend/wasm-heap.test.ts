@@ -1,10 +1,12 @@
 /**
  * The wasm backend's linear-memory heap (src/backend/wasm/heap.ts) and resident storage:
  * size classes, reuse of freed blocks, growth (views made before a growth stay valid, and
- * pointers past 2 GiB reach the kernels), the error at the limit; that kernels on resident
- * tensors copy nothing in or out; that a tiny resident budget (host fallback for most
- * tensors) and garbage collection (blocks freed and reused) leave every value correct; and
- * what `t.data()` returns.
+ * pointers past 2 GiB reach the kernels), the tail slack past the top, the error at the limit;
+ * the engine rules the freeing of resident blocks relies on (WeakRefs and V8's kept-objects
+ * set); that dead tensors' blocks come back inside one synchronous loop; that kernels on
+ * resident tensors (conv and pooling included, forward and backward) copy nothing in or
+ * out; that a tiny resident budget (host fallback for most tensors) and garbage collection
+ * (blocks freed and reused) leave every value correct; and what `t.data()` returns.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -13,7 +15,14 @@ import { runInNewContext } from 'node:vm';
 import * as T from '../../src/index.js';
 import { Adam, type Backend, TsgradError, crossEntropy, manualSeed, wasmFeatures } from '../../src/index.js';
 import { LeNet5 } from '../../src/models/index.js';
-import { WasmHeap, WasmMemoryLimitError, sizeClass } from '../../src/backend/wasm/heap.js';
+import {
+  DEFAULT_RESIDENT_MIB,
+  WasmHeap,
+  WasmMemoryLimitError,
+  fullGcFunction,
+  keptObjectsClearer,
+  sizeClass,
+} from '../../src/backend/wasm/heap.js';
 import { UNARY_CODES } from '../../src/backend/wasm/kernels-abi.js';
 import {
   createWasmBackendWithHeap,
@@ -39,7 +48,6 @@ function fullGc(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
 }
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function randn(shape: number[], backend: Backend, seed: number): T.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -99,9 +107,31 @@ describe('wasm heap: allocator', () => {
     assert.equal(heap.pointerOf(new Float32Array(4)), -1, 'a host array is not');
   });
 
+  test("every block is followed by at least 64 addressable bytes (kernels' masked tail loads stay in bounds)", () => {
+    const memory = sharedMemory(1, 1024);
+    const heap = new WasmHeap(memory, 0, { residentBudget: 2 ** 30 });
+    // Requests that end exactly on a page, or exactly at the memory's end, without the slack.
+    for (const bytes of [PAGE - 64, 64, 3 * PAGE, 16 * PAGE - 64, 8 * PAGE, 100, 40 * PAGE]) {
+      const ptr = heap.malloc(bytes);
+      const end = ptr + heap.blockSize(ptr)!;
+      assert.ok(
+        memory.buffer.byteLength - end >= 64,
+        `block [${ptr}, ${end}) ends ${memory.buffer.byteLength - end} bytes before the memory's end`,
+      );
+      assert.ok(memory.buffer.byteLength - heap.stats().topBytes >= 64);
+    }
+  });
+
+  test('the resident budget: TSGRAD_WASM_RESIDENT_MIB, else the default (resident storage on)', () => {
+    const raw = process.env['TSGRAD_WASM_RESIDENT_MIB'];
+    const expected = (raw === undefined || raw === '' ? DEFAULT_RESIDENT_MIB : Number(raw)) * 2 ** 20;
+    assert.equal(new WasmHeap(sharedMemory(1, 4), 0).residentBudget, expected);
+    assert.ok(DEFAULT_RESIDENT_MIB > 0, 'on by default');
+  });
+
   test('past the limit: a WasmMemoryLimitError (a TsgradError) naming the sizes; resident storage falls back to null', () => {
     const heap = new WasmHeap(sharedMemory(1, 4), 0, { maximumPages: 4, residentBudget: 2 ** 30 });
-    heap.malloc(3 * PAGE);
+    heap.malloc(3 * PAGE); // 3 pages and the tail slack: all 4
     assert.throws(
       () => heap.malloc(2 * PAGE),
       (e: unknown) =>
@@ -115,8 +145,8 @@ describe('wasm heap: allocator', () => {
     // A memory whose declared maximum is below the engine's limit fails at grow(): same error.
     const small = new WasmHeap(sharedMemory(1, 16), 0);
     small.malloc(14 * PAGE); // growing ahead (16 pages at least) does not fit: exactly what is needed does
-    assert.equal(small.memory.buffer.byteLength, 14 * PAGE);
-    assert.throws(() => small.malloc(3 * PAGE), WasmMemoryLimitError);
+    assert.equal(small.memory.buffer.byteLength, 15 * PAGE, '14 pages and the tail slack past them');
+    assert.throws(() => small.malloc(2 * PAGE), WasmMemoryLimitError);
   });
 
   test('linear memory grows past 2 GiB and kernels reach pointers above 2^31', { skip }, () => {
@@ -138,30 +168,110 @@ describe('wasm heap: allocator', () => {
   });
 });
 
+describe('wasm heap: freeing resident blocks inside one synchronous job', () => {
+  test('engine rule: WeakRefs made in this job survive a full GC, unless the kept-objects set is cleared (Node)', () => {
+    const sab = new SharedArrayBuffer(1024);
+    const make = (): WeakRef<Float32Array>[] =>
+      Array.from({ length: 200 }, () => new WeakRef(new Float32Array(sab, 0, 16)));
+    const cleared = (refs: WeakRef<Float32Array>[]): number => refs.filter((r) => r.deref() === undefined).length;
+    const kept = make();
+    fullGc();
+    assert.equal(cleared(kept), 0, "the spec keeps a new WeakRef's target until the job ends");
+    const freed = make();
+    const clear = keptObjectsClearer();
+    clear();
+    fullGc();
+    assert.equal(cleared(freed), 200, 'after keptObjectsClearer(), the next full GC clears them all');
+    const held = new Float32Array(sab, 0, 16);
+    const ref = new WeakRef(held);
+    clear();
+    fullGc();
+    assert.equal(ref.deref(), held, 'a reachable target is never cleared');
+  });
+
+  test('fullGcFunction: a working full GC, and no `gc` global left in contexts made afterwards', () => {
+    const gc = fullGcFunction();
+    assert.equal(typeof gc, 'function');
+    const sab = new SharedArrayBuffer(64);
+    const refs = Array.from({ length: 50 }, () => new WeakRef(new Float32Array(sab, 0, 4)));
+    keptObjectsClearer()();
+    gc!();
+    assert.equal(refs.filter((r) => r.deref() === undefined).length, 50);
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+  });
+
+  test("dead views' blocks are reclaimed and reused without the event loop turning; live views keep their values", () => {
+    // No await anywhere: one job, as a synchronous training loop. gcCostRatio 0: this loop does
+    // no work between allocations, so the default cap (forced GCs at most ~1/10 of the time)
+    // would hold most of them back.
+    const budget = 1 << 20;
+    let gcs = 0;
+    const heap = new WasmHeap(sharedMemory(1, 1024), 0, {
+      residentBudget: budget,
+      fullGc: () => (gcs++, fullGc()),
+      gcCostRatio: 0,
+    });
+    const live: Float32Array[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const v = heap.residentF32(4096); // 16 KiB: the budget holds 64
+      if (v) v.fill(i);
+      if (i % 100 === 0 && v) live.push(v);
+    }
+    const s = heap.stats();
+    assert.ok(s.reclaimed > 1500, `${s.reclaimed} blocks reclaimed within the job`);
+    assert.ok(s.hostFallbacks < 200, `${s.hostFallbacks} of 2000 storages went to the host`);
+    assert.ok(s.topBytes <= budget + 64, `the heap stayed within the budget: top ${s.topBytes}`);
+    assert.ok(gcs > 0 && gcs === s.fullGcs && gcs < 200, `${gcs} forced GCs`);
+    assert.ok(live.length >= 15);
+    live.forEach((v) => assert.ok(v.every((x) => x === v[0]) && v[0]! % 100 === 0, 'a live view kept its values'));
+  });
+});
+
 describe('wasm backend: resident storage', { skip }, () => {
-  test('float32 tensors live in linear memory and a chain of wasm kernels (elementwise, sum, matmul) copies nothing in or out', () => {
+  test('float32 tensors live in linear memory and a chain of wasm kernels (conv, pooling, elementwise, sum, matmul; forward and backward) copies nothing in or out', () => {
     const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
     const backend = typed as Backend;
     const x = randn([8, 3, 12, 12], backend, 1);
-    const w = randn([4, 3, 3, 3], backend, 2);
+    const w = randn([4, 3, 3, 3], backend, 2); // unit stride: the direct kernels
+    const w2 = randn([6, 4, 3, 3], backend, 4); // stride 2: im2col + GEMM
     assert.ok(heap.pointerOf(x.storage as Float32Array) >= 0, 'an uploaded tensor is resident');
-    // Convolutions and pooling (their kernels from issue 12c) still stage their operands.
-    const y = T.maxPool2d(T.relu(T.conv2d(x, w, null, { padding: 1 })), 2);
+    for (const t of [x, w, w2]) t.requiresGrad = true;
     const before = wasmStagingCopies();
+    const y = T.maxPool2d(T.relu(T.conv2d(x, w, null, { padding: 1 })), 2);
     const r = T.relu(T.add(y, y));
     const z = T.sum(T.mul(r, y), [1, 2, 3]);
     const m = T.matmul(T.reshape(r, [8, 144]), T.reshape(y, [144, 8]));
+    const q = T.avgPool2d(T.conv2d(r, w2, null, { stride: 2, padding: 1 }), 2);
+    const c = randn([8, 6, 1, 1], backend, 6); // dense upstream gradients (a broadcast one is materialised on the host)
+    const loss = (qq: T.Tensor, zz: T.Tensor, mm: T.Tensor, cc: T.Tensor): T.Tensor =>
+      T.add(T.sum(T.mul(qq, cc)), T.add(T.sum(T.mul(zz, zz)), T.sum(T.mul(mm, mm))));
+    loss(q, z, m, c).backward();
     const after = wasmStagingCopies();
-    assert.equal(after.count - before.count, 0, `staging copies between wasm kernels: ${after.count - before.count}`);
-    for (const t of [y, r, z, m]) assert.ok(heap.pointerOf(t.storage as Float32Array) >= 0, 'outputs are resident');
+    // ReLU's backward masks are bool tensors, which always live on the host: only float32 data must not move.
+    const copies = after.float32 - before.float32;
+    assert.equal(copies, 0, `float32 staging copies between wasm kernels: ${copies}`);
+    for (const t of [y, r, z, m, q, x.grad!, w.grad!, w2.grad!])
+      assert.ok(heap.pointerOf(t.storage as Float32Array) >= 0, 'outputs and gradients are resident');
     // The same values as the cpu reference.
-    const xc = T.tensor(x.dataSync().slice(), { shape: x.shape });
-    const wc = T.tensor(w.dataSync().slice(), { shape: w.shape });
+    const onCpu = (t: T.Tensor): T.Tensor => {
+      const c = T.tensor(t.dataSync().slice(), { shape: t.shape });
+      c.requiresGrad = true;
+      return c;
+    };
+    const [xc, wc, w2c] = [onCpu(x), onCpu(w), onCpu(w2)];
     const yc = T.maxPool2d(T.relu(T.conv2d(xc, wc, null, { padding: 1 })), 2);
     assertClose(y.dataSync(), yc.dataSync(), 1e-4);
     const rc = T.relu(T.add(yc, yc));
-    assertClose(z.dataSync(), T.sum(T.mul(rc, yc), [1, 2, 3]).dataSync(), 1e-4);
-    assertClose(m.dataSync(), T.matmul(T.reshape(rc, [8, 144]), T.reshape(yc, [144, 8])).dataSync(), 1e-4);
+    const zc = T.sum(T.mul(rc, yc), [1, 2, 3]);
+    assertClose(z.dataSync(), zc.dataSync(), 1e-4);
+    const mc = T.matmul(T.reshape(rc, [8, 144]), T.reshape(yc, [144, 8]));
+    assertClose(m.dataSync(), mc.dataSync(), 1e-4);
+    const qc = T.avgPool2d(T.conv2d(rc, w2c, null, { stride: 2, padding: 1 }), 2);
+    assertClose(q.dataSync(), qc.dataSync(), 1e-4);
+    loss(qc, zc, mc, T.tensor(c.dataSync().slice(), { shape: c.shape })).backward();
+    assertClose(x.grad!.dataSync(), xc.grad!.dataSync(), 1e-3);
+    assertClose(w.grad!.dataSync(), wc.grad!.dataSync(), 1e-3);
+    assertClose(w2.grad!.dataSync(), w2c.grad!.dataSync(), 1e-3);
   });
 
   test('host operands (past the budget) are staged: copied in and the output copied back', () => {
@@ -201,6 +311,7 @@ describe('wasm backend: resident storage', { skip }, () => {
         if (budget < BIG) {
           assert.ok(s.hostFallbacks > 0, 'the tiny budget sent tensors to the host');
           assert.ok(s.residentArrays > 0, 'and some stayed resident');
+          assert.ok(s.reclaimed > 0, "dead tensors' blocks were reclaimed within the loop");
         } else assert.equal(s.hostFallbacks, 0);
         return out;
       } finally {
@@ -212,7 +323,7 @@ describe('wasm backend: resident storage', { skip }, () => {
     assert.deepEqual(tiny, big, 'bit-identical losses whichever tensors were resident');
   });
 
-  test('garbage-collected tensors free their blocks, new tensors reuse them, live tensors keep their values', async () => {
+  test('garbage-collected tensors free their blocks, new tensors reuse them, live tensors keep their values', () => {
     const { backend: typed, heap } = createWasmBackendWithHeap(features.kernels!, BIG);
     const backend = typed as Backend;
     const keep = randn([1000], backend, 5);
@@ -224,10 +335,10 @@ describe('wasm backend: resident storage', { skip }, () => {
     const high = heap.stats().topBytes;
     const live = heap.stats().residentArrays;
     assert.ok(live >= 100, `${live} resident arrays before collection`);
-    for (let i = 0; i < 5 && heap.stats().residentArrays > 10; i++) {
-      fullGc();
-      await turn();
-    }
+    // Synchronously: a sweep lets go of the kept set, a full GC collects, the next sweep frees.
+    heap.sweep();
+    fullGc();
+    heap.sweep();
     const after = heap.stats();
     assert.ok(after.residentArrays <= 10, `dead tensors freed: ${after.residentArrays} resident arrays left`);
     assert.ok(after.freeBytes > 0 || after.topBytes < high, 'their blocks went back to free lists or the top');

@@ -17,17 +17,53 @@
  * where the memory is shared (WebAssembly threads: Node, cross-origin isolated pages): growing
  * a shared memory never detaches its buffer, so views made before a growth stay valid for the
  * cpu fallback kernels and for every other reader; a non-shared memory's buffer is detached by
- * growth, so there all storage stays on the host. A resident block is freed when its view is
- * garbage-collected (FinalizationRegistry). The engine's GC does not see linear memory, and
- * FinalizationRegistry callbacks run only when the event loop turns, so resident storage is
- * capped by a budget: past it, new tensors get host arrays (which V8 counts as external memory,
- * so its GC then runs and the dead views' blocks come back). No block is freed while its view
- * is reachable, so no use-after-free is possible, and nobody calls dispose().
+ * growth, so there all storage stays on the host.
+ *
+ * Freeing resident storage. The engine's GC does not see linear memory, so the heap keeps a
+ * WeakRef to each resident view and sweeps them (every SWEEP_EVERY resident allocations, and
+ * when an allocation would pass the budget): a view whose WeakRef reads undefined is
+ * unreachable for good, so its block goes back to its free list. Two engine rules decide when
+ * a dead view's WeakRef reads undefined, both measured in Node 20 (V8 11.3; see
+ * test/backend/wasm-heap.test.ts):
+ *   - only a full (mark-compact) GC clears a WeakRef's target; scavenges keep it. A training
+ *     loop runs one every few steps (its host arrays and promoted objects drive them);
+ *   - a WeakRef's target is kept alive until the end of the current job once the WeakRef is
+ *     created or deref()'d (the spec's KeepDuringJob set), and a synchronous training loop is
+ *     one job that never ends, so neither WeakRefs nor FinalizationRegistry callbacks (which
+ *     also wait for the event loop) would ever free anything there. In Node the heap
+ *     therefore clears that set after each sweep (keptObjectsClearer(): evaluating a script in
+ *     a vm context with its own microtask queue ends with V8's ClearKeptObjects). That set is
+ *     the isolate's: other code's WeakRefs deref()'d earlier in the same job may then be
+ *     cleared before the job ends (never while their target is otherwise reachable). Where
+ *     there is no vm (browsers) the set clears when the job ends, as the spec says: an
+ *     asynchronous loop frees its blocks, a synchronous one fills the budget once.
+ * When no free block fits and the budget is spent, the heap sweeps, and where that is not
+ * enough, runs a full GC itself (Node: fullGcFunction(); rate-limited to about half of the
+ * time, see makeRoom()) and sweeps again; past that, new tensors get host arrays (which V8
+ * counts as external memory, so its own GCs run and the dead views' blocks come back at a
+ * later sweep). No block is freed while
+ * its view is reachable, so no use-after-free is possible, and nobody calls dispose().
+ *
+ * Every block is followed by at least TAIL_SLACK addressable bytes (the memory is grown to
+ * cover them), so kernels whose last vector load of a row reads up to 12 bytes past an
+ * operand (convDirectGradWeight's masked tails) stay in bounds for an operand that ends a
+ * block at the top of the heap.
  */
 import { TsgradError } from '../../core/errors.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
+/** Addressable bytes kept past the heap's top (see the header). */
+const TAIL_SLACK = 64;
+/** A periodic sweep every this many resident allocations. */
+const SWEEP_EVERY = 64;
+/** Past the budget, a sweep at most every this many allocation requests (a budget full of live tensors costs O(1) then). */
+const SWEEP_MIN_GAP = 8;
+/** Past the budget, a full GC at most every this many requests; doubled (up to the max) while GCs free little. */
+const GC_MIN_GAP = 32;
+const GC_MAX_GAP = 4096;
+/** A forced GC waits this many times the last one's duration after it (forced GCs: at most ~1/2 of the time). */
+const GC_COST_RATIO = 1;
 /** The engine's linear-memory limit for wasm32 (V8: 65,536 pages). */
 const MAX_PAGES = 65536;
 
@@ -84,19 +120,40 @@ export interface HeapStats {
   readonly fresh: number;
   /** Tensor storages that went to the host because the resident budget was spent. */
   readonly hostFallbacks: number;
+  /** Resident blocks freed after their tensors were garbage-collected, and the sweeps that found them. */
+  readonly reclaimed: number;
+  readonly sweeps: number;
+  /** Full GCs the heap ran because the budget was spent, and their total milliseconds. */
+  readonly fullGcs: number;
+  readonly fullGcMs: number;
 }
 
 /** An allocator over one WebAssembly.Memory, from byte `base` (the end of the module's static data) up. */
 export class WasmHeap {
   readonly shared: boolean;
-  /** The most bytes of resident tensor storage at once (blocks by class size). */
+  /** The most bytes of resident tensor storage at once (live blocks, by class size; collected ones count until swept). */
   residentBudget: number;
   private top: number;
   private readonly free = new Map<number, number[]>();
   private readonly sizes = new Map<number, number>();
   /** Every ArrayBuffer object this memory has had (a shared memory gives a new one after each growth). */
   private readonly buffers = new Set<ArrayBufferLike>();
-  private readonly registry: FinalizationRegistry<number>;
+  /** Each resident block's view, weakly: the block is freed once its view has been collected. */
+  private readonly owners = new Map<number, WeakRef<Float32Array>>();
+  private readonly clearKept: () => void;
+  private readonly collect: (() => void) | null;
+  /** Requests since the last forced GC, and how many must pass before the next one. */
+  private sinceGc = 0;
+  private gcGap = GC_MIN_GAP;
+  private gcCount = 0;
+  private gcMs = 0;
+  private readonly gcCostRatio: number;
+  private lastGcEnd = -Infinity;
+  private lastGcMs = 0;
+  /** Allocation requests since the last sweep. */
+  private sinceSweep = 0;
+  private reclaimedCount = 0;
+  private sweepCount = 0;
   private allocated = 0;
   private resident = 0;
   private residentCount = 0;
@@ -109,14 +166,23 @@ export class WasmHeap {
   constructor(
     readonly memory: WebAssembly.Memory,
     base: number,
-    options: { residentBudget?: number; maximumPages?: number } = {},
+    options: {
+      residentBudget?: number;
+      maximumPages?: number;
+      /** The full GC makeRoom() may run (default: fullGcFunction()), null for none. */
+      fullGc?: (() => void) | null;
+      /** How many times the last forced GC's duration must pass before the next (default GC_COST_RATIO). */
+      gcCostRatio?: number;
+    } = {},
   ) {
     this.top = alignUp(base);
     this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.residentBudget = options.residentBudget ?? defaultResidentBudget();
     this.limitBytes = (options.maximumPages ?? MAX_PAGES) * PAGE;
     this.buffers.add(memory.buffer);
-    this.registry = new FinalizationRegistry((ptr) => this.releaseResident(ptr));
+    this.clearKept = keptObjectsClearer();
+    this.collect = options.fullGc === undefined ? fullGcFunction() : options.fullGc;
+    this.gcCostRatio = options.gcCostRatio ?? GC_COST_RATIO;
   }
 
   /** A block of at least `bytes` bytes (64-byte aligned); throws WasmMemoryLimitError past the engine's limit. */
@@ -129,7 +195,7 @@ export class WasmHeap {
       this.freeTotal -= size;
     } else {
       ptr = this.top;
-      this.ensure(ptr + size, bytes);
+      this.ensure(ptr + size + TAIL_SLACK, bytes);
       this.top = ptr + size;
       this.freshCount++;
     }
@@ -169,26 +235,115 @@ export class WasmHeap {
   residentF32(length: number, zero = true): Float32Array | null {
     if (!this.shared || length === 0) return null;
     const size = sizeClass(length * 4);
-    if (this.resident + size > this.residentBudget) {
+    if (size > this.residentBudget) {
       this.hostCount++;
       return null;
     }
-    let ptr: number;
-    try {
-      ptr = this.malloc(length * 4);
-    } catch (e) {
-      if (e instanceof WasmMemoryLimitError) {
+    this.sinceSweep++;
+    this.sinceGc++;
+    let ptr = this.reuse(size);
+    if (ptr < 0 && !this.mayGrow(size)) {
+      this.makeRoom();
+      ptr = this.reuse(size);
+    }
+    if (ptr < 0) {
+      if (!this.mayGrow(size)) {
         this.hostCount++;
         return null;
       }
-      throw e;
+      try {
+        ptr = this.malloc(length * 4);
+      } catch (e) {
+        if (e instanceof WasmMemoryLimitError) {
+          this.hostCount++;
+          return null;
+        }
+        throw e;
+      }
     }
-    this.resident += size;
+    this.resident += this.sizes.get(ptr)!;
     this.residentCount++;
     const view = new Float32Array(this.buffer(), ptr, length);
     if (zero) view.fill(0);
-    this.registry.register(view, ptr);
+    this.owners.set(ptr, new WeakRef(view));
+    if (this.sinceSweep >= SWEEP_EVERY) this.sweep();
     return view;
+  }
+
+  /**
+   * A free block of class `size` for a resident request, within the budget of live bytes; -1
+   * if none. (Taking blocks of larger classes too, up to twice the size, was measured worse on
+   * the LeNet-5 memory bench: the larger requests then missed and grew the heap instead.)
+   */
+  private reuse(size: number): number {
+    if (this.resident + size > this.residentBudget) return -1;
+    const ptr = this.free.get(size)?.pop();
+    if (ptr === undefined) return -1;
+    this.freeTotal -= size;
+    this.reusedCount++;
+    this.sizes.set(ptr, size);
+    this.allocated += size;
+    return ptr;
+  }
+
+  /**
+   * Whether resident storage may take `size` new bytes from the top. Only live bytes count:
+   * also counting free blocks (so fragmentation could never push the heap past the budget)
+   * was measured worse on the LeNet-5 memory bench at 32 MiB (RSS 126-142 MiB against 113,
+   * 1,621 storages sent to the host against none), as each host storage adds its own memory.
+   */
+  private mayGrow(size: number): boolean {
+    return this.resident + size <= this.residentBudget;
+  }
+
+  /**
+   * No free block fits and the budget forbids growing: sweep (at most every SWEEP_MIN_GAP
+   * requests); if more than 3/4 of the budget is still taken (live or not yet collected), run a
+   * full GC and sweep again, at most every gcGap requests (doubled while GCs free under a
+   * quarter of the budget, so a budget full of live tensors does not cost a GC per tensor)
+   * and only once as much time as GC_COST_RATIO of the last GC's has passed since it ended
+   * (so forced GCs take at most about half of the time, and a loop whose GCs cost more than that keeps some tensors on the host instead).
+   */
+  private makeRoom(): void {
+    if (this.sinceSweep >= SWEEP_MIN_GAP) this.sweep();
+    if (!this.collect || this.resident <= this.residentBudget * 0.75 || this.sinceGc < this.gcGap) return;
+    const t0 = performance.now();
+    if (t0 - this.lastGcEnd < this.gcCostRatio * this.lastGcMs) return;
+    const before = this.resident;
+    this.collect();
+    this.lastGcEnd = performance.now();
+    this.lastGcMs = this.lastGcEnd - t0;
+    this.gcMs += this.lastGcMs;
+    this.gcCount++;
+    this.sinceGc = 0;
+    this.sweep();
+    const freed = before - this.resident;
+    this.gcGap = freed >= this.residentBudget / 4 ? GC_MIN_GAP : Math.min(this.gcGap * 2, GC_MAX_GAP);
+  }
+
+  /**
+   * Frees the blocks of resident views the GC has collected and returns how many; then lets
+   * the next full GC collect views that died since (see the header: the kept-objects set).
+   * Runs on its own as tensors are allocated; tests and wasmMemoryStats() call it to see
+   * what is live now.
+   */
+  sweep(): number {
+    let freed = 0;
+    for (const [ptr, owner] of this.owners) {
+      if (owner.deref() !== undefined) continue;
+      this.owners.delete(ptr);
+      const size = this.sizes.get(ptr)!;
+      this.resident -= size;
+      this.residentCount--;
+      this.release(ptr);
+      freed++;
+    }
+    // deref() just kept every live view until the end of the job: let go of them again.
+    this.clearKept();
+    this.sinceSweep = 0;
+    this.sweepCount++;
+    this.reclaimedCount += freed;
+    return freed;
   }
 
   /** The byte offset of `a`'s first element when it lives in this heap's memory, else -1. */
@@ -214,15 +369,11 @@ export class WasmHeap {
       reused: this.reusedCount,
       fresh: this.freshCount,
       hostFallbacks: this.hostCount,
+      reclaimed: this.reclaimedCount,
+      sweeps: this.sweepCount,
+      fullGcs: this.gcCount,
+      fullGcMs: this.gcMs,
     };
-  }
-
-  private releaseResident(ptr: number): void {
-    const size = this.sizes.get(ptr);
-    if (size === undefined) return;
-    this.resident -= size;
-    this.residentCount--;
-    this.release(ptr);
   }
 
   /** Grows the memory to at least `end` bytes. */
@@ -250,16 +401,73 @@ export class WasmHeap {
 }
 
 /**
- * TSGRAD_WASM_RESIDENT_MIB, or 0 (resident storage off): measured on the 10,000-step memory
- * bench, a synchronous training loop never lets FinalizationRegistry callbacks run, so the
- * budget fills with dead tensors within a few steps and stays full, adding its size to the
- * peak RSS while every later tensor takes the host path anyway. Resident storage pays where
- * the loop turns the event loop (or once blocks can be spilled to the host); until then it is
- * opt-in.
+ * The resident budget without TSGRAD_WASM_RESIDENT_MIB, in MiB. Measured on the 400-step
+ * LeNet-5 memory bench (batch 64, Adam; a loaded 2-core machine): at 32 MiB all but 0-0.6% of
+ * float32 storages lived in linear memory, at one forced GC every 2 steps, with peak RSS
+ * 113-126 MiB against 128-135 with resident storage off; 48 MiB peaked at 134-147 MiB and
+ * 64 MiB at 150-153 (larger free lists), for fewer GCs (one every 3 and 5 steps).
+ */
+export const DEFAULT_RESIDENT_MIB = 32;
+
+/**
+ * TSGRAD_WASM_RESIDENT_MIB (0 turns resident storage off), else DEFAULT_RESIDENT_MIB.
  */
 function defaultResidentBudget(): number {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const raw = env?.['TSGRAD_WASM_RESIDENT_MIB'];
-  const mib = raw === undefined || raw === '' ? 0 : Number(raw);
-  return (Number.isFinite(mib) && mib >= 0 ? mib : 0) * 2 ** 20;
+  const mib = raw === undefined || raw === '' ? DEFAULT_RESIDENT_MIB : Number(raw);
+  return (Number.isFinite(mib) && mib >= 0 ? mib : DEFAULT_RESIDENT_MIB) * 2 ** 20;
+}
+
+interface NodeVm {
+  createContext(sandbox: object, options: { microtaskMode: 'afterEvaluate' }): object;
+  Script: new (code: string) => { runInContext(context: object): unknown };
+}
+
+/**
+ * A function that empties V8's kept-objects set (the WeakRef targets kept alive until the end
+ * of the current job) now, in the middle of a job, or a no-op where that is not possible.
+ * Node: a vm context with microtaskMode 'afterEvaluate' has its own microtask queue, and
+ * every evaluation in it ends with a checkpoint of that queue, which in V8 ends with
+ * ClearKeptObjects (about 8 µs). Measured: 1,000 WeakRefs created in one job are all cleared
+ * by the next full GC after it, none without it, and none with a vm context of the default
+ * mode. process.getBuiltinModule (Node ≥ 20.16), so browsers never import node:vm.
+ */
+export function keptObjectsClearer(): () => void {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  try {
+    const vm = proc?.getBuiltinModule?.('node:vm') as NodeVm | undefined;
+    if (!vm) return () => {};
+    const context = vm.createContext({}, { microtaskMode: 'afterEvaluate' });
+    const script = new vm.Script('0');
+    return () => void script.runInContext(context);
+  } catch {
+    return () => {};
+  }
+}
+
+/**
+ * V8's full, synchronous garbage collection, or null where it cannot be had (browsers).
+ * Node: the process's own `gc` when it runs with --expose-gc; else --expose-gc is set at run
+ * time, a fresh vm context (which then gets a `gc` global) hands its function over, and the
+ * flag is turned off again, so no later context (a worker thread's, say) sees a `gc` global.
+ */
+export function fullGcFunction(): (() => void) | null {
+  const own = (globalThis as { gc?: unknown }).gc;
+  if (typeof own === 'function') return own as () => void;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  try {
+    const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+    const vm = proc?.getBuiltinModule?.('node:vm') as { runInNewContext(code: string): unknown } | undefined;
+    if (!v8 || !vm) return null;
+    v8.setFlagsFromString('--expose-gc');
+    try {
+      const gc = vm.runInNewContext('typeof gc === "function" ? gc : null');
+      return typeof gc === 'function' ? (gc as () => void) : null;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  } catch {
+    return null;
+  }
 }

@@ -15,7 +15,7 @@
  *
  * Storage is plain typed arrays, so every other kernel is the cpu one and tensors of both
  * backends share one format: host arrays as on the cpu backend, or, within the resident
- * budget (TSGRAD_WASM_RESIDENT_MIB, off by default: see heap.ts), Float32Array views of the
+ * budget (TSGRAD_WASM_RESIDENT_MIB, 32 MiB by default, 0 = off: see heap.ts), Float32Array views of the
  * kernels' shared linear memory, which kernels read and write in place; host operands are
  * copied in and out through a scratch block (kernels/common.ts's stage()). Inside each override, float64 (gradient
  * checks) and int32 inputs take the cpu kernel, as do calls made before an asynchronously
@@ -226,19 +226,23 @@ export function wasmReady(): Promise<boolean> {
 
 /**
  * What the wasm backend's linear memory holds now: its size, the bytes of tensors resident in
- * it and their count, free-list bytes, and how many float32 storages went to the host because
- * the resident budget was spent (TSGRAD_WASM_RESIDENT_MIB, default 256). null before the
- * backend's first use.
+ * it and their count, free-list bytes, how many float32 storages went to the host because
+ * the resident budget was spent (TSGRAD_WASM_RESIDENT_MIB, default 32), and how many blocks
+ * of collected tensors were reclaimed. Sweeps first, so collected tensors are not counted.
+ * null before the backend's first use.
  * @example const s = wasmMemoryStats(); if (s) console.log(s.residentBytes, s.memoryBytes);
  */
 export function wasmMemoryStats(): HeapStats | null {
-  return activeHeap()?.stats() ?? null;
+  const heap = activeHeap();
+  if (!heap) return null;
+  heap.sweep();
+  return heap.stats();
 }
 
 /**
  * @internal Sets the most bytes of float32 storage the wasm backend keeps in linear memory
  * (0: every tensor on the host); returns the previous budget. For tests that force the host
- * fallback; the default comes from TSGRAD_WASM_RESIDENT_MIB (256 MiB without it).
+ * fallback; the default comes from TSGRAD_WASM_RESIDENT_MIB (32 MiB without it).
  */
 export function setWasmResidentBudget(bytes: number): number {
   const heap = activeHeap();
@@ -248,8 +252,8 @@ export function setWasmResidentBudget(bytes: number): number {
   return before;
 }
 
-/** @internal Copies kernels made between host arrays and linear memory (count and bytes), since the process started. */
-export function wasmStagingCopies(): { count: number; bytes: number } {
+/** @internal Copies kernels made between host arrays and linear memory (count, bytes, and the float32 ones), since the process started. */
+export function wasmStagingCopies(): { count: number; bytes: number; float32: number } {
   return { ...stagingCopies };
 }
 

@@ -65,9 +65,10 @@ const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 /**
  * Copies between JS arrays and linear memory made by kernels' staging (put/get): a debug
- * counter, so tests can check that kernels on resident tensors copy nothing.
+ * counter, so tests can check that kernels on resident tensors copy nothing. `float32` counts
+ * the copies of float32 data alone (bool storage is never resident, so masks are always staged).
  */
-export const stagingCopies = { count: 0, bytes: 0 };
+export const stagingCopies = { count: 0, bytes: 0, float32: 0 };
 
 /** An instantiated build of the kernels, with the heap of the memory it runs on. */
 export class WasmRuntime {
@@ -180,6 +181,7 @@ export class WasmRuntime {
   put(ptr: number, data: Float32Array | Uint8Array): void {
     stagingCopies.count++;
     stagingCopies.bytes += data.byteLength;
+    if (data instanceof Float32Array) stagingCopies.float32++;
     if (data instanceof Uint8Array) this.u8().set(data, ptr);
     else this.f32().set(data, ptr >>> 2);
   }
@@ -188,6 +190,7 @@ export class WasmRuntime {
   get(ptr: number, out: Float32Array | Uint8Array, length = out.length): void {
     stagingCopies.count++;
     stagingCopies.bytes += length * out.BYTES_PER_ELEMENT;
+    if (out instanceof Float32Array) stagingCopies.float32++;
     if (out instanceof Uint8Array) {
       out.set(this.u8().subarray(ptr, ptr + length));
       return;

@@ -10,12 +10,11 @@
  * over its taps in one fixed order either way, so results do not depend on the thread count.
  */
 import type { Conv2dParams, ConvGeometry } from '../../../core/ops.js';
-import { sizeOf } from '../../../core/shape.js';
 import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { align64, bytes, dense } from './common.js';
+import { align64, bytes, dense, stage } from './common.js';
 
 /** Rows of output channels per filter block (kernels.ts's MR). */
 const BLOCK = 4;
@@ -131,15 +130,14 @@ export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filter
   const xPlane = d.chansTotal * d.h * d.w;
   const yPlane = d.rowsTotal * d.hOut * d.wOut;
   const lanes = lanesFor(rt, d.n * d.rowsTotal * d.hOut * d.wOut * ckk);
-  const [px, pf, pfp, py, pwork] = rt.reserve([
-    bytes(d.n * xPlane),
-    bytes(sizeOf(filters.shape)),
+  const io = stage(rt, [
+    { in: dense(x) },
+    { in: dense(filters) },
     bytes(d.groups * packed),
-    bytes(d.n * yPlane),
+    { out: out.storage as Float32Array, length: d.n * yPlane },
     lanes * workBytes,
   ]);
-  rt.put(px!, dense(x));
-  rt.put(pf!, dense(filters));
+  const [px, pf, pfp, py, pwork] = io.ptrs;
   const f = d.filters;
   for (let gr = 0; gr < d.groups; gr++) {
     rt.exports.packConvFilters(
@@ -192,7 +190,7 @@ export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filter
     return program;
   });
   rt.run(programs);
-  rt.get(py!, out.storage as Float32Array, d.n * yPlane);
+  io.finish();
 }
 
 /**
@@ -211,16 +209,17 @@ export function runDirectGradWeight(rt: WasmRuntime, d: DirectConv, x: CpuView, 
   const xPlane = d.chansTotal * d.h * d.w;
   const yPlane = d.rowsTotal * d.hOut * d.wOut;
   const lanes = Math.min(blocks, lanesFor(rt, d.n * d.rowsTotal * d.hOut * d.wOut * ckk));
-  // dy is not the last region: the kernel's masked tail loads may read a few floats past it.
-  const [px, pdw, pdy, pacc, pwork] = rt.reserve([
-    bytes(d.n * xPlane),
-    bytes(d.groups * d.rows * ckk),
-    bytes(d.n * yPlane),
+  // The kernel's masked tail loads read up to 12 bytes past the end of dy's rows (their
+  // values are discarded): a staged dy is followed by the scratch regions after it, a
+  // resident one by its block's successor or the heap's tail slack (heap.ts).
+  const io = stage(rt, [
+    { in: dense(x) },
+    { out: out.storage as Float32Array, length: d.groups * d.rows * ckk },
+    { in: dense(dy) },
     d.groups * blocks * accBytes,
     lanes * workBytes,
   ]);
-  rt.put(px!, dense(x));
-  rt.put(pdy!, dense(dy));
+  const [px, pdw, pdy, pacc, pwork] = io.ptrs;
   const programs: Program[] = splitRange(blocks, lanes).map(([b0, b1], lane) => {
     const program: Program = [];
     for (let gr = 0; gr < d.groups; gr++) {
@@ -255,5 +254,5 @@ export function runDirectGradWeight(rt: WasmRuntime, d: DirectConv, x: CpuView, 
     return program;
   });
   rt.run(programs);
-  rt.get(pdw!, out.storage as Float32Array, d.groups * d.rows * ckk);
+  io.finish();
 }

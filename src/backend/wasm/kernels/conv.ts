@@ -3,7 +3,6 @@
  * (plan.ts sizes the chunks and splits the work across lanes).
  */
 import { convGeometry } from '../../../core/ops.js';
-import { sizeOf } from '../../../core/shape.js';
 import type { CpuView } from '../../cpu/storage.js';
 import {
   GRAD_WEIGHT_COLS_BUDGET,
@@ -16,7 +15,7 @@ import {
   windowArgs,
 } from '../plan.js';
 import type { Program } from '../pool.js';
-import { type FastKernel, bytes, dense } from './common.js';
+import { type FastKernel, bytes, dense, stage } from './common.js';
 import { forwardPlan, gradInputPlan, runDirectConv, runDirectGradWeight } from './conv-direct.js';
 
 /**
@@ -32,17 +31,15 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
-  const xSize = g.n * g.cIn * g.h * g.w;
   const ySize = g.n * g.cOut * hw;
-  const [px, pw, py, pcols, ptmp] = rt.reserve([
-    bytes(xSize),
-    bytes(sizeOf(wv.shape)),
-    bytes(ySize),
+  const io = stage(rt, [
+    { in: dense(xv) },
+    { in: dense(wv) },
+    { out: out.storage as Float32Array, length: ySize },
     bytes(g.cIn * g.kh * g.kw * chunk * hw),
     chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
   ]);
-  rt.put(px!, dense(xv));
-  rt.put(pw!, dense(wv));
+  const [px, pw, py, pcols, ptmp] = io.ptrs;
   const win = windowArgs(g, p);
   const plane = g.cIn * g.h * g.w;
   for (let s0 = 0; s0 < g.n; s0 += chunk) {
@@ -98,7 +95,7 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
     }
     rt.run(mergePrograms(gemms));
   }
-  rt.get(py!, out.storage as Float32Array, ySize);
+  io.finish();
 };
 
 /**
@@ -114,15 +111,14 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g);
   const dxSize = g.n * g.cIn * g.h * g.w;
-  const [pdy, pw, pdx, pcols, pdyRows] = rt.reserve([
-    bytes(g.n * g.cOut * hw),
-    bytes(sizeOf(wv.shape)),
-    bytes(dxSize),
+  const io = stage(rt, [
+    { in: dense(dyv) },
+    { in: dense(wv) },
+    { out: out.storage as Float32Array, length: dxSize },
     bytes(g.cIn * g.kh * g.kw * chunk * hw),
     chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
   ]);
-  rt.put(pdy!, dense(dyv));
-  rt.put(pw!, dense(wv));
+  const [pdy, pw, pdx, pcols, pdyRows] = io.ptrs;
   rt.zero(pdx!, dxSize);
   const win = windowArgs(g, p);
   const plane = g.cIn * g.h * g.w;
@@ -177,7 +173,7 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
     rt.run(mergePrograms(gemms));
     rt.run(channelSplit(rt, 'col2im', g, win, dxs, pcols!, ld));
   }
-  rt.get(pdx!, out.storage as Float32Array, dxSize);
+  io.finish();
 };
 
 /**
@@ -200,15 +196,14 @@ export const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs,
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const chunk = samplesPerChunk(g, GRAD_WEIGHT_COLS_BUDGET);
   const dwSize = g.cOut * ckk;
-  const [px, pdy, pdw, pcols, pdyRows] = rt.reserve([
-    bytes(g.n * g.cIn * g.h * g.w),
-    bytes(g.n * g.cOut * hw),
-    bytes(dwSize),
+  const io = stage(rt, [
+    { in: dense(xv) },
+    { in: dense(dyv) },
+    { out: out.storage as Float32Array, length: dwSize },
     bytes(g.cIn * g.kh * g.kw * chunk * hw),
     chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
   ]);
-  rt.put(px!, dense(xv));
-  rt.put(pdy!, dense(dyv));
+  const [px, pdy, pdw, pcols, pdyRows] = io.ptrs;
   const win = windowArgs(g, p);
   const plane = g.cIn * g.h * g.w;
   for (let s0 = 0; s0 < g.n; s0 += chunk) {
@@ -244,5 +239,5 @@ export const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs,
     }
     rt.run(mergePrograms(gemms));
   }
-  rt.get(pdw!, out.storage as Float32Array, dwSize);
+  io.finish();
 };

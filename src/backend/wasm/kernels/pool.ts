@@ -4,7 +4,7 @@ import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, poolPrograms, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { type FastKernel, align64, bytes, dense } from './common.js';
+import { type FastKernel, align64, bytes, dense, stage } from './common.js';
 
 /** Kernel 2, stride 2, no padding or dilation, every window inside the input: maxPool2x2's case. */
 function isPool2x2(g: PoolGeometry, p: Pool2dParams): boolean {
@@ -34,15 +34,15 @@ export const maxPool2dFast: FastKernel<'maxPool2d'> = (rt, inputs, out, p) => {
   const g = poolGeometry(xv.shape, p, 'maxPool2d');
   const ySize = g.n * g.c * g.hOut * g.wOut;
   const scratch = align64(bytes(Math.max(g.wOut, 16)));
-  const [px, py, pscratch] = rt.reserve([bytes(g.n * g.c * g.h * g.w), bytes(ySize), scratch * rt.lanes]);
-  rt.put(px!, dense(xv));
+  const io = stage(rt, [{ in: dense(xv) }, { out: out.storage as Float32Array, length: ySize }, scratch * rt.lanes]);
+  const [px, py, pscratch] = io.ptrs;
   const planes = [
     { ptr: px!, perPlane: g.h * g.w },
     { ptr: py!, perPlane: g.hOut * g.wOut },
   ];
   if (isPool2x2(g, p)) rt.run(pool2x2Programs(rt, 'maxPool2x2', g, planes, pscratch!));
   else rt.run(poolPrograms(rt, 'maxPool2d', g, p, planes, (lane) => [pscratch! + lane * scratch]));
-  rt.get(py!, out.storage as Float32Array, ySize);
+  io.finish();
 };
 
 export const maxPool2dGradFast: FastKernel<'maxPool2dGrad'> = (rt, inputs, out, p) => {
@@ -50,14 +50,13 @@ export const maxPool2dGradFast: FastKernel<'maxPool2dGrad'> = (rt, inputs, out, 
   const g = poolGeometry(xv.shape, p, 'maxPool2dGrad');
   const xSize = g.n * g.c * g.h * g.w;
   const scratch = align64(bytes(Math.max(2 * g.wOut, 16)));
-  const [px, pgy, pdx, pscratch] = rt.reserve([
-    bytes(xSize),
-    bytes(g.n * g.c * g.hOut * g.wOut),
-    bytes(xSize),
+  const io = stage(rt, [
+    { in: dense(xv) },
+    { in: dense(gyv) },
+    { out: out.storage as Float32Array, length: xSize },
     scratch * rt.lanes,
   ]);
-  rt.put(px!, dense(xv));
-  rt.put(pgy!, dense(gyv));
+  const [px, pgy, pdx, pscratch] = io.ptrs;
   rt.zero(pdx!, xSize);
   const planes = [
     { ptr: px!, perPlane: g.h * g.w },
@@ -66,33 +65,33 @@ export const maxPool2dGradFast: FastKernel<'maxPool2dGrad'> = (rt, inputs, out, 
   ];
   if (isPool2x2(g, p)) rt.run(pool2x2Programs(rt, 'maxPool2x2Grad', g, planes, pscratch!));
   else rt.run(poolPrograms(rt, 'maxPool2dGrad', g, p, planes, (lane) => [pscratch! + lane * scratch]));
-  rt.get(pdx!, out.storage as Float32Array, xSize);
+  io.finish();
 };
 
 export const avgPool2dFast: FastKernel<'avgPool2d'> = (rt, inputs, out, p: AvgPool2dParams) => {
   const xv = inputs[0]!;
   const g = poolGeometry(xv.shape, p, 'avgPool2d');
   const ySize = g.n * g.c * g.hOut * g.wOut;
-  const [px, py] = rt.reserve([bytes(g.n * g.c * g.h * g.w), bytes(ySize)]);
-  rt.put(px!, dense(xv));
+  const io = stage(rt, [{ in: dense(xv) }, { out: out.storage as Float32Array, length: ySize }]);
+  const [px, py] = io.ptrs;
   const planes = [
     { ptr: px!, perPlane: g.h * g.w },
     { ptr: py!, perPlane: g.hOut * g.wOut },
   ];
   rt.run(poolPrograms(rt, 'avgPool2d', g, p, planes, () => [+p.countIncludePad]));
-  rt.get(py!, out.storage as Float32Array, ySize);
+  io.finish();
 };
 
 export const avgPool2dGradFast: FastKernel<'avgPool2dGrad'> = (rt, inputs, out, p) => {
   const g = poolGeometry(p.inputShape, p, 'avgPool2dGrad');
   const xSize = g.n * g.c * g.h * g.w;
-  const [pgy, pdx] = rt.reserve([bytes(g.n * g.c * g.hOut * g.wOut), bytes(xSize)]);
-  rt.put(pgy!, dense(inputs[0]!));
+  const io = stage(rt, [{ in: dense(inputs[0]!) }, { out: out.storage as Float32Array, length: xSize }]);
+  const [pgy, pdx] = io.ptrs;
   rt.zero(pdx!, xSize);
   const planes = [
     { ptr: pgy!, perPlane: g.hOut * g.wOut },
     { ptr: pdx!, perPlane: g.h * g.w },
   ];
   rt.run(poolPrograms(rt, 'avgPool2dGrad', g, p, planes, () => [+p.countIncludePad]));
-  rt.get(pdx!, out.storage as Float32Array, xSize);
+  io.finish();
 };
