@@ -35,6 +35,16 @@ const walk = (dir) =>
 const TESTS = [
   // lrMultiplierGroups is exercised by the transfer-learning tests.
   [/^src\/optim\/param-groups/, ['optim/*.test.js', 'nn/transfer.test.js']],
+  // The schedules' closed forms first; then the LR callbacks and the loops that step them.
+  [
+    /^src\/optim\/schedules/,
+    [
+      'optim/schedules-mutation.test.js',
+      'train/callbacks-mutation.test.js',
+      'train/fit.test.js',
+      'nn/transfer.test.js',
+    ],
+  ],
   [/^src\/optim\//, ['optim/*.test.js']],
   [/^src\/autograd\/gradcheck/, ['nn/gradcheck*.test.js']],
   // The engine's own cases (hooks, retained graphs, accumulation, errors) first.
@@ -125,10 +135,13 @@ const TESTS = [
     ['train/fit-loop.test.js', 'train/fit.test.js', 'train/regularization.test.js', 'train/checkpoint-every.test.js'],
   ],
   // Callbacks, metrics, loggers and recipes: the loop's tests, which drive them.
-  [/^src\/train\/callbacks/, ['train/fit-loop.test.js', 'train/fit.test.js', 'train/checkpoint*.test.js']],
-  [/^src\/train\/metrics/, ['train/fit-loop.test.js', 'train/fit.test.js']],
-  [/^src\/train\/loggers/, ['train/fit-loop.test.js', 'train/fit.test.js']],
-  [/^src\/train\/recipe/, ['train/recipe.test.js']],
+  [
+    /^src\/train\/callbacks/,
+    ['train/callbacks-mutation.test.js', 'train/fit-loop.test.js', 'train/fit.test.js', 'train/checkpoint*.test.js'],
+  ],
+  [/^src\/train\/metrics/, ['train/metrics-mutation.test.js', 'train/fit-loop.test.js', 'train/fit.test.js']],
+  [/^src\/train\/loggers/, ['train/loggers-mutation.test.js', 'train/fit-loop.test.js', 'train/fit.test.js']],
+  [/^src\/train\/recipe/, ['train/recipe-mutation.test.js', 'train/recipe.test.js']],
   [/^src\/train\//, ['train/fit.test.js', 'train/checkpoint*.test.js']],
   [/^src\/io\//, ['io/*.test.js']],
 ];

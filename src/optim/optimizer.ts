@@ -1,7 +1,7 @@
 import { ArgumentError, TsgradError } from '../core/errors.js';
 import { fromArray } from '../tensor/creation.js';
 import { noGrad } from '../tensor/dispatch.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** A set of parameters with its own options (e.g. a smaller lr for a pretrained backbone). */
 export type ParamGroup<O> = { params: readonly Tensor[] } & Partial<O>;
@@ -29,12 +29,17 @@ export abstract class Optimizer<O extends { lr: number }> {
   constructor(params: readonly Tensor[] | readonly ParamGroup<O>[], defaults: O) {
     const list = params as readonly (Tensor | ParamGroup<O>)[];
     if (list.length === 0) throw new ArgumentError(`${new.target.name}: got an empty parameter list`);
-    const groups: ParamGroup<O>[] = isGroupList(list)
+    const groups: ParamGroup<O>[] = isGroupList(list, new.target.name)
       ? [...list]
       : [{ params: list as Tensor[] } as unknown as ParamGroup<O>];
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g, i) => {
-      for (const p of g.params) {
+      for (const [j, p] of g.params.entries()) {
+        // From JavaScript, a stray null or a module would otherwise fail later, in step().
+        if (!(p instanceof Tensor))
+          throw new ArgumentError(
+            `${new.target.name}: parameter ${j} of param group ${i} is not a tensor (got ${p === null ? 'null' : typeof p})`,
+          );
         if (seen.has(p)) throw new ArgumentError(`${new.target.name}: a parameter appears twice (param group ${i})`);
         seen.add(p);
       }
@@ -140,8 +145,12 @@ export abstract class Optimizer<O extends { lr: number }> {
   }
 }
 
-function isGroupList<O>(list: readonly (Tensor | ParamGroup<O>)[]): list is readonly ParamGroup<O>[] {
-  return list.every(
-    (x) => typeof x === 'object' && x !== null && 'params' in x && Array.isArray((x as ParamGroup<O>).params),
-  );
+/** Whether the list holds param groups (objects with a `params` array) rather than tensors; a mix is refused. */
+function isGroupList<O>(list: readonly (Tensor | ParamGroup<O>)[], who: string): list is readonly ParamGroup<O>[] {
+  const groups = list.filter(
+    (x) => typeof x === 'object' && x !== null && Array.isArray((x as { params?: unknown }).params),
+  ).length;
+  if (groups > 0 && groups < list.length)
+    throw new ArgumentError(`${who}: the parameter list mixes tensors and param groups; give one or the other`);
+  return groups > 0;
 }

@@ -238,11 +238,14 @@ export class ReduceLROnPlateau implements Callback {
 
   onEpochEnd(t: Trainer, _epoch: number, logs: Logs): void {
     const v = readMetric(logs, this.monitor, 'ReduceLROnPlateau');
-    if (this.cooldownLeft > 0) this.cooldownLeft--;
+    // An epoch of the cooldown is not counted as a bad one (as in PyTorch): cooldown N leaves out the N
+    // epochs after a reduction. (Decrementing before the test made cooldown 1 a no-op.)
+    const coolingDown = this.cooldownLeft > 0;
+    if (coolingDown) this.cooldownLeft--;
     if (this.tracker.improves(v)) {
       this.tracker.best = v;
       this.wait = 0;
-    } else if (this.cooldownLeft === 0 && ++this.wait > (this.options.patience ?? 10)) {
+    } else if (!coolingDown && ++this.wait > (this.options.patience ?? 10)) {
       for (const g of t.optimizer.paramGroups)
         g.lr = Math.max(g.lr * (this.options.factor ?? 0.1), this.options.minLr ?? 0);
       this.cooldownLeft = this.options.cooldown ?? 0;
