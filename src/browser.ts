@@ -158,3 +158,4 @@ export { type ArrayFor } from './core/dtype.js';
 export { setWebGPUKernels, type WebGPUKernelStyle } from './backend/index.js';
 export { Conv2dPlan, Pool2dPlan } from './tensor/ops.js';
 export { type HeapStats as WasmMemoryStats, WasmMemoryLimitError, wasmMemoryStats } from './backend/index.js';
+export { ConvTranspose2dPlan, StochasticPool2dPlan } from './nn/functional.js';

@@ -5,6 +5,7 @@
  */
 import { isFloat } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
+import type { OpParams } from '../core/ops.js';
 import { fmt, normalizeAxis, sameShape } from '../core/shape.js';
 import { rand, uniform } from '../tensor/creation.js';
 import { noGrad, run } from '../tensor/dispatch.js';
@@ -511,6 +512,21 @@ export interface ConvTranspose2dOptions {
   groups?: number;
 }
 
+/** H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1, per axis, of resolved pairs. */
+function transposedSize(
+  input: readonly [number, number],
+  kernel: readonly [number, number],
+  s: readonly [number, number],
+  p: readonly [number, number],
+  op: readonly [number, number],
+  d: readonly [number, number],
+): [number, number] {
+  return [0, 1].map((i) => (input[i]! - 1) * s[i]! - 2 * p[i]! + d[i]! * (kernel[i]! - 1) + op[i]! + 1) as [
+    number,
+    number,
+  ];
+}
+
 /** H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1, per axis. */
 export function convTranspose2dOutputSize(
   inputSize: readonly [number, number],
@@ -521,10 +537,124 @@ export function convTranspose2dOutputSize(
   const p = ops.pair(o.padding ?? 0, 'padding', 'convTranspose2d');
   const op = ops.pair(o.outputPadding ?? 0, 'outputPadding', 'convTranspose2d');
   const d = ops.pair(o.dilation ?? 1, 'dilation', 'convTranspose2d');
-  return [0, 1].map((i) => (inputSize[i]! - 1) * s[i]! - 2 * p[i]! + d[i]! * (kernel[i]! - 1) + op[i]! + 1) as [
-    number,
-    number,
-  ];
+  return transposedSize(inputSize, kernel, s, p, op, d);
+}
+
+/** The conv2dGradInput parameters of one input and weight size, and the zero rows / columns padded after. */
+interface TransposeCall {
+  readonly params: OpParams['conv2dGradInput'];
+  readonly extraH: number;
+  readonly extraW: number;
+  readonly cOut: number;
+}
+
+/**
+ * A transposed convolution's geometry (stride, padding, outputPadding, dilation, groups) resolved and
+ * checked once: ConvTranspose2d builds one when it is constructed and hands it to {@link convTranspose2d}
+ * on every forward, so nothing is re-resolved per call (its pairs are frozen). The primitive's parameters also depend on the
+ * input's and the weight's sizes: they are resolved on the first call of each size (the last size is kept).
+ * @example
+ * const plan = new ConvTranspose2dPlan({ stride: 2, padding: 1 });
+ * convTranspose2d(x, w, b, plan); // x [1, 4, 8, 8], w [4, 2, 4, 4] -> [1, 2, 16, 16]
+ */
+export class ConvTranspose2dPlan {
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly outputPadding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+  private lastSizes: readonly number[] = [];
+  private last: TransposeCall | null = null;
+  private derived: ConvTranspose2dPlan | null = null;
+
+  /** Checks the options; `op` names the layer or function in the errors. */
+  constructor(
+    opts: ConvTranspose2dOptions = {},
+    readonly op = 'convTranspose2d',
+  ) {
+    const groups = opts.groups ?? 1;
+    if (!(Number.isInteger(groups) && groups >= 1))
+      throw new ArgumentError(`${op}: groups must be a positive integer, got ${groups}`);
+    const stride = ops.pair(opts.stride ?? 1, 'stride', op);
+    const padding = ops.pair(opts.padding ?? 0, 'padding', op);
+    const outPad = ops.pair(opts.outputPadding ?? 0, 'outputPadding', op);
+    const dilation = ops.pair(opts.dilation ?? 1, 'dilation', op);
+    if (![...stride, ...dilation].every((v) => v >= 1))
+      throw new ArgumentError(
+        `${op}: stride [${stride.join(', ')}] and dilation [${dilation.join(', ')}] must be positive`,
+      );
+    if (![...padding, ...outPad].every((v) => v >= 0))
+      throw new ArgumentError(
+        `${op}: padding [${padding.join(', ')}] and outputPadding [${outPad.join(', ')}] must be non-negative`,
+      );
+    for (let i = 0; i < 2; i++) {
+      if (!(outPad[i]! < stride[i]! || outPad[i]! < dilation[i]!)) {
+        throw new ArgumentError(
+          `${op}: outputPadding [${outPad.join(', ')}] must be smaller than either stride [${stride.join(', ')}] or dilation [${dilation.join(', ')}]`,
+        );
+      }
+    }
+    // Frozen, so the cached primitive parameters (which share them) stay true to the plan.
+    this.stride = Object.freeze(stride);
+    this.padding = Object.freeze(padding);
+    this.outputPadding = Object.freeze(outPad);
+    this.dilation = Object.freeze(dilation);
+    this.groups = groups;
+  }
+
+  /** The output [H, W] for an input of `inputSize` and a kernel of `kernel` (and this plan's outputPadding by default). */
+  outputSize(
+    inputSize: readonly [number, number],
+    kernel: readonly [number, number],
+    outputPadding: readonly [number, number] = this.outputPadding,
+  ): [number, number] {
+    return transposedSize(inputSize, kernel, this.stride, this.padding, outputPadding, this.dilation);
+  }
+
+  /**
+   * This geometry with another outputPadding (what forward(x, outputSize) picks), checked; the plan of the
+   * last outputPadding asked for is kept, so a run of same-sized calls resolves it once.
+   */
+  withOutputPadding(outputPadding: ops.Pair): ConvTranspose2dPlan {
+    const [h, w] = ops.pair(outputPadding, 'outputPadding', this.op);
+    const d = this.derived;
+    if (d && d.outputPadding[0] === h && d.outputPadding[1] === w) return d;
+    const opts = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
+    this.derived = new ConvTranspose2dPlan({ ...opts, outputPadding: [h, w] }, this.op);
+    return this.derived;
+  }
+
+  /** @internal The primitive's parameters for this input and weight (shapes already checked). */
+  call(x: Tensor, weight: Tensor): TransposeCall {
+    const [n, , h, w] = x.shape as [number, number, number, number];
+    const [, outPerGroup, kh, kw] = weight.shape as [number, number, number, number];
+    const sizes = [n, h, w, outPerGroup, kh, kw];
+    if (this.last && sizes.every((v, i) => v === this.lastSizes[i])) return this.last;
+    const { stride, padding, dilation, groups } = this;
+    const outPad = this.outputPadding;
+    const cOut = outPerGroup * groups;
+    const [hOut, wOut] = this.outputSize([h, w], [kh, kw]);
+    if (hOut < 1 || wOut < 1) {
+      throw new ShapeError(
+        `convTranspose2d: input ${fmt(x.shape)} with weight ${fmt(weight.shape)}, stride [${stride.join(', ')}] and padding [${padding.join(', ')}] gives an empty output ${hOut}x${wOut}`,
+      );
+    }
+    // The adjoint of a conv2d over a [N, Cout, H', W'] map: padding crops the top/left, and the
+    // bottom/right crop is padding − outputPadding. Where outputPadding exceeds padding, the rows
+    // past the end of the full output are zeros, added by an explicit pad.
+    const extraH = Math.max(0, outPad[0] - padding[0]);
+    const extraW = Math.max(0, outPad[1] - padding[1]);
+    const params = {
+      stride,
+      padding: [padding[0], padding[0] - outPad[0] + extraH, padding[1], padding[1] - outPad[1] + extraW],
+      dilation,
+      groups,
+      inputShape: [n, cOut, hOut - extraH, wOut - extraW],
+    } as const;
+    this.lastSizes = sizes;
+    this.last = { params, extraH, extraW, cOut };
+    return this.last;
+  }
 }
 
 /**
@@ -533,14 +663,15 @@ export function convTranspose2dOutputSize(
  * PyTorch's conv_transpose2d. The output has
  * H_out = (H − 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1 rows.
  * It runs the conv2dGradInput primitive, so it works on every backend and
- * autograd covers its gradients.
+ * autograd covers its gradients. Takes options, or a {@link ConvTranspose2dPlan}
+ * resolved once (what ConvTranspose2d layers pass).
  * @example convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 })
  */
 export function convTranspose2d(
   x: Tensor,
   weight: Tensor,
   bias?: Tensor | null,
-  opts: ConvTranspose2dOptions = {},
+  opts: ConvTranspose2dOptions | ConvTranspose2dPlan = {},
 ): Tensor {
   const op = 'convTranspose2d';
   if (weight.rank !== 4)
@@ -548,61 +679,20 @@ export function convTranspose2d(
   if (x.rank !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmt(x.shape)}`);
   if (x.dtype !== weight.dtype || !isFloat(x.dtype))
     throw new DTypeError(`${op}: input (${x.dtype}) and weight (${weight.dtype}) must have the same float dtype`);
-  const groups = opts.groups ?? 1;
-  if (!(Number.isInteger(groups) && groups >= 1))
-    throw new ArgumentError(`${op}: groups must be a positive integer, got ${groups}`);
-  const [n, cIn, h, w] = x.shape as [number, number, number, number];
-  const [wIn, wOutPerGroup, kh, kw] = weight.shape as [number, number, number, number];
+  const plan = opts instanceof ConvTranspose2dPlan ? opts : new ConvTranspose2dPlan(opts);
+  const cIn = x.shape[1]!;
+  const wIn = weight.shape[0]!;
   if (wIn !== cIn) {
     throw new ShapeError(
       `${op}: input ${fmt(x.shape)} has ${cIn} channels but weight ${fmt(weight.shape)} expects ${wIn} (weight is [Cin, Cout/groups, kH, kW])`,
     );
   }
-  if (cIn % groups !== 0)
-    throw new ShapeError(`${op}: input channels ${cIn} (input ${fmt(x.shape)}) are not divisible by groups=${groups}`);
-  const stride = ops.pair(opts.stride ?? 1, 'stride', op);
-  const padding = ops.pair(opts.padding ?? 0, 'padding', op);
-  const outPad = ops.pair(opts.outputPadding ?? 0, 'outputPadding', op);
-  const dilation = ops.pair(opts.dilation ?? 1, 'dilation', op);
-  if (![...stride, ...dilation].every((v) => v >= 1))
-    throw new ArgumentError(
-      `${op}: stride [${stride.join(', ')}] and dilation [${dilation.join(', ')}] must be positive`,
-    );
-  if (![...padding, ...outPad].every((v) => v >= 0))
-    throw new ArgumentError(
-      `${op}: padding [${padding.join(', ')}] and outputPadding [${outPad.join(', ')}] must be non-negative`,
-    );
-  for (let i = 0; i < 2; i++) {
-    if (!(outPad[i]! < stride[i]! || outPad[i]! < dilation[i]!)) {
-      throw new ArgumentError(
-        `${op}: outputPadding [${outPad.join(', ')}] must be smaller than either stride [${stride.join(', ')}] or dilation [${dilation.join(', ')}]`,
-      );
-    }
-  }
-  const cOut = wOutPerGroup * groups;
-  const [hOut, wOut] = convTranspose2dOutputSize([h, w], [kh, kw], {
-    stride,
-    padding,
-    outputPadding: outPad,
-    dilation,
-  });
-  if (hOut < 1 || wOut < 1) {
+  if (cIn % plan.groups !== 0)
     throw new ShapeError(
-      `${op}: input ${fmt(x.shape)} with weight ${fmt(weight.shape)}, stride [${stride.join(', ')}] and padding [${padding.join(', ')}] gives an empty output ${hOut}x${wOut}`,
+      `${op}: input channels ${cIn} (input ${fmt(x.shape)}) are not divisible by groups=${plan.groups}`,
     );
-  }
-  // The adjoint of a conv2d over a [N, Cout, H', W'] map: padding crops the top/left, and the
-  // bottom/right crop is padding − outputPadding. Where outputPadding exceeds padding, the rows
-  // past the end of the full output are zeros, added by an explicit pad.
-  const extraH = Math.max(0, outPad[0] - padding[0]);
-  const extraW = Math.max(0, outPad[1] - padding[1]);
-  let y = run('conv2dGradInput', [x, weight], {
-    stride,
-    padding: [padding[0], padding[0] - outPad[0] + extraH, padding[1], padding[1] - outPad[1] + extraW],
-    dilation,
-    groups,
-    inputShape: [n, cOut, hOut - extraH, wOut - extraW],
-  });
+  const { params, extraH, extraW, cOut } = plan.call(x, weight);
+  let y = run('conv2dGradInput', [x, weight], params);
   if (extraH > 0 || extraW > 0)
     y = ops.pad(y, [
       [0, extraH],
@@ -634,23 +724,56 @@ function peekScalar(t: Tensor): number | undefined {
 }
 
 /**
+ * A stochastic pooling's window (kernel and stride) resolved and checked once: StochasticPool2d builds
+ * one when it is constructed and hands it to {@link stochasticPool2d} on every forward. It is frozen.
+ * @example const plan = new StochasticPool2dPlan(3, { stride: 2 }); stochasticPool2d(relu(x), plan);
+ */
+export class StochasticPool2dPlan {
+  readonly kernel: readonly [number, number];
+  /** Default: the kernel size (non-overlapping windows). */
+  readonly stride: readonly [number, number];
+
+  /** Checks the kernel and stride; `op` names the layer or function in the errors. */
+  constructor(kernel: ops.Pair, opts: { stride?: ops.Pair } = {}, op = 'stochasticPool2d') {
+    const [kh, kw] = ops.pair(kernel, 'kernel', op);
+    const [sh, sw] = ops.pair(opts.stride ?? [kh, kw], 'stride', op);
+    if (![kh, kw, sh, sw].every((v) => v >= 1))
+      throw new ArgumentError(`${op}: kernel [${kh}, ${kw}] and stride [${sh}, ${sw}] must be positive`);
+    this.kernel = Object.freeze([kh, kw] as const);
+    this.stride = Object.freeze([sh, sw] as const);
+    Object.freeze(this);
+  }
+}
+
+/**
  * Stochastic pooling (Zeiler & Fergus 2013) of non-negative NCHW input (e.g.
  * after a ReLU). In training each window picks one activation a_i with
  * probability a_i/Σa (an all-zero window gives 0), drawing one uniform number
  * per window from `generator`; the gradient flows to the picked element only.
  * In evaluation the output is the probability-weighted average
  * Σ a_i·p_i = Σa_i²/Σa_i (0 for an all-zero window). Windows may overlap
- * (stride < kernel).
+ * (stride < kernel). Takes a kernel size and options, or a {@link StochasticPool2dPlan}
+ * resolved once (what StochasticPool2d layers pass; its stride then comes with the plan).
  * @example stochasticPool2d(relu(x), 2, { training: true, generator: new Generator(1) })
  */
-export function stochasticPool2d(x: Tensor, kernel: ops.Pair, opts: StochasticPool2dOptions = {}): Tensor {
+export function stochasticPool2d(
+  x: Tensor,
+  kernel: ops.Pair | StochasticPool2dPlan,
+  opts: StochasticPool2dOptions = {},
+): Tensor {
   const op = 'stochasticPool2d';
   if (x.rank !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmt(x.shape)}`);
   if (!isFloat(x.dtype)) throw new DTypeError(`${op}: expected a float tensor, got ${x.dtype}`);
-  const [kh, kw] = ops.pair(kernel, 'kernel', op);
-  const [sh, sw] = ops.pair(opts.stride ?? [kh, kw], 'stride', op);
-  if (![kh, kw, sh, sw].every((v) => v >= 1))
-    throw new ArgumentError(`${op}: kernel [${kh}, ${kw}] and stride [${sh}, ${sw}] must be positive`);
+  let plan: StochasticPool2dPlan;
+  if (kernel instanceof StochasticPool2dPlan) {
+    if (opts.stride !== undefined)
+      throw new ArgumentError(
+        `${op}: the stride comes with the StochasticPool2dPlan; pass a plan or a stride, not both`,
+      );
+    plan = kernel;
+  } else plan = new StochasticPool2dPlan(kernel, opts);
+  const [kh, kw] = plan.kernel;
+  const [sh, sw] = plan.stride;
   const [n, c, h, w] = x.shape as [number, number, number, number];
   if (h < kh || w < kw) throw new ShapeError(`${op}: input ${fmt(x.shape)} is smaller than the ${kh}x${kw} window`);
   const lowest = peekScalar(noGrad(() => ops.min(x)));

@@ -127,8 +127,12 @@ test('Conv2d positional stride and padding, PyTorch-style, and the mistakes refu
     ArgumentError,
     'Conv2d: too many arguments (3 after the kernel size); pass the rest in an options object',
   );
-  // null is no options object: it stands in for the stride, and padding follows it
-  assert.deepEqual(new LooseConv2d(2, 3, 3, null, 1).forward(x).shape, [1, 3, 7, 6]);
+  // null is neither an options object nor a stride: refused, naming the argument (undefined is the default)
+  throwsExactly(
+    () => new LooseConv2d(2, 3, 3, null, 1),
+    ArgumentError,
+    'Conv2d: stride is null; pass a value (or an options object), or undefined for the default',
+  );
   // only stride is positional here, so padding in the options object is fine
   assert.deepEqual(new LooseConv2d(2, 3, 3, 2, { padding: 1 }).forward(x).shape, [1, 3, 4, 3]);
   // an options object first takes no positional arguments at all

@@ -3,10 +3,10 @@ import { fmt } from '../../core/shape.js';
 import { zeros } from '../../tensor/creation.js';
 import { type Pair, checkOptionKeys, pair } from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { convTranspose2d, convTranspose2dOutputSize } from '../functional.js';
+import { ConvTranspose2dPlan, convTranspose2d } from '../functional.js';
 import { fans, kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
-import { checkChannels, checkGroups } from './conv.js';
+import { checkBias, checkChannels, checkGroups } from './conv.js';
 
 export interface ConvTranspose2dLayerOptions {
   stride?: Pair;
@@ -32,6 +32,8 @@ export class ConvTranspose2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
   readonly kernelSize: [number, number];
+  /** Stride, padding, outputPadding, dilation and groups, resolved and checked once, here; used by every forward. */
+  readonly plan: ConvTranspose2dPlan;
 
   constructor(
     readonly inChannels: number,
@@ -61,14 +63,9 @@ export class ConvTranspose2d extends Module {
         );
     }
     const groups = checkGroups('ConvTranspose2d', inChannels, outChannels, options.groups);
-    const stride = pair(options.stride ?? 1, 'stride', 'ConvTranspose2d');
-    const dilation = pair(options.dilation ?? 1, 'dilation', 'ConvTranspose2d');
-    const outPad = pair(options.outputPadding ?? 0, 'outputPadding', 'ConvTranspose2d');
-    if (!outPad.every((p, i) => p < stride[i]! || p < dilation[i]!)) {
-      throw new ArgumentError(
-        `ConvTranspose2d: outputPadding [${outPad.join(', ')}] must be smaller than either stride [${stride.join(', ')}] or dilation [${dilation.join(', ')}]`,
-      );
-    }
+    checkBias('ConvTranspose2d', options.bias);
+    // The plan checks that outputPadding is smaller than the stride or the dilation.
+    this.plan = new ConvTranspose2dPlan(options, 'ConvTranspose2d');
     this.weight = new Parameter(zeros([inChannels, outChannels / groups, ...this.kernelSize]));
     this.bias = options.bias === false ? null : new Parameter(zeros([outChannels]));
     this.resetParameters();
@@ -91,20 +88,19 @@ export class ConvTranspose2d extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
     }
-    let opts = this.options;
+    let plan = this.plan;
     if (outputSize) {
-      const input: [number, number] = [x.shape[2]!, x.shape[3]!];
-      const smallest = convTranspose2dOutputSize(input, this.kernelSize, { ...opts, outputPadding: 0 });
-      const stride = pair(opts.stride ?? 1, 'stride', 'ConvTranspose2d');
+      const smallest = plan.outputSize([x.shape[2]!, x.shape[3]!], this.kernelSize, [0, 0]);
+      const stride = plan.stride;
       const extra = [0, 1].map((i) => outputSize[i]! - smallest[i]!) as [number, number];
       if (!extra.every((e, i) => e >= 0 && e < stride[i]!)) {
         throw new ShapeError(
           `outputSize [${outputSize.join(', ')}] is not reachable from input ${fmt(x.shape)}: sizes from [${smallest.join(', ')}] to [${smallest.map((s, i) => s + stride[i]! - 1).join(', ')}] are`,
         );
       }
-      opts = { ...opts, outputPadding: extra };
+      plan = plan.withOutputPadding(extra);
     }
-    return convTranspose2d(x, this.weight, this.bias, opts);
+    return convTranspose2d(x, this.weight, this.bias, plan);
   }
 
   protected override extraRepr(): string {

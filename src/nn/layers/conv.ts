@@ -33,6 +33,12 @@ export function checkGroups(layer: string, inChannels: number, outChannels: numb
   return groups;
 }
 
+/** The layer's `bias` option: true, false or left out (a bias, as in PyTorch). */
+export function checkBias(layer: string, bias: unknown): void {
+  if (bias !== undefined && typeof bias !== 'boolean')
+    throw new ArgumentError(`${layer}: bias must be true or false, got ${String(bias)}`);
+}
+
 /** Channel counts must be positive integers. */
 export function checkChannels(layer: string, inChannels: unknown, outChannels: unknown): void {
   for (const [name, v] of [
@@ -46,7 +52,9 @@ export function checkChannels(layer: string, inChannels: unknown, outChannels: u
 
 /**
  * The options of a layer built either PyTorch-style with positional stride and
- * padding, or with one options object; anything else (or more) is refused.
+ * padding, or with one options object; anything else (or more) is refused. An
+ * argument left out may be passed as undefined; a null one is refused, naming it
+ * (it would otherwise read as the default).
  */
 export function positionalOptions<O extends { stride?: Pair; padding?: unknown }>(
   layer: string,
@@ -61,8 +69,15 @@ export function positionalOptions<O extends { stride?: Pair; padding?: unknown }
   }
   const positional: unknown[] = [];
   let options: object = {};
+  const names = ['stride', 'padding'];
   for (let i = 0; i < rest.length; i++) {
     const v = rest[i];
+    if (v === null)
+      throw new ArgumentError(
+        i < maxPositional
+          ? `${layer}: ${names[i]} is null; pass a value (or an options object), or undefined for the default`
+          : `${layer}: options must be an object, got null`,
+      );
     if (isOptions(v) && i === rest.length - 1) options = v as object;
     else if (positional.length < maxPositional) positional.push(v);
     else
@@ -70,8 +85,7 @@ export function positionalOptions<O extends { stride?: Pair; padding?: unknown }
         `${layer}: too many arguments (${rest.length} after the kernel size); pass the rest in an options object`,
       );
   }
-  const names = ['stride', 'padding'].slice(0, positional.length);
-  for (const name of names) {
+  for (const name of names.slice(0, positional.length)) {
     if (name in options) throw new ArgumentError(`${layer}: ${name} given both positionally and in the options object`);
   }
   const merged: Record<string, unknown> = { ...options };
@@ -118,8 +132,7 @@ export class Conv2d extends Module {
     checkChannels('Conv2d', inChannels, outChannels);
     const options = positionalOptions<Conv2dOptions>('Conv2d', rest, 2);
     checkConv2dOptions(kernelSize, options, 'Conv2d', ['bias', 'weightPenalty', 'biasPenalty']);
-    if (options.bias !== undefined && typeof options.bias !== 'boolean')
-      throw new ArgumentError(`Conv2d: bias must be true or false, got ${String(options.bias)}`);
+    checkBias('Conv2d', options.bias);
     this.options = options;
     this.kernelSize = pair(kernelSize, 'kernelSize', 'Conv2d');
     this.plan = new Conv2dPlan(this.kernelSize, options, 'Conv2d');

@@ -1,8 +1,8 @@
 import { ArgumentError } from '../../core/errors.js';
 import { type Pair, checkOptionKeys, pair } from '../../tensor/ops.js';
-import type { Generator } from '../../tensor/random.js';
+import { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { stochasticPool2d } from '../functional.js';
+import { StochasticPool2dPlan, stochasticPool2d } from '../functional.js';
 import { Module } from '../module.js';
 
 export interface StochasticPool2dOptions {
@@ -23,6 +23,8 @@ export class StochasticPool2d extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly generator: Generator | undefined;
+  /** Kernel and stride, resolved and checked once, here; used by every forward. */
+  readonly plan: StochasticPool2dPlan;
 
   constructor(kernelSize: Pair, opts: StochasticPool2dOptions = {}, ...unexpected: never[]) {
     super();
@@ -32,12 +34,15 @@ export class StochasticPool2d extends Module {
     this.stride = pair(opts.stride ?? this.kernelSize, 'stride', 'StochasticPool2d');
     if ([...this.kernelSize, ...this.stride].some((v) => v < 1))
       throw new ArgumentError(`StochasticPool2d: kernel size and stride must be positive`);
+    if (opts.generator !== undefined && !(opts.generator instanceof Generator))
+      throw new ArgumentError(`StochasticPool2d: generator must be a Generator, got ${String(opts.generator)}`);
     this.generator = opts.generator;
+    // Checked just above (with the layer's own messages), so the plan's checks cannot fail here.
+    this.plan = new StochasticPool2dPlan(this.kernelSize, { stride: this.stride });
   }
 
   forward(x: Tensor): Tensor {
-    return stochasticPool2d(x, this.kernelSize, {
-      stride: this.stride,
+    return stochasticPool2d(x, this.plan, {
       training: this.training,
       ...(this.generator ? { generator: this.generator } : {}),
     });
