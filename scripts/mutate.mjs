@@ -87,6 +87,7 @@ const TESTS = [
     /^src\/nn\/functional/,
     [
       'nn/functional-mutation.test.js',
+      'nn/layer-params.test.js',
       'nn/torch-reference.test.js',
       'nn/module-reference.test.js',
       'nn/gradcheck.test.js',
@@ -110,6 +111,7 @@ const TESTS = [
     /^src\/nn\/layers\//,
     [
       'nn/layers-mutation-*.test.js',
+      'nn/layer-params.test.js',
       'nn/module-reference.test.js',
       'nn/conv-pool-options.test.js',
       'nn/conv-pool-plan.test.js',
