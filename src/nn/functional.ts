@@ -563,8 +563,8 @@ export class ConvTranspose2dPlan {
   readonly outputPadding: readonly [number, number];
   readonly dilation: readonly [number, number];
   readonly groups: number;
-  private lastSizes: readonly number[] = [];
-  private last: TransposeCall | null = null;
+  /** The parameters of the last input and weight sizes seen. */
+  private last: { sizes: readonly number[]; call: TransposeCall } | null = null;
   private derived: ConvTranspose2dPlan | null = null;
 
   /** Checks the options; `op` names the layer or function in the errors. */
@@ -629,7 +629,8 @@ export class ConvTranspose2dPlan {
     const [n, , h, w] = x.shape as [number, number, number, number];
     const [, outPerGroup, kh, kw] = weight.shape as [number, number, number, number];
     const sizes = [n, h, w, outPerGroup, kh, kw];
-    if (this.last && sizes.every((v, i) => v === this.lastSizes[i])) return this.last;
+    const last = this.last;
+    if (last && sizes.every((v, i) => v === last.sizes[i])) return last.call;
     const { stride, padding, dilation, groups } = this;
     const outPad = this.outputPadding;
     const cOut = outPerGroup * groups;
@@ -651,9 +652,9 @@ export class ConvTranspose2dPlan {
       groups,
       inputShape: [n, cOut, hOut - extraH, wOut - extraW],
     } as const;
-    this.lastSizes = sizes;
-    this.last = { params, extraH, extraW, cOut };
-    return this.last;
+    const call = { params, extraH, extraW, cOut };
+    this.last = { sizes, call };
+    return call;
   }
 }
 

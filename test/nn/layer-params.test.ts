@@ -141,6 +141,8 @@ test('a ConvTranspose2dPlan: its checks name the op, its pairs are frozen, sizes
     [[2, 2], [1, 0], [0, 1], [1, 2], 1],
   );
   assert.equal(plan.withOutputPadding([0, 1]), wider, 'the last output padding asked for is kept');
+  assert.deepEqual(plan.withOutputPadding([0, 0]).outputPadding, [0, 0], 'the columns differ');
+  assert.equal(plan.withOutputPadding([0, 1]).outputPadding[1], 1);
   assert.notEqual(plan.withOutputPadding([1, 1]), wider);
   assert.notEqual(plan.withOutputPadding([0, 1]), wider, 'only the last one');
   assert.deepEqual(plan.withOutputPadding(1).outputPadding, [1, 1]);
