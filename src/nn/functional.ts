@@ -551,8 +551,8 @@ interface TransposeCall {
 /**
  * A transposed convolution's geometry (stride, padding, outputPadding, dilation, groups) resolved and
  * checked once: ConvTranspose2d builds one when it is constructed and hands it to {@link convTranspose2d}
- * on every forward, so nothing is re-resolved per call (its pairs are frozen). The primitive's parameters also depend on the
- * input's and the weight's sizes: they are resolved on the first call of each size (the last size is kept).
+ * on every forward, so nothing is re-resolved per call (its pairs are frozen). The primitive's parameters
+ * also depend on the input's and weight's sizes: resolved on the first call of each size, the last kept.
  * @example
  * const plan = new ConvTranspose2dPlan({ stride: 2, padding: 1 });
  * convTranspose2d(x, w, b, plan); // x [1, 4, 8, 8], w [4, 2, 4, 4] -> [1, 2, 16, 16]
@@ -602,7 +602,7 @@ export class ConvTranspose2dPlan {
     this.groups = groups;
   }
 
-  /** The output [H, W] for an input of `inputSize` and a kernel of `kernel` (and this plan's outputPadding by default). */
+  /** The output [H, W] for this input size and kernel, with this plan's outputPadding unless given another. */
   outputSize(
     inputSize: readonly [number, number],
     kernel: readonly [number, number],
