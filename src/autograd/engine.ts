@@ -6,7 +6,8 @@
  */
 import { TsgradError, ShapeError } from '../core/errors.js';
 import { fmt, sameShape } from '../core/shape.js';
-import { withGradMode } from '../tensor/dispatch.js';
+import { isObservingOps, logAllocations, withGradMode } from '../tensor/dispatch.js';
+import type { Backend } from '../backend/backend.js';
 import { onesLike } from '../tensor/creation.js';
 import * as ops from '../tensor/ops.js';
 import { type BackwardOptions, type Tensor, setBackwardEngine } from '../tensor/tensor.js';
@@ -69,6 +70,54 @@ function runGradHooks(t: Tensor, g: Tensor): Tensor {
   return out;
 }
 
+/**
+ * The storages a backward pass allocates (rule intermediates, gradients on their way to the
+ * leaves), handed back to their backend (Backend.recycle) as soon as nothing can read them:
+ * not held by a pending gradient, never given to the user (a .grad, a gradient hook's
+ * argument or result). A training step's backward temporaries then become the next step's
+ * tensors instead of garbage. Forward tensors are never touched: only storages allocated
+ * inside this pass (by rules and the engine's own sums, logged by run()) are candidates.
+ */
+class Temporaries {
+  /** Storages allocated in this pass and not yet recycled or given away, with their backend. */
+  private readonly born = new Map<unknown, Backend>();
+  /** How many pending gradients (the `grads` map) use each storage. */
+  private readonly held = new Map<unknown, number>();
+  private readonly log: unknown[] = [];
+
+  /** Runs engine work, noting the storages it allocates as temporaries of `backend`. */
+  track<T>(backend: Backend, fn: () => T): T {
+    const out = logAllocations(this.log, fn);
+    for (const s of this.log) this.born.set(s, backend);
+    this.log.length = 0;
+    return out;
+  }
+
+  hold(t: Tensor): void {
+    this.held.set(t.storage, (this.held.get(t.storage) ?? 0) + 1);
+  }
+
+  unhold(t: Tensor): void {
+    const n = this.held.get(t.storage)! - 1;
+    if (n > 0) this.held.set(t.storage, n);
+    else this.held.delete(t.storage);
+  }
+
+  /** `t` reaches the user (a .grad, a hook): its storage is never recycled. */
+  keep(t: Tensor): void {
+    this.born.delete(t.storage);
+  }
+
+  /** Recycles every storage allocated in this pass that no pending gradient holds: between two nodes, all of them are dead. */
+  sweep(): void {
+    for (const [s, backend] of this.born) {
+      if (this.held.has(s)) continue;
+      this.born.delete(s);
+      backend.recycle!(s);
+    }
+  }
+}
+
 export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new TsgradError(
@@ -86,12 +135,22 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardO
   const seed = grad ?? onesLike(root);
   const order = topoOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  // A recorded backward (createGraph) keeps its intermediates in the new graph, and an op
+  // observer may keep any tensor it sees: then nothing is recycled.
+  const temps = !opts.createGraph && !isObservingOps() && root.backend.recycle ? new Temporaries() : null;
+  const track = <T>(t: Tensor, fn: () => T): T => (temps ? temps.track(t.backend, fn) : fn());
+  temps?.hold(seed);
   withGradMode(opts.createGraph ?? false, () => {
     for (const t of order) {
       let g = grads.get(t);
       grads.delete(t);
       if (!g) continue;
-      if (t.gradHooks?.size) g = runGradHooks(t, g);
+      temps?.unhold(g);
+      if (t.gradHooks?.size) {
+        temps?.keep(g);
+        g = runGradHooks(t, g);
+        temps?.keep(g);
+      }
       const node = t.node;
       if (!node) {
         if (freed.has(t)) {
@@ -99,19 +158,34 @@ export function backward(root: Tensor, grad: Tensor | undefined, opts: BackwardO
             'backward: part of this graph was already freed by an earlier backward(); pass { retainGraph: true } to the first call to run backward twice',
           );
         }
-        t.grad = t.grad ? ops.add(t.grad, g) : opts.createGraph ? g : g.detach();
+        const gi = g;
+        t.grad = t.grad ? track(t, () => ops.add(t.grad!, gi)) : opts.createGraph ? g : g.detach();
+        temps?.keep(t.grad);
+        temps?.sweep();
         continue;
       }
-      if (t.retainsGrad) t.grad = t.grad ? ops.add(t.grad, g) : g.detach();
+      if (t.retainsGrad) {
+        const gi = g;
+        t.grad = t.grad ? track(t, () => ops.add(t.grad!, gi)) : g.detach();
+        temps?.keep(t.grad);
+      }
       const rule = gradRules[node.op] as GradRule<OpName>;
-      const inputGrads = rule(g, node.inputs, t, node.params);
+      const gt = g;
+      const inputGrads = track(t, () => rule(gt, node.inputs, t, node.params));
       node.inputs.forEach((x, i) => {
         const ig = inputGrads[i];
         if (!ig || !x.requiresGrad) return;
-        const shaped = sumToShape(ig, x.shape);
         const prev = grads.get(x);
-        grads.set(x, prev ? ops.add(prev, shaped) : shaped);
+        const next = track(t, () => {
+          const shaped = sumToShape(ig, x.shape);
+          return prev ? ops.add(prev, shaped) : shaped;
+        });
+        grads.set(x, next);
+        temps?.hold(next);
+        if (prev) temps?.unhold(prev);
       });
+      // The rule's intermediates, its results that no input took, g and replaced sums are dead now.
+      temps?.sweep();
       // Recording the backward pass (createGraph) keeps the graph by default, as in PyTorch.
       if (!(opts.retainGraph ?? opts.createGraph)) {
         t.node = null;

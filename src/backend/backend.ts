@@ -30,6 +30,13 @@ export interface Backend<S = unknown> {
   readonly name: string;
   /** A new zero-filled storage of `size` elements. */
   alloc(dtype: DType, size: number): S;
+  /**
+   * Takes back a storage that no tensor will read or write again, so that a later alloc() of
+   * the same dtype and size may hand it out again instead of a new one. Optional. The
+   * autograd engine calls it for the temporaries of a backward pass (rule intermediates and
+   * consumed gradients: never a forward tensor, a .grad, or a tensor a hook has seen).
+   */
+  recycle?(storage: S): void;
   /** A new storage holding a copy of `data`. */
   upload(data: TypedArray, dtype: DType): S;
   /** A copy of the first `size` elements of a storage; resolves once the backend has computed it. */

@@ -18,6 +18,11 @@ const ctors = {
   bool: Uint8Array,
 } as const;
 
+/** The typed-array class that holds `dtype`'s elements. */
+export function arrayConstructor(dtype: DType): new (length: number) => TypedArray {
+  return ctors[dtype];
+}
+
 /** Allocates a zero-filled typed array of the right kind for `dtype`. */
 export function allocArray(dtype: DType, length: number): TypedArray {
   return new ctors[dtype](length);

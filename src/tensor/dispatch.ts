@@ -37,6 +37,29 @@ export function observeOps<T>(observer: OpObserver, fn: () => T): T {
   }
 }
 
+/** True while an {@link observeOps} observer sees the ops (whatever it keeps, a backward pass must not recycle). */
+export function isObservingOps(): boolean {
+  return opObserver !== null;
+}
+
+/** Where run() notes each storage it allocates while a log is open; null (the default) costs run() one comparison. */
+let allocationLog: unknown[] | null = null;
+
+/**
+ * Runs `fn` (synchronous) while every storage that run() allocates for an op's output is
+ * appended to `log`. The autograd engine uses it to know which storages are its own
+ * temporaries, which it then hands back to the backend (Backend.recycle).
+ */
+export function logAllocations<T>(log: unknown[], fn: () => T): T {
+  const prev = allocationLog;
+  allocationLog = log;
+  try {
+    return fn();
+  } finally {
+    allocationLog = prev;
+  }
+}
+
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -178,7 +201,7 @@ function runOp<K extends OpName>(
   for (const t of inputs) {
     if (t.backend !== backend) {
       throw new ArgumentError(
-        `${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); move them with .to()`,
+        `${op}: inputs live on different backends (${backend.name} and ${t.backend.name}); copy one with fromArray(await t.data(), t.shape, { backend })`,
       );
     }
   }
@@ -200,6 +223,7 @@ function runOp<K extends OpName>(
     if (!kernel) throw new ArgumentError(`${op}: backend '${backend.name}' has no kernel for this op`);
     const size = sizeOf(meta.shape);
     const storage = backend.alloc(meta.dtype, size);
+    allocationLog?.push(storage);
     const strides = contiguousStrides(meta.shape);
     const views = outShape ? inputs.map((t) => broadcastView(t, outShape)) : inputs.map(viewOf);
     const outView: View = { storage, dtype: meta.dtype, shape: meta.shape, strides, offset: 0 };

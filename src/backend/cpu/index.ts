@@ -6,6 +6,7 @@
  */
 import { type DType, type TypedArray, allocArray } from '../../core/dtype.js';
 import type { Backend, KernelTable } from '../backend.js';
+import { allocHost, hostRecycler } from './recycler.js';
 import { binaryKernel, castKernel, compareKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { argmaxKernel, maxKernel, sumKernel } from './reduce.js';
 import { concatKernel, contiguousKernel, padKernel } from './movement.js';
@@ -30,6 +31,7 @@ const kernels: KernelTable<TypedArray> = {
   maximum: binaryKernel('maximum'),
   minimum: binaryKernel('minimum'),
   pow: binaryKernel('pow'),
+  reluBackward: binaryKernel('reluBackward'),
   compare: compareKernel,
   where: whereKernel,
   cast: castKernel,
@@ -51,7 +53,8 @@ const kernels: KernelTable<TypedArray> = {
 
 export const cpuBackend: Backend<TypedArray> = {
   name: 'cpu',
-  alloc: (dtype: DType, size: number) => allocArray(dtype, size),
+  alloc: (dtype: DType, size: number) => allocHost(dtype, size),
+  recycle: (storage: TypedArray) => hostRecycler.give(storage),
   upload: (data: TypedArray, dtype: DType) => {
     const out = allocArray(dtype, data.length);
     out.set(data);

@@ -123,6 +123,8 @@ export interface HeapStats {
   /** Resident blocks freed after their tensors were garbage-collected, and the sweeps that found them. */
   readonly reclaimed: number;
   readonly sweeps: number;
+  /** Resident blocks freed at once because the autograd engine handed their views back (Backend.recycle). */
+  readonly recycled: number;
   /** Full GCs the heap ran because the budget was spent, and their total milliseconds. */
   readonly fullGcs: number;
   readonly fullGcMs: number;
@@ -153,6 +155,7 @@ export class WasmHeap {
   /** Allocation requests since the last sweep. */
   private sinceSweep = 0;
   private reclaimedCount = 0;
+  private recycledCount = 0;
   private sweepCount = 0;
   private allocated = 0;
   private resident = 0;
@@ -271,6 +274,22 @@ export class WasmHeap {
   }
 
   /**
+   * Frees the block of a resident view now, without waiting for the GC: its owner promises
+   * that nothing reads or writes the view again (Backend.recycle). False when `view` is not a
+   * live resident view of this heap (a host array, a view already freed), which it leaves alone.
+   */
+  recycle(view: Float32Array): boolean {
+    const ptr = this.pointerOf(view);
+    if (ptr < 0 || this.owners.get(ptr)?.deref() !== view) return false;
+    this.owners.delete(ptr);
+    this.resident -= this.sizes.get(ptr)!;
+    this.residentCount--;
+    this.release(ptr);
+    this.recycledCount++;
+    return true;
+  }
+
+  /**
    * A free block of class `size` for a resident request, within the budget of live bytes; -1
    * if none. (Taking blocks of larger classes too, up to twice the size, was measured worse on
    * the LeNet-5 memory bench: the larger requests then missed and grew the heap instead.)
@@ -370,6 +389,7 @@ export class WasmHeap {
       fresh: this.freshCount,
       hostFallbacks: this.hostCount,
       reclaimed: this.reclaimedCount,
+      recycled: this.recycledCount,
       sweeps: this.sweepCount,
       fullGcs: this.gcCount,
       fullGcMs: this.gcMs,

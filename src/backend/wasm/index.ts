@@ -170,6 +170,10 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
     name: 'wasm',
     alloc: (dtype: DType, size: number) =>
       (dtype === 'float32' ? heap()?.residentF32(size) : null) ?? cpuBackend.alloc(dtype, size),
+    // A resident block goes straight back to the heap's free list; a host storage to the host pool.
+    recycle: (storage: TypedArray) => {
+      if (!(storage instanceof Float32Array && heap()?.recycle(storage))) cpuBackend.recycle!(storage);
+    },
     upload: (data: TypedArray, dtype: DType) => {
       const resident = dtype === 'float32' ? heap()?.residentF32(data.length, false) : null;
       if (!resident) return cpuBackend.upload(data, dtype);
