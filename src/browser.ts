@@ -46,6 +46,7 @@ export {
   cast,
   compare,
   relu,
+  reluBackward,
   sigmoid,
   tanh,
   leakyRelu,

@@ -78,7 +78,7 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   sqrt: (g, _x, y) => [ops.div(g, ops.mul(y, 2))],
   abs: (g, [x]) => [ops.mul(g, ops.unary('sign', x!))],
   sign: () => [null],
-  relu: (g, [x]) => [ops.mul(g, mask(ops.compare('gt', x!, 0), g))],
+  relu: (g, [x]) => [ops.reluBackward(g, x!)],
   sigmoid: (g, _x, y) => [ops.mul(g, ops.mul(y, ops.sub(1, y)))],
   tanh: (g, _x, y) => [ops.mul(g, ops.sub(1, ops.mul(y, y)))],
   add: (g) => [g, g],
@@ -95,6 +95,8 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
     const gb = ops.mul(g, ops.mul(y, safeLog));
     return [ga, gb];
   },
+  // Linear in g with the same mask; its derivative in x is 0 wherever it exists.
+  reluBackward: (g, [, x]) => [ops.reluBackward(g, x!), null],
   compare: () => [null, null],
   where: (g, [c]) => [null, ops.where(c!, g, 0), ops.where(c!, 0, g)],
   cast: (g, [x]) => [isFloat(x!.dtype) ? ops.cast(g, x!.dtype) : null],

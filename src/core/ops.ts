@@ -62,6 +62,8 @@ export interface OpParams {
   maximum: None;
   minimum: None;
   pow: None;
+  /** ReLU's backward: the gradient where the input is above 0, else 0 (PyTorch's threshold_backward). */
+  reluBackward: None;
   compare: { readonly op: CompareOp };
   where: None;
   cast: { readonly dtype: DType };
@@ -98,7 +100,7 @@ export type KernelOpName = Exclude<OpName, ViewOpName>;
 
 export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh'] as const;
 export type UnaryOpName = (typeof UNARY_OPS)[number];
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const;
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'reluBackward'] as const;
 export type BinaryOpName = (typeof BINARY_OPS)[number];
 
 export interface OpDef<K extends OpName> {
@@ -285,6 +287,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   maximum: binary('maximum', false),
   minimum: binary('minimum', false),
   pow: binary('pow', true),
+  reluBackward: binary('reluBackward', false),
   compare: {
     arity: 2,
     dtypes: ALL_DTYPES,

@@ -531,6 +531,7 @@ class GraphBuilder {
       case 'conv2dGradWeight':
       case 'maxPool2dGrad':
       case 'avgPool2dGrad':
+      case 'reluBackward':
         throw new UnsupportedError(`ONNX export: the gradient op ${op} ran in the forward pass`);
     }
   }

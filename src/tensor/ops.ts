@@ -65,6 +65,12 @@ export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b)
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/**
+ * ReLU's backward in one pass: `g` where `x` > 0, else 0 (`x` the ReLU's input). The relu
+ * gradient rule uses it instead of a comparison, a cast and a product.
+ * @example reluBackward(tensor([5, 6]), tensor([-1, 2])); // [0, 6]
+ */
+export const reluBackward = (g: TensorLike, x: TensorLike): Tensor => binary('reluBackward', g, x);
 
 /** Elementwise power; float only. @example pow(x, 2) */
 export function pow(a: TensorLike, b: TensorLike): Tensor {

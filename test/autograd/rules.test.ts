@@ -205,3 +205,20 @@ test('maxPool2dGrad is the one first-order-only rule, and a second derivative th
         'second derivative through maxPool2d (kernel 2x3) is not supported; backward with createGraph works for every other primitive',
   );
 });
+
+test('relu backward selects the gradient (reluBackward): 0 where x ≤ 0 even for an infinite gradient, g where x is NaN', () => {
+  const x = T.tensor([-1, 0, 2, NaN], { requiresGrad: true });
+  const y = x.relu();
+  y.backward(T.tensor([Infinity, NaN, -3, 5]));
+  // A product with a 0/1 mask would give NaN for the first two (∞·0, NaN·0); PyTorch gives 0.
+  assert.deepEqual(Array.from(x.grad!.dataSync()), [0, 0, -3, 5]);
+  // Second order: reluBackward is linear in g with the same mask, and constant in x.
+  const u = T.tensor([-2, 3], { dtype: 'float64', requiresGrad: true });
+  const gy = T.tensor([1.5, -4], { dtype: 'float64', requiresGrad: true });
+  const r = T.reluBackward(gy, u);
+  r.mul(r).sum().backward();
+  assert.deepEqual(Array.from(gy.grad!.dataSync()), [0, -8]);
+  assert.equal(u.grad, null);
+  // Both inputs checked against central differences (x's derivative is 0 away from the kink).
+  gradcheck((g, v) => T.reluBackward(g, v).mul(g), [rand([3, 4]), distinct([3, 4])]);
+});

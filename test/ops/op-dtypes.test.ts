@@ -51,6 +51,7 @@ const probes: { [K in OpName]: Probe<K> } = {
   maximum: binary,
   minimum: binary,
   pow: binary,
+  reluBackward: binary,
   compare: {
     shapes: [
       [2, 3],

@@ -406,6 +406,21 @@ const rows: Row[] = [
     ref: (x) => N.map(N.permuteNd(x, [2, 0, 1]), (v) => (v > 0 ? v : 0)),
   },
   {
+    name: 'reluBackward [3,4] (inputs away from 0): the gradient where the input is positive',
+    covers: ['reluBackward'],
+    inputs: (g) => [F(N.randnNd(g, [3, 4])), F(N.awayFromZero(g, [3, 4]))],
+    op: (gy, x) => T.reluBackward(gy, x),
+    ref: (gy, x) => N.zip((u, v) => (v > 0 ? u : 0), gy, x),
+  },
+  {
+    name: 'reluBackward broadcasting [2,3] vs [3], and int32',
+    covers: ['reluBackward'],
+    inputs: (g) => [I(N.intNd(g, [2, 3], -5, 5)), I(N.intNd(g, [3], -3, 3))],
+    op: (gy, x) => T.reluBackward(gy, x),
+    ref: (gy, x) => N.zip((u, v) => (v > 0 ? u : 0), gy, x),
+    out: int32,
+  },
+  {
     name: 'sigmoid [3,4]',
     covers: ['sigmoid'],
     inputs: (g) => [F(N.randnNd(g, [3, 4], 3))],

@@ -25,6 +25,8 @@ const binaryFns: Record<BinaryOpName, Fn2> = {
   maximum: (a, b) => (a > b || a !== a ? a : b),
   minimum: (a, b) => (a < b || a !== a ? a : b),
   pow: Math.pow,
+  // Selects, so an infinite or NaN gradient where the input is ≤ 0 still gives 0; a NaN input passes g, as in PyTorch.
+  reluBackward: (g, x) => (x <= 0 ? 0 : g),
 };
 
 const compareFns: Record<CompareOp, Fn2> = {

@@ -116,6 +116,7 @@ const kernels: KernelTable<GpuStorage> = {
   div: kernel('div', binaryGpu('div')),
   maximum: kernel('maximum', binaryGpu('maximum')),
   minimum: kernel('minimum', binaryGpu('minimum')),
+  reluBackward: kernel('reluBackward', binaryGpu('reluBackward')),
   pow: kernel('pow', binaryGpu('pow')),
   compare: kernel('compare', compareGpu),
   where: kernel('where', whereGpu),

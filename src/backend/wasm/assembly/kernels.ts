@@ -833,6 +833,7 @@ const BINARY_MUL = 2;
 const BINARY_DIV = 3;
 const BINARY_MAXIMUM = 4;
 const BINARY_MINIMUM = 5;
+const BINARY_RELU_BACKWARD = 6;
 const COMPARE_EQ = 0;
 const COMPARE_NE = 1;
 const COMPARE_LT = 2;
@@ -853,7 +854,9 @@ function binaryVec(op: i32, a: v128, b: v128): v128 {
   if (op == BINARY_MUL) return f32x4.mul(a, b);
   if (op == BINARY_DIV) return f32x4.div(a, b);
   if (op == BINARY_MAXIMUM) return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a)));
-  return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
+  if (op == BINARY_MINIMUM) return v128.bitselect(a, b, v128.or(f32x4.lt(a, b), f32x4.ne(a, a)));
+  // ReLU's backward (a the gradient, b the input): a where b > 0 or b is NaN, else +0 (not ≤ 0).
+  return v128.andnot(a, f32x4.le(b, f32x4.splat(0)));
 }
 
 /** Lane masks (all ones where true) of a comparison; NaN compares unequal to everything. */
@@ -942,7 +945,8 @@ export function binary(
       else if (op == BINARY_MUL) binaryRow(BINARY_MUL, pa, as2, pb, bs2, o, d2);
       else if (op == BINARY_DIV) binaryRow(BINARY_DIV, pa, as2, pb, bs2, o, d2);
       else if (op == BINARY_MAXIMUM) binaryRow(BINARY_MAXIMUM, pa, as2, pb, bs2, o, d2);
-      else binaryRow(BINARY_MINIMUM, pa, as2, pb, bs2, o, d2);
+      else if (op == BINARY_MINIMUM) binaryRow(BINARY_MINIMUM, pa, as2, pb, bs2, o, d2);
+      else binaryRow(BINARY_RELU_BACKWARD, pa, as2, pb, bs2, o, d2);
       o += <usize>(d2 * 4);
     }
   }

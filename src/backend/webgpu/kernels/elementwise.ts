@@ -181,6 +181,8 @@ function binaryExpr(op: BinaryOpName, t: string): string {
       return `select(x1, x0, x0 < x1${nanA})`;
     case 'pow':
       return 'powf(x0, x1)';
+    case 'reluBackward':
+      return `select(x0, ${t}(0), x1 <= ${t}(0))`;
   }
 }
 
