@@ -100,6 +100,44 @@ test('a .grad, a retained gradient and what a hook saw are never recycled', () =
   assert.deepEqual(seenValues, [12, 0, 36, 0]);
 });
 
+/** The cpu backend, counting what it allocates and what it is handed back. */
+function counting(): { backend: Backend; allocs: () => number; recycled: unknown[] } {
+  let allocs = 0;
+  const recycled: unknown[] = [];
+  const backend = {
+    ...cpuBackend,
+    name: 'cpu-counting',
+    alloc: (dtype: T.DType, size: number) => (allocs++, cpuBackend.alloc(dtype, size)),
+    recycle: (s: T.TypedArray) => (recycled.push(s), cpuBackend.recycle!(s)),
+  } as unknown as Backend;
+  return { backend, allocs: () => allocs, recycled };
+}
+
+test('every storage a backward pass allocates is recycled by its end, except the gradients it hands out', () => {
+  const c = counting();
+  const x = leaf([1, -2, 3], [3], c.backend);
+  // A chain, and a tensor used twice (its two gradients summed: both parts are temporaries).
+  const a = x.neg();
+  const b = a.neg().neg();
+  const loss = b.add(a.neg()).sum();
+  const before = c.allocs();
+  loss.backward();
+  const allocated = c.allocs() - before;
+  assert.ok(allocated >= 5, `backward allocated ${allocated}`);
+  // (A storage handed back may be handed out again within the pass, and back again: count events.)
+  assert.equal(c.recycled.length, allocated - 1, 'all but x.grad');
+  assert.deepEqual(values(x.grad).map((v) => v + 0), [0, 0, 0]); // b + (−a) = a − a
+  // A second pass adds to x.grad: the new sum is kept, the old one (the user's) is never handed back.
+  const old = x.grad!.storage;
+  c.recycled.length = 0;
+  const loss2 = x.mul(x).sum();
+  const before2 = c.allocs();
+  loss2.backward();
+  assert.equal(c.recycled.length, c.allocs() - before2 - 1);
+  assert.ok(!c.recycled.includes(old));
+  assert.deepEqual(values(x.grad), [2, -4, 6]);
+});
+
 test('nothing is recycled when backward records a graph (createGraph) or while ops are observed', () => {
   const count = (): number => hostRecycler.stats().recycled;
   const x = leaf([0.5, -1, 2], [3], cpu);
@@ -107,6 +145,16 @@ test('nothing is recycled when backward records a graph (createGraph) or while o
   x.mul(x).exp().sum().backward(undefined, { createGraph: true });
   assert.equal(count(), start, 'createGraph: every temporary belongs to the new graph');
   const gx = x.grad!;
+  x.grad = null;
+  // Hooks and retained gradients work there too.
+  const h = x.mul(2);
+  h.retainGrad();
+  let hooked = 0;
+  h.registerHook(() => void hooked++);
+  h.exp().sum().backward(undefined, { createGraph: true });
+  assert.equal(hooked, 1);
+  assert.equal(count(), start);
+  assert.deepEqual(values(h.grad), [1, -2, 4].map((v) => Math.fround(Math.exp(v))));
   x.grad = null;
   gx.sum().backward();
   const e = [0.5, -1, 2].map((v) => Math.exp(v * v) * (2 + 4 * v * v));

@@ -147,6 +147,7 @@ describe('wasm threads', { skip }, () => {
     const row = randn(g, [1 << 10], wasm);
     const mat = T.reshape(m, [1 << 9, 1 << 10]);
     const odd = randn(g, [(1 << 19) + 3], wasm);
+    const cols = randn(g, [5, 100003], wasm);
     const checks: [string, () => Tensor, () => Tensor][] = [
       ['add same shape', () => T.add(m, m), () => T.add(on(m, cpu), on(m, cpu))],
       ['mul bias', () => T.mul(x, bias), () => T.mul(on(x, cpu), on(bias, cpu))],
@@ -158,6 +159,15 @@ describe('wasm threads', { skip }, () => {
       ],
       ['relu odd', () => T.relu(odd), () => T.relu(on(odd, cpu))],
       ['exp odd', () => run('exp', [odd], {}), () => run('exp', [on(odd, cpu)], {})],
+      // Sums split along their kept axes: a conv bias's gradient (N, H, W summed: split along
+      // C), rows of a matrix (split along the rows), columns (split along the columns), an odd
+      // number of columns, and everything (one lane).
+      ['sum bias grad', () => T.sum(x, [0, 2, 3]), () => T.sum(on(x, cpu), [0, 2, 3])],
+      ['sum rows', () => T.sum(mat, [1]), () => T.sum(on(mat, cpu), [1])],
+      ['sum columns', () => T.sum(mat, [0]), () => T.sum(on(mat, cpu), [0])],
+      ['sum odd columns', () => T.sum(cols, [0]), () => T.sum(on(cols, cpu), [0])],
+      ['sum of 5 long rows', () => T.sum(cols, [1]), () => T.sum(on(cols, cpu), [1])],
+      ['sum all', () => T.sum(x), () => T.sum(on(x, cpu))],
     ];
     for (const [name, f, ref] of checks) {
       const [one, two] = await oneAndTwo(f);

@@ -1146,16 +1146,18 @@ function sumRowF64(x: usize, n: i32): f64 {
  * Sum of a dense [k0, r1, k2, r3] array over its r axes: out[i0, i2] = Σ x[i0, j1, i2, j3].
  * The caller folds any reduction whose kept and reduced axes form at most K R K R runs
  * into this shape (a leading R run gets k0 = 1). Accumulates in f64 like the reference;
- * `acc` is k2 f64 of scratch, used when r3 = 1 (rows summed column-wise).
+ * `acc` is k2 f64 of scratch, used when r3 = 1 (rows summed column-wise). `ld` is the full
+ * length of the k2 axis (x's and out's rows): a lane may sum a range of k2 columns of it,
+ * each output still summed in the same order, so any split gives the same bits.
  */
-export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize, acc: usize): void {
+export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize, acc: usize, ld: i32): void {
   for (let i0 = 0; i0 < k0; i0++) {
-    const xb = x + <usize>(i0 * r1 * k2 * r3 * 4);
-    const ob = out + <usize>(i0 * k2 * 4);
+    const xb = x + <usize>(i0 * r1 * ld * r3 * 4);
+    const ob = out + <usize>(i0 * ld * 4);
     if (r3 == 1) {
       memory.fill(acc, 0, <usize>(k2 * 8));
       for (let j1 = 0; j1 < r1; j1++) {
-        const row = xb + <usize>(j1 * k2 * 4);
+        const row = xb + <usize>(j1 * ld * 4);
         let i2 = 0;
         for (; i2 + 2 <= k2; i2 += 2) {
           const pa = acc + <usize>(i2 * 8);
@@ -1170,7 +1172,7 @@ export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize
     } else {
       for (let i2 = 0; i2 < k2; i2++) {
         let s: f64 = 0;
-        for (let j1 = 0; j1 < r1; j1++) s += sumRowF64(xb + <usize>(((j1 * k2 + i2) * r3) * 4), r3);
+        for (let j1 = 0; j1 < r1; j1++) s += sumRowF64(xb + <usize>(((j1 * ld + i2) * r3) * 4), r3);
         store<f32>(ob + <usize>(i2 * 4), <f32>s);
       }
     }

@@ -2,9 +2,11 @@
  * Convolution and its two gradients as im2col/col2im plus GEMMs, per chunk of samples
  * (plan.ts sizes the chunks and splits the work across lanes).
  */
-import { convGeometry } from '../../../core/ops.js';
+import { type Conv2dParams, type ConvGeometry, convGeometry } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
+import type { WasmRuntime } from '../runtime.js';
 import {
+  type GemmCall,
   GRAD_WEIGHT_COLS_BUDGET,
   channelSplit,
   gemmPrograms,
@@ -19,6 +21,46 @@ import { type FastKernel, bytes, dense, stage } from './common.js';
 import { forwardPlan, gradInputPlan, runDirectConv, runDirectGradWeight } from './conv-direct.js';
 
 /**
+ * What the three im2col kernels set up alike: the sizes, the staged operands (two inputs,
+ * the output, the columns of a chunk and, for chunks of several samples, channel-major rows),
+ * the window arguments, and the loop over chunks of samples.
+ */
+function im2colSetup(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+  p: Conv2dParams,
+  operands: readonly [CpuView, CpuView],
+  out: CpuView,
+  outLength: number,
+  colsBudget?: number,
+) {
+  const hw = g.hOut * g.wOut;
+  const ckk = g.cInPerGroup * g.kh * g.kw;
+  const chunk = samplesPerChunk(g, colsBudget);
+  const io = stage(rt, [
+    { in: dense(operands[0]) },
+    { in: dense(operands[1]) },
+    { out: out.storage as Float32Array, length: outLength },
+    bytes(g.cIn * g.kh * g.kw * chunk * hw),
+    chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
+  ]);
+  const plane = g.cIn * g.h * g.w;
+  /** Calls `body` per chunk: its first sample, its samples, its columns (ld) and the lanes its GEMMs are worth. */
+  const forEachChunk = (body: (s0: number, ns: number, ld: number, lanes: number) => void): void => {
+    for (let s0 = 0; s0 < g.n; s0 += chunk) {
+      const ns = Math.min(chunk, g.n - s0);
+      body(s0, ns, ns * hw, lanesFor(rt, g.cOut * ns * hw * ckk));
+    }
+  };
+  return { hw, ckk, io, win: windowArgs(g, p), plane, forEachChunk };
+}
+
+/** One GEMM call per group (plan.ts splits each across the lanes), merged into one run. */
+function groupGemms(rt: WasmRuntime, groups: number, lanes: number, call: (gr: number) => GemmCall): Program[] {
+  return mergePrograms(Array.from({ length: groups }, (_, gr) => gemmPrograms(rt, call(gr), lanes)));
+}
+
+/**
  * Forward: per chunk of samples, im2col all input channels into [Cin·kH·kW, chunk·Hout·Wout]
  * and run one GEMM per group, W_g [Cout/g, Cin/g·kH·kW] · cols_g, into channel-major rows,
  * then scatter the rows back to NCHW. One sample per chunk writes NCHW directly.
@@ -28,26 +70,12 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
   const g = convGeometry(xv.shape, wv.shape, p);
   const direct = forwardPlan(g, p);
   if (direct) return runDirectConv(rt, direct, xv, wv, out);
-  const hw = g.hOut * g.wOut;
-  const ckk = g.cInPerGroup * g.kh * g.kw;
-  const chunk = samplesPerChunk(g);
-  const ySize = g.n * g.cOut * hw;
-  const io = stage(rt, [
-    { in: dense(xv) },
-    { in: dense(wv) },
-    { out: out.storage as Float32Array, length: ySize },
-    bytes(g.cIn * g.kh * g.kw * chunk * hw),
-    chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
-  ]);
+  const ySize = g.n * g.cOut * g.hOut * g.wOut;
+  const { hw, ckk, io, win, plane, forEachChunk } = im2colSetup(rt, g, p, [xv, wv], out, ySize);
   const [px, pw, py, pcols, ptmp] = io.ptrs;
-  const win = windowArgs(g, p);
-  const plane = g.cIn * g.h * g.w;
-  for (let s0 = 0; s0 < g.n; s0 += chunk) {
-    const ns = Math.min(chunk, g.n - s0);
-    const ld = ns * hw;
+  forEachChunk((s0, ns, ld, lanes) => {
     const xs = px! + bytes(s0 * plane);
     const ys = py! + bytes(s0 * g.cOut * hw);
-    const lanes = lanesFor(rt, g.cOut * ld * ckk);
     if (ns > 1) {
       // Each lane: its samples' columns, their GEMMs (columns a·hw… of each row), back to NCHW.
       rt.run(
@@ -68,33 +96,26 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
           return program;
         }),
       );
-      continue;
+      return;
     }
     rt.run(channelSplit(rt, 'im2col', g, win, xs, pcols!, ld));
-    const gemms = [];
-    for (let gr = 0; gr < g.groups; gr++) {
-      const call = {
+    rt.run(
+      groupGemms(rt, g.groups, lanes, (gr) => ({
         transA: 0,
         transB: 0,
         m: g.cOutPerGroup,
         n: ld,
         k: ckk,
+        a: pw! + bytes(gr * g.cOutPerGroup * ckk),
         lda: ckk,
+        b: pcols! + bytes(gr * ckk * ld),
         ldb: ld,
+        c: ys + bytes(gr * g.cOutPerGroup * ld),
         ldc: ld,
         accumulate: 0,
-      };
-      const a = pw! + bytes(gr * g.cOutPerGroup * ckk);
-      gemms.push(
-        gemmPrograms(
-          rt,
-          { ...call, a, b: pcols! + bytes(gr * ckk * ld), c: ys + bytes(gr * g.cOutPerGroup * ld) },
-          lanes,
-        ),
-      );
-    }
-    rt.run(mergePrograms(gemms));
-  }
+      })),
+    );
+  });
   io.finish();
 };
 
@@ -107,27 +128,13 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
   const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInput');
   const direct = gradInputPlan(g, p);
   if (direct) return runDirectConv(rt, direct, dyv, wv, out);
-  const hw = g.hOut * g.wOut;
-  const ckk = g.cInPerGroup * g.kh * g.kw;
-  const chunk = samplesPerChunk(g);
   const dxSize = g.n * g.cIn * g.h * g.w;
-  const io = stage(rt, [
-    { in: dense(dyv) },
-    { in: dense(wv) },
-    { out: out.storage as Float32Array, length: dxSize },
-    bytes(g.cIn * g.kh * g.kw * chunk * hw),
-    chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
-  ]);
+  const { hw, ckk, io, win, plane, forEachChunk } = im2colSetup(rt, g, p, [dyv, wv], out, dxSize);
   const [pdy, pw, pdx, pcols, pdyRows] = io.ptrs;
   rt.zero(pdx!, dxSize);
-  const win = windowArgs(g, p);
-  const plane = g.cIn * g.h * g.w;
-  for (let s0 = 0; s0 < g.n; s0 += chunk) {
-    const ns = Math.min(chunk, g.n - s0);
-    const ld = ns * hw;
+  forEachChunk((s0, ns, ld, lanes) => {
     const dys = pdy! + bytes(s0 * g.cOut * hw);
     const dxs = pdx! + bytes(s0 * plane);
-    const lanes = lanesFor(rt, g.cOut * ld * ckk);
     if (ns > 1) {
       // Each lane: its samples' dy rows, their GEMMs (columns a·hw…), col2im onto their dX.
       rt.run(
@@ -151,28 +158,26 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
           return program;
         }),
       );
-      continue;
+      return;
     }
-    const gemms = [];
-    for (let gr = 0; gr < g.groups; gr++) {
-      const call = {
+    rt.run(
+      groupGemms(rt, g.groups, lanes, (gr) => ({
         transA: 1,
         transB: 0,
         m: ckk,
         n: ld,
         k: g.cOutPerGroup,
+        a: pw! + bytes(gr * g.cOutPerGroup * ckk),
         lda: ckk,
+        b: dys + bytes(gr * g.cOutPerGroup * ld),
         ldb: ld,
+        c: pcols! + bytes(gr * ckk * ld),
         ldc: ld,
         accumulate: 0,
-      };
-      const a = pw! + bytes(gr * g.cOutPerGroup * ckk);
-      const c = pcols! + bytes(gr * ckk * ld);
-      gemms.push(gemmPrograms(rt, { ...call, a, b: dys + bytes(gr * g.cOutPerGroup * ld), c }, lanes));
-    }
-    rt.run(mergePrograms(gemms));
+      })),
+    );
     rt.run(channelSplit(rt, 'col2im', g, win, dxs, pcols!, ld));
-  }
+  });
   io.finish();
 };
 
@@ -192,26 +197,13 @@ export const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs,
   const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeight');
   const direct = forwardPlan(g, p);
   if (direct && direct.chans <= DIRECT_GRAD_WEIGHT_CHANNELS) return runDirectGradWeight(rt, direct, xv, dyv, out);
-  const hw = g.hOut * g.wOut;
-  const ckk = g.cInPerGroup * g.kh * g.kw;
-  const chunk = samplesPerChunk(g, GRAD_WEIGHT_COLS_BUDGET);
-  const dwSize = g.cOut * ckk;
-  const io = stage(rt, [
-    { in: dense(xv) },
-    { in: dense(dyv) },
-    { out: out.storage as Float32Array, length: dwSize },
-    bytes(g.cIn * g.kh * g.kw * chunk * hw),
-    chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
-  ]);
+  const dwSize = g.cOut * g.cInPerGroup * g.kh * g.kw;
+  const setup = im2colSetup(rt, g, p, [xv, dyv], out, dwSize, GRAD_WEIGHT_COLS_BUDGET);
+  const { hw, ckk, io, win, plane, forEachChunk } = setup;
   const [px, pdy, pdw, pcols, pdyRows] = io.ptrs;
-  const win = windowArgs(g, p);
-  const plane = g.cIn * g.h * g.w;
-  for (let s0 = 0; s0 < g.n; s0 += chunk) {
-    const ns = Math.min(chunk, g.n - s0);
-    const ld = ns * hw;
+  forEachChunk((s0, ns, ld, lanes) => {
     const xs = px! + bytes(s0 * plane);
     const dys = pdy! + bytes(s0 * g.cOut * hw);
-    const lanes = lanesFor(rt, g.cOut * ld * ckk);
     let rows = dys;
     if (ns > 1) {
       // Each lane lays out its samples' columns of both GEMM operands.
@@ -229,15 +221,22 @@ export const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs,
       rt.run(channelSplit(rt, 'im2col', g, win, xs, pcols!, ld));
     }
     // The GEMMs' depth is the samples: split over dW's rows or columns instead.
-    const gemms = [];
-    for (let gr = 0; gr < g.groups; gr++) {
-      const call = { transA: 0, transB: 1, m: g.cOutPerGroup, n: ckk, k: ld, lda: ld, ldb: ld, ldc: ckk };
-      const a = rows + bytes(gr * g.cOutPerGroup * ld);
-      const b = pcols! + bytes(gr * ckk * ld);
-      const c = pdw! + bytes(gr * g.cOutPerGroup * ckk);
-      gemms.push(gemmPrograms(rt, { ...call, a, b, c, accumulate: s0 > 0 ? 1 : 0 }, lanes));
-    }
-    rt.run(mergePrograms(gemms));
-  }
+    rt.run(
+      groupGemms(rt, g.groups, lanes, (gr) => ({
+        transA: 0,
+        transB: 1,
+        m: g.cOutPerGroup,
+        n: ckk,
+        k: ld,
+        a: rows + bytes(gr * g.cOutPerGroup * ld),
+        lda: ld,
+        b: pcols! + bytes(gr * ckk * ld),
+        ldb: ld,
+        c: pdw! + bytes(gr * g.cOutPerGroup * ckk),
+        ldc: ckk,
+        accumulate: s0 > 0 ? 1 : 0,
+      })),
+    );
+  });
   io.finish();
 };

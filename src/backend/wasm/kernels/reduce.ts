@@ -1,6 +1,13 @@
 /** Sums over axes that fold into K R K R runs, accumulated in f64 like the reference. */
 import { sizeOf } from '../../../core/shape.js';
-import { type FastKernel, dense, stage } from './common.js';
+import { splitRange } from '../plan.js';
+import type { Program } from '../pool.js';
+import type { WasmRuntime } from '../runtime.js';
+import { type FastKernel, bytes, dense, stage } from './common.js';
+import { PARALLEL_ELEMENTS } from './elementwise.js';
+
+/** Lanes for a sum over `n` elements: memory-bound like the elementwise ops. */
+const sumLanes = (rt: WasmRuntime, n: number): number => (n >= PARALLEL_ELEMENTS ? rt.lanes : 1);
 
 /**
  * Sums whose kept and reduced axes form at most four alternating runs (K R K R, or R K R
@@ -21,8 +28,27 @@ export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => {
   if (runs.length > 4) return false;
   const [k0, r1, k2, r3] = [0, 1, 2, 3].map((i) => runs[i]?.size ?? 1) as [number, number, number, number];
   const m = sizeOf(out.shape);
-  const io = stage(rt, [{ in: dense(x) }, { out: out.storage as Float32Array, length: m }, 8 * k2]);
-  const [px, po, pacc] = io.ptrs;
-  rt.exports.sumKRKR(px!, k0, r1, k2, r3, po!, pacc!);
+  // Split along k0 when it has a range per lane, else along k2 (each lane its columns, its own
+  // f64 scratch): every output is summed by one lane in the same order, so any split is exact.
+  const lanes = Math.min(sumLanes(rt, sizeOf(x.shape)), Math.max(k0, k2));
+  const byRows = k0 >= lanes;
+  const ranges = splitRange(byRows ? k0 : k2, lanes, byRows ? 1 : 2);
+  const io = stage(rt, [
+    { in: dense(x) },
+    { out: out.storage as Float32Array, length: m },
+    ...ranges.map(([s, e]) => 8 * (byRows ? k2 : e - s)),
+  ]);
+  const [px, po, ...pacc] = io.ptrs;
+  const programs: Program[] = ranges.map(([s, e], lane) =>
+    byRows
+      ? [
+          {
+            fn: 'sumKRKR',
+            args: [px! + bytes(s * r1 * k2 * r3), e - s, r1, k2, r3, po! + bytes(s * k2), pacc[lane]!, k2],
+          },
+        ]
+      : [{ fn: 'sumKRKR', args: [px! + bytes(s * r3), k0, r1, e - s, r3, po! + bytes(s), pacc[lane]!, k2] }],
+  );
+  rt.run(programs);
   io.finish();
 };
