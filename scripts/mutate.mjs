@@ -52,6 +52,7 @@ const TESTS = [
     /^src\/autograd\/engine/,
     [
       'autograd/engine.test.js',
+      'autograd/recycle.test.js',
       'autograd/rules.test.js',
       'tensor/tensor.test.js',
       'nn/hooks.test.js',
