@@ -39,7 +39,7 @@ import {
   wasmReady,
 } from '../src/index.js';
 import { writeJsonAtomic } from '../src/io/index.js';
-import { wasmMemoryStats } from '../src/backend/wasm/index.js';
+import { wasmMemoryStats, wasmStagingCopies } from '../src/backend/wasm/index.js';
 import { type OpTiming, profileOps } from '../src/tensor/dispatch.js';
 import { option } from './args.js';
 
@@ -82,6 +82,7 @@ const step = (): void => {
 const load0 = os.loadavg();
 for (let i = 0; i < warmup; i++) step();
 const heapAtStart = backend === 'wasm' ? wasmMemoryStats() : null;
+const stagingAtStart = backend === 'wasm' ? wasmStagingCopies() : null;
 if (plain) {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
@@ -122,6 +123,7 @@ while (profiledSteps < steps) {
 }
 const load1 = os.loadavg();
 const heapAtEnd = backend === 'wasm' ? wasmMemoryStats() : null;
+const stagingAtEnd = backend === 'wasm' ? wasmStagingCopies() : null;
 /** The wasm heap's resident storage over the measured steps (its forced full GCs fall in "dispatch": they run in output allocation). */
 const resident = heapAtEnd && {
   budget_mib_env: process.env['TSGRAD_WASM_RESIDENT_MIB'] ?? null,
@@ -131,6 +133,12 @@ const resident = heapAtEnd && {
   reclaimed_per_step: (heapAtEnd.reclaimed - heapAtStart!.reclaimed) / (profiledSteps + plainSteps),
   full_gcs_per_step: (heapAtEnd.fullGcs - heapAtStart!.fullGcs) / (profiledSteps + plainSteps),
   full_gc_ms_per_step: (heapAtEnd.fullGcMs - heapAtStart!.fullGcMs) / (profiledSteps + plainSteps),
+  temporary_mib_env: process.env['TSGRAD_WASM_TEMPORARY_MIB'] ?? null,
+  temporaries_per_step: (heapAtEnd.temporaries - heapAtStart!.temporaries) / (profiledSteps + plainSteps),
+  recycled_per_step: (heapAtEnd.recycled - heapAtStart!.recycled) / (profiledSteps + plainSteps),
+  /** Operand copies into and out of linear memory (host storages staged for a kernel). */
+  staging_copies_per_step: (stagingAtEnd!.count - stagingAtStart!.count) / (profiledSteps + plainSteps),
+  staging_mb_per_step: (stagingAtEnd!.bytes - stagingAtStart!.bytes) / 1e6 / (profiledSteps + plainSteps),
 };
 
 const perStep = (ms: number): number => ms / profiledSteps;
@@ -183,6 +191,8 @@ if (resident) {
     `wasm heap       budget ${resident.budget_mib_env ?? 'default'} MiB: ${f(resident.host_fallbacks_per_step, 1)} host storages, ` +
       `${f(resident.reclaimed_per_step, 1)} blocks reclaimed, ${f(resident.full_gcs_per_step, 2)} full GCs ` +
       `(${f(resident.full_gc_ms_per_step)} ms) per step`,
+    `                ${f(resident.temporaries_per_step, 1)} temporaries, ${f(resident.recycled_per_step, 1)} recycled, ` +
+      `${f(resident.staging_copies_per_step, 1)} staging copies (${f(resident.staging_mb_per_step, 2)} MB) per step`,
   );
 }
 console.log(out.join('\n'));

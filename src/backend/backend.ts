@@ -28,8 +28,12 @@ export type KernelTable<S> = { readonly [K in KernelOpName]: Kernel<K, S> };
 
 export interface Backend<S = unknown> {
   readonly name: string;
-  /** A new zero-filled storage of `size` elements. */
-  alloc(dtype: DType, size: number): S;
+  /**
+   * A new zero-filled storage of `size` elements. `temporary`: the autograd engine is
+   * allocating it inside a backward pass and will most likely hand it back soon (recycle), so a
+   * backend may place it where that is cheap.
+   */
+  alloc(dtype: DType, size: number, temporary?: boolean): S;
   /**
    * Takes back a storage that no tensor will read or write again, so that a later alloc() of
    * the same dtype and size may hand it out again instead of a new one. Optional. The

@@ -58,6 +58,7 @@ test('on the wasm backend, resident blocks go straight back to the heap, host st
   const first = stepGrads(wasm, 2);
   const recycled = heap.stats().recycled;
   assert.ok(recycled > 0, 'resident temporaries were freed by the engine, not left to the GC');
+  assert.ok(heap.stats().temporaries > 0, "the backward pass's storages were allocated as temporaries");
   for (let seed = 2; seed <= 4; seed++) {
     const grads = seed === 2 ? first : stepGrads(wasm, seed);
     const reference = stepGrads(plain, seed);
@@ -126,7 +127,10 @@ test('every storage a backward pass allocates is recycled by its end, except the
   assert.ok(allocated >= 5, `backward allocated ${allocated}`);
   // (A storage handed back may be handed out again within the pass, and back again: count events.)
   assert.equal(c.recycled.length, allocated - 1, 'all but x.grad');
-  assert.deepEqual(values(x.grad).map((v) => v + 0), [0, 0, 0]); // b + (−a) = a − a
+  assert.deepEqual(
+    values(x.grad).map((v) => v + 0),
+    [0, 0, 0],
+  ); // b + (−a) = a − a
   // A second pass adds to x.grad: the new sum is kept, the old one (the user's) is never handed back.
   const old = x.grad!.storage;
   c.recycled.length = 0;
@@ -154,7 +158,10 @@ test('nothing is recycled when backward records a graph (createGraph) or while o
   h.exp().sum().backward(undefined, { createGraph: true });
   assert.equal(hooked, 1);
   assert.equal(count(), start);
-  assert.deepEqual(values(h.grad), [1, -2, 4].map((v) => Math.fround(Math.exp(v))));
+  assert.deepEqual(
+    values(h.grad),
+    [1, -2, 4].map((v) => Math.fround(Math.exp(v))),
+  );
   x.grad = null;
   gx.sum().backward();
   const e = [0.5, -1, 2].map((v) => Math.exp(v * v) * (2 + 4 * v * v));

@@ -17,6 +17,7 @@ import { Adam, type Backend, TsgradError, crossEntropy, manualSeed, wasmFeatures
 import { LeNet5 } from '../../src/models/index.js';
 import {
   DEFAULT_RESIDENT_MIB,
+  DEFAULT_TEMPORARY_MIB,
   WasmHeap,
   WasmMemoryLimitError,
   fullGcFunction,
@@ -129,6 +130,43 @@ describe('wasm heap: allocator', () => {
     assert.equal(DEFAULT_RESIDENT_MIB, 0, 'off by default: heap.ts says why');
     const withBudget = new WasmHeap(sharedMemory(1, 4), 0, { residentBudget: 32 * 2 ** 20 });
     assert.equal(withBudget.residentBudget, 32 * 2 ** 20);
+  });
+
+  test("temporaries (a backward pass's storages): their own budget, freed at once when recycled, by a sweep after the GC when they escape", () => {
+    const raw = process.env['TSGRAD_WASM_TEMPORARY_MIB'];
+    const expected = (raw === undefined || raw === '' ? DEFAULT_TEMPORARY_MIB : Number(raw)) * 2 ** 20;
+    assert.equal(new WasmHeap(sharedMemory(1, 4), 0).temporaryBudget, expected);
+    assert.equal(new WasmHeap(new WebAssembly.Memory({ initial: 1 }), 0).temporaryF32(4), null, 'not shared: host');
+    const heap = new WasmHeap(sharedMemory(1, 64), 0, { residentBudget: 0, temporaryBudget: 4096, fullGc: null });
+    const a = heap.temporaryF32(512)!;
+    a.fill(5);
+    const ptrA = heap.pointerOf(a);
+    assert.ok(ptrA >= 0, 'resident');
+    let b: Float32Array | null = heap.temporaryF32(500)!;
+    b.fill(6);
+    assert.deepEqual([heap.stats().temporaryBytes, heap.stats().temporaries], [4096, 2]);
+    assert.equal(heap.temporaryF32(1), null, 'the budget is spent');
+    assert.equal(heap.residentF32(1), null, 'and the resident budget (0) is its own');
+    assert.equal(heap.recycle(a), true);
+    assert.equal(heap.stats().temporaryBytes, 2048);
+    const c = heap.temporaryF32(512)!;
+    assert.equal(heap.pointerOf(c), ptrA, "a recycled temporary's block is the next one of its class");
+    assert.ok(
+      c.every((v) => v === 0),
+      'zero-filled',
+    );
+    assert.ok(
+      b.every((v) => v === 6),
+      'the other temporary keeps its values',
+    );
+    // One that is never handed back (a .grad) is freed once the GC has collected its view.
+    // (A sweep first lets go of the job's kept-objects set, as a training loop's periodic sweeps do.)
+    b = null;
+    heap.sweep();
+    fullGc();
+    heap.sweep();
+    assert.equal(heap.stats().temporaryBytes, 2048, "the collected temporary's block is back");
+    assert.equal(heap.stats().residentBytes, 0, 'temporaries never count in the resident budget');
   });
 
   test('past the limit: a WasmMemoryLimitError (a TsgradError) naming the sizes; resident storage falls back to null', () => {

@@ -125,6 +125,9 @@ export interface HeapStats {
   readonly sweeps: number;
   /** Resident blocks freed at once because the autograd engine handed their views back (Backend.recycle). */
   readonly recycled: number;
+  /** Bytes of resident temporaries held now (temporaryF32), and how many were handed out since the start. */
+  readonly temporaryBytes: number;
+  readonly temporaries: number;
   /** Full GCs the heap ran because the budget was spent, and their total milliseconds. */
   readonly fullGcs: number;
   readonly fullGcMs: number;
@@ -135,6 +138,14 @@ export class WasmHeap {
   readonly shared: boolean;
   /** The most bytes of resident tensor storage at once (live blocks, by class size; collected ones count until swept). */
   residentBudget: number;
+  /**
+   * The most bytes of resident temporaries at once (temporaryF32: storages the autograd engine
+   * hands back as soon as its backward pass is done with them), apart from residentBudget.
+   */
+  temporaryBudget: number;
+  /** Blocks handed out by temporaryF32 and not freed yet, and their bytes. */
+  private readonly temporaries = new Set<number>();
+  private temporaryBytes = 0;
   private top: number;
   private readonly free = new Map<number, number[]>();
   private readonly sizes = new Map<number, number>();
@@ -156,6 +167,7 @@ export class WasmHeap {
   private sinceSweep = 0;
   private reclaimedCount = 0;
   private recycledCount = 0;
+  private temporaryCount = 0;
   private sweepCount = 0;
   private allocated = 0;
   private resident = 0;
@@ -171,6 +183,7 @@ export class WasmHeap {
     base: number,
     options: {
       residentBudget?: number;
+      temporaryBudget?: number;
       maximumPages?: number;
       /** The full GC makeRoom() may run (default: fullGcFunction()), null for none. */
       fullGc?: (() => void) | null;
@@ -181,6 +194,7 @@ export class WasmHeap {
     this.top = alignUp(base);
     this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.residentBudget = options.residentBudget ?? defaultResidentBudget();
+    this.temporaryBudget = options.temporaryBudget ?? defaultTemporaryBudget();
     this.limitBytes = (options.maximumPages ?? MAX_PAGES) * PAGE;
     this.buffers.add(memory.buffer);
     this.clearKept = keptObjectsClearer();
@@ -274,6 +288,50 @@ export class WasmHeap {
   }
 
   /**
+   * A zero-filled resident Float32Array for a storage the autograd engine will most likely hand
+   * back soon (Backend.recycle): a backward pass's temporaries, which then never wait for the
+   * GC. Within temporaryBudget, apart from residentBudget, and never a forced GC: null when the
+   * budget is spent (a temporary that escapes, a leaf's .grad, is freed by the GC like any
+   * resident view), where memory cannot be shared, or at the engine's limit.
+   */
+  temporaryF32(length: number): Float32Array | null {
+    if (!this.shared || length === 0) return null;
+    const size = sizeClass(length * 4);
+    if (this.temporaryBytes + size > this.temporaryBudget) return null;
+    let ptr = this.free.get(size)?.pop();
+    if (ptr !== undefined) {
+      this.freeTotal -= size;
+      this.reusedCount++;
+      this.sizes.set(ptr, size);
+      this.allocated += size;
+    } else {
+      try {
+        ptr = this.malloc(length * 4);
+      } catch (e) {
+        if (e instanceof WasmMemoryLimitError) return null;
+        throw e;
+      }
+    }
+    this.temporaries.add(ptr);
+    this.temporaryBytes += size;
+    this.temporaryCount++;
+    const view = new Float32Array(this.buffer(), ptr, length).fill(0);
+    this.owners.set(ptr, new WeakRef(view));
+    if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
+    return view;
+  }
+
+  /** Takes a resident block out of the budget it counts in (on its way back to a free list). */
+  private unaccount(ptr: number): void {
+    const size = this.sizes.get(ptr)!;
+    if (this.temporaries.delete(ptr)) this.temporaryBytes -= size;
+    else {
+      this.resident -= size;
+      this.residentCount--;
+    }
+  }
+
+  /**
    * Frees the block of a resident view now, without waiting for the GC: its owner promises
    * that nothing reads or writes the view again (Backend.recycle). False when `view` is not a
    * live resident view of this heap (a host array, a view already freed), which it leaves alone.
@@ -282,8 +340,7 @@ export class WasmHeap {
     const ptr = this.pointerOf(view);
     if (ptr < 0 || this.owners.get(ptr)?.deref() !== view) return false;
     this.owners.delete(ptr);
-    this.resident -= this.sizes.get(ptr)!;
-    this.residentCount--;
+    this.unaccount(ptr);
     this.release(ptr);
     this.recycledCount++;
     return true;
@@ -351,9 +408,7 @@ export class WasmHeap {
     for (const [ptr, owner] of this.owners) {
       if (owner.deref() !== undefined) continue;
       this.owners.delete(ptr);
-      const size = this.sizes.get(ptr)!;
-      this.resident -= size;
-      this.residentCount--;
+      this.unaccount(ptr);
       this.release(ptr);
       freed++;
     }
@@ -390,6 +445,8 @@ export class WasmHeap {
       hostFallbacks: this.hostCount,
       reclaimed: this.reclaimedCount,
       recycled: this.recycledCount,
+      temporaryBytes: this.temporaryBytes,
+      temporaries: this.temporaryCount,
       sweeps: this.sweepCount,
       fullGcs: this.gcCount,
       fullGcMs: this.gcMs,
@@ -439,6 +496,20 @@ function defaultResidentBudget(): number {
   const raw = env?.['TSGRAD_WASM_RESIDENT_MIB'];
   const mib = raw === undefined || raw === '' ? DEFAULT_RESIDENT_MIB : Number(raw);
   return (Number.isFinite(mib) && mib >= 0 ? mib : DEFAULT_RESIDENT_MIB) * 2 ** 20;
+}
+
+/**
+ * The temporaries' budget (temporaryF32) by default: a backward pass's working set, freed as it
+ * goes (LeNet-5 at batch 64 needs about 6 MiB); what does not fit stays on the host.
+ * TSGRAD_WASM_TEMPORARY_MIB overrides it (0: temporaries on the host too).
+ */
+export const DEFAULT_TEMPORARY_MIB = 32;
+
+function defaultTemporaryBudget(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const raw = env?.['TSGRAD_WASM_TEMPORARY_MIB'];
+  const mib = raw === undefined || raw === '' ? DEFAULT_TEMPORARY_MIB : Number(raw);
+  return (Number.isFinite(mib) && mib >= 0 ? mib : DEFAULT_TEMPORARY_MIB) * 2 ** 20;
 }
 
 interface NodeVm {

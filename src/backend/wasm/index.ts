@@ -168,8 +168,11 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
   return {
     ...cpuBackend,
     name: 'wasm',
-    alloc: (dtype: DType, size: number) =>
-      (dtype === 'float32' ? heap()?.residentF32(size) : null) ?? cpuBackend.alloc(dtype, size),
+    // A backward pass's temporaries go resident whenever the heap has room for them (the engine
+    // frees them at once); other float32 storage only within the opt-in resident budget.
+    alloc: (dtype: DType, size: number, temporary?: boolean) =>
+      (dtype === 'float32' ? ((temporary ? heap()?.temporaryF32(size) : null) ?? heap()?.residentF32(size)) : null) ??
+      cpuBackend.alloc(dtype, size),
     // A resident block goes straight back to the heap's free list; a host storage to the host pool.
     recycle: (storage: TypedArray) => {
       if (!(storage instanceof Float32Array && heap()?.recycle(storage))) cpuBackend.recycle!(storage);
