@@ -488,28 +488,28 @@ export class WasmHeap {
  */
 export const DEFAULT_RESIDENT_MIB = 0;
 
-/**
- * TSGRAD_WASM_RESIDENT_MIB (0 turns resident storage off), else DEFAULT_RESIDENT_MIB.
- */
-function defaultResidentBudget(): number {
+/** A budget in bytes from the environment variable `name` (MiB; 0 allowed), else `fallbackMib`. */
+function budgetFromEnv(name: string, fallbackMib: number): number {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const raw = env?.['TSGRAD_WASM_RESIDENT_MIB'];
-  const mib = raw === undefined || raw === '' ? DEFAULT_RESIDENT_MIB : Number(raw);
-  return (Number.isFinite(mib) && mib >= 0 ? mib : DEFAULT_RESIDENT_MIB) * 2 ** 20;
+  const raw = env?.[name];
+  const mib = raw === undefined || raw === '' ? fallbackMib : Number(raw);
+  return (Number.isFinite(mib) && mib >= 0 ? mib : fallbackMib) * 2 ** 20;
+}
+
+/** TSGRAD_WASM_RESIDENT_MIB (0 turns resident storage off), else DEFAULT_RESIDENT_MIB. */
+function defaultResidentBudget(): number {
+  return budgetFromEnv('TSGRAD_WASM_RESIDENT_MIB', DEFAULT_RESIDENT_MIB);
 }
 
 /**
  * The temporaries' budget (temporaryF32) by default: a backward pass's working set, freed as it
- * goes (LeNet-5 at batch 64 needs about 6 MiB); what does not fit stays on the host.
+ * goes (LeNet-5 at batch 64 peaks at about 7 MiB); what does not fit stays on the host.
  * TSGRAD_WASM_TEMPORARY_MIB overrides it (0: temporaries on the host too).
  */
 export const DEFAULT_TEMPORARY_MIB = 32;
 
 function defaultTemporaryBudget(): number {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const raw = env?.['TSGRAD_WASM_TEMPORARY_MIB'];
-  const mib = raw === undefined || raw === '' ? DEFAULT_TEMPORARY_MIB : Number(raw);
-  return (Number.isFinite(mib) && mib >= 0 ? mib : DEFAULT_TEMPORARY_MIB) * 2 ** 20;
+  return budgetFromEnv('TSGRAD_WASM_TEMPORARY_MIB', DEFAULT_TEMPORARY_MIB);
 }
 
 interface NodeVm {
