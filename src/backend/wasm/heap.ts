@@ -268,21 +268,15 @@ export class WasmHeap {
         this.hostCount++;
         return null;
       }
-      try {
-        ptr = this.malloc(length * 4);
-      } catch (e) {
-        if (e instanceof WasmMemoryLimitError) {
-          this.hostCount++;
-          return null;
-        }
-        throw e;
+      ptr = this.mallocBelowLimit(length * 4);
+      if (ptr < 0) {
+        this.hostCount++;
+        return null;
       }
     }
     this.resident += this.sizes.get(ptr)!;
     this.residentCount++;
-    const view = new Float32Array(this.buffer(), ptr, length);
-    if (zero) view.fill(0);
-    this.owners.set(ptr, new WeakRef(view));
+    const view = this.ownedView(ptr, length, zero);
     if (this.sinceSweep >= SWEEP_EVERY) this.sweep();
     return view;
   }
@@ -298,27 +292,33 @@ export class WasmHeap {
     if (!this.shared || length === 0) return null;
     const size = sizeClass(length * 4);
     if (this.temporaryBytes + size > this.temporaryBudget) return null;
-    let ptr = this.free.get(size)?.pop();
-    if (ptr !== undefined) {
-      this.freeTotal -= size;
-      this.reusedCount++;
-      this.sizes.set(ptr, size);
-      this.allocated += size;
-    } else {
-      try {
-        ptr = this.malloc(length * 4);
-      } catch (e) {
-        if (e instanceof WasmMemoryLimitError) return null;
-        throw e;
-      }
-    }
+    let ptr = this.popFree(size);
+    if (ptr < 0) ptr = this.mallocBelowLimit(length * 4);
+    if (ptr < 0) return null;
     this.temporaries.add(ptr);
     this.temporaryBytes += size;
     this.temporaryCount++;
-    const view = new Float32Array(this.buffer(), ptr, length).fill(0);
-    this.owners.set(ptr, new WeakRef(view));
+    const view = this.ownedView(ptr, length, true);
     if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
     return view;
+  }
+
+  /** A view of `length` floats on block `ptr`, held weakly so that the block is freed once it is collected. */
+  private ownedView(ptr: number, length: number, zero: boolean): Float32Array {
+    const view = new Float32Array(this.buffer(), ptr, length);
+    if (zero) view.fill(0);
+    this.owners.set(ptr, new WeakRef(view));
+    return view;
+  }
+
+  /** malloc(), or -1 where linear memory cannot grow that far (the caller then uses the host). */
+  private mallocBelowLimit(bytes: number): number {
+    try {
+      return this.malloc(bytes);
+    } catch (e) {
+      if (e instanceof WasmMemoryLimitError) return -1;
+      throw e;
+    }
   }
 
   /** Takes a resident block out of the budget it counts in (on its way back to a free list). */
@@ -352,7 +352,11 @@ export class WasmHeap {
    * the LeNet-5 memory bench: the larger requests then missed and grew the heap instead.)
    */
   private reuse(size: number): number {
-    if (this.resident + size > this.residentBudget) return -1;
+    return this.resident + size > this.residentBudget ? -1 : this.popFree(size);
+  }
+
+  /** A block of class `size` from its free list, now allocated; -1 if the list is empty. */
+  private popFree(size: number): number {
     const ptr = this.free.get(size)?.pop();
     if (ptr === undefined) return -1;
     this.freeTotal -= size;

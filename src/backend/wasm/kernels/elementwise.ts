@@ -32,7 +32,7 @@ export const WASM_UNARY_OPS = unaryNamesAreOps as readonly WasmUnaryOp[];
 export const PARALLEL_ELEMENTS = 1 << 18;
 
 /** Lanes for an elementwise op on `n` elements. */
-const elementLanes = (rt: WasmRuntime, n: number): number => (n >= PARALLEL_ELEMENTS ? rt.lanes : 1);
+export const elementLanes = (rt: WasmRuntime, n: number): number => (n >= PARALLEL_ELEMENTS ? rt.lanes : 1);
 
 /**
  * A binary()/compare() call over dims [d0, d1, d2] as per-lane programs: split along the

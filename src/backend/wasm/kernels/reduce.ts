@@ -2,12 +2,8 @@
 import { sizeOf } from '../../../core/shape.js';
 import { splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
-import type { WasmRuntime } from '../runtime.js';
 import { type FastKernel, bytes, dense, stage } from './common.js';
-import { PARALLEL_ELEMENTS } from './elementwise.js';
-
-/** Lanes for a sum over `n` elements: memory-bound like the elementwise ops. */
-const sumLanes = (rt: WasmRuntime, n: number): number => (n >= PARALLEL_ELEMENTS ? rt.lanes : 1);
+import { elementLanes } from './elementwise.js';
 
 /**
  * Sums whose kept and reduced axes form at most four alternating runs (K R K R, or R K R
@@ -30,7 +26,8 @@ export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => {
   const m = sizeOf(out.shape);
   // Split along k0 when it has a range per lane, else along k2 (each lane its columns, its own
   // f64 scratch): every output is summed by one lane in the same order, so any split is exact.
-  const lanes = Math.min(sumLanes(rt, sizeOf(x.shape)), Math.max(k0, k2));
+  // Memory-bound like the elementwise ops: the same threshold.
+  const lanes = Math.min(elementLanes(rt, sizeOf(x.shape)), Math.max(k0, k2));
   const byRows = k0 >= lanes;
   const ranges = splitRange(byRows ? k0 : k2, lanes, byRows ? 1 : 2);
   const io = stage(rt, [
