@@ -73,6 +73,7 @@ const TESTS = [
     /^src\/nn\/module/,
     [
       'nn/module-mutation.test.js',
+      'nn/fused-epilogue.test.js',
       'nn/module.test.js',
       'nn/module-api.test.js',
       'nn/hooks.test.js',
@@ -88,6 +89,7 @@ const TESTS = [
     /^src\/nn\/functional/,
     [
       'nn/functional-mutation.test.js',
+      'nn/fused-epilogue.test.js',
       'nn/layer-params.test.js',
       'nn/torch-reference.test.js',
       'nn/module-reference.test.js',
@@ -112,6 +114,7 @@ const TESTS = [
     /^src\/nn\/layers\//,
     [
       'nn/layers-mutation-*.test.js',
+      'nn/fused-epilogue.test.js',
       'nn/layer-params.test.js',
       'nn/module-reference.test.js',
       'nn/conv-pool-options.test.js',

@@ -79,6 +79,8 @@ export {
   pad,
   matmul,
   conv2d,
+  linearBiasAct,
+  type Epilogue,
   maxPool2d,
   avgPool2d,
   adaptiveAvgPool2d,

@@ -6,7 +6,7 @@
  */
 import { UnsupportedError } from '../core/errors.js';
 import { isFloat } from '../core/dtype.js';
-import type { OpName, OpParams, Pool2dParams } from '../core/ops.js';
+import type { EpilogueParams, OpName, OpParams, Pool2dParams } from '../core/ops.js';
 import { run } from '../tensor/dispatch.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -66,6 +66,17 @@ function columnMajor(t: Tensor): boolean {
 
 function convOnly<P extends OpParams['conv2d']>(p: P): OpParams['conv2d'] {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
+}
+
+/**
+ * The gradient at a fused epilogue's pre-activation, read off its output y: the activation's
+ * slope is 1 where y > 0 and 0 (relu) or the negative slope (leakyRelu, slope ≥ 0) elsewhere,
+ * and y > 0 exactly where the pre-activation is (a NaN passes as for the separate ops).
+ */
+function epilogueGrad(g: Tensor, y: Tensor, p: EpilogueParams): Tensor {
+  if (p.activation === 'relu') return ops.reluBackward(g, y);
+  if (p.activation === 'leakyRelu') return ops.where(ops.compare('gt', y, 0), g, ops.mul(g, p.negativeSlope));
+  return g;
 }
 
 /** Primitives whose rule refuses to be differentiated again (backward with createGraph through them throws). */
@@ -167,6 +178,15 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
       ? run('conv2dGradWeight', [x!, g], { ...p, weightShape: w!.shape as [number, number, number, number] })
       : null,
   ],
+  // The fused forms: the epilogue's gradient first, then the product's rule and the bias's sum.
+  conv2dBiasAct: (g, [x, w, b], y, p) => {
+    const gp = epilogueGrad(g, y, p);
+    return [...gradRules.conv2d(gp, [x!, w!], y, convOnly(p)), b!.requiresGrad ? ops.sum(gp, [0, 2, 3]) : null];
+  },
+  matmulBiasAct: (g, [a, b, bias], y, p) => {
+    const gp = epilogueGrad(g, y, p);
+    return [...gradRules.matmul(gp, [a!, b!], y, {}), bias!.requiresGrad ? ops.sum(gp, [0, 1]) : null];
+  },
   // conv2dGradInput(dy, w) is bilinear: its adjoints are a convolution and a weight gradient.
   conv2dGradInput: (g, [dy, w], _y, p) => [
     dy!.requiresGrad ? run('conv2d', [g, w!], convOnly(p)) : null,

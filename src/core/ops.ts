@@ -42,6 +42,23 @@ export interface AvgPool2dParams extends Pool2dParams {
 
 type None = Record<string, never>;
 
+/** The activation a fused linear kernel applies after its bias (PyTorch's and oneDNN's post-ops). */
+export type EpilogueActivation = 'none' | 'relu' | 'leakyRelu';
+
+/**
+ * The epilogue of conv2dBiasAct and matmulBiasAct: y = act(product + bias), with
+ * relu(v) = v ≤ 0 ? 0 : v and leakyRelu(v) = v > 0 ? v : v·negativeSlope, exactly as the
+ * separate add, relu and leakyRelu compute them. The slope must be ≥ 0, so that the output is
+ * positive exactly where the pre-activation is, and the backward mask can be read off the output.
+ */
+export interface EpilogueParams {
+  readonly activation: EpilogueActivation;
+  /** leakyRelu's slope below 0 (ignored otherwise). */
+  readonly negativeSlope: number;
+}
+
+export const EPILOGUE_ACTIVATIONS: readonly EpilogueActivation[] = ['none', 'relu', 'leakyRelu'];
+
 /** Parameters of every primitive. Adding a key here makes the compiler ask for its kernel and gradient rule. */
 export interface OpParams {
   // elementwise, one input
@@ -83,6 +100,10 @@ export interface OpParams {
   // linear algebra and CNN kernels
   matmul: None;
   conv2d: Conv2dParams;
+  /** conv2d(x, w) + bias[c], then the activation, in one kernel (inputs x, w, bias [Cout]). */
+  conv2dBiasAct: Conv2dParams & EpilogueParams;
+  /** matmul(a, b) + bias[n], then the activation, in one kernel (inputs a, b, bias [N]). */
+  matmulBiasAct: EpilogueParams;
   conv2dGradInput: Conv2dParams & { readonly inputShape: readonly [number, number, number, number] };
   conv2dGradWeight: Conv2dParams & { readonly weightShape: readonly [number, number, number, number] };
   maxPool2d: Pool2dParams;
@@ -145,6 +166,45 @@ function requireRank(op: string, name: string, t: TensorMeta, rank: number, layo
   if (t.shape.length !== rank) {
     throw new ShapeError(`${op}: expected ${name} of rank ${rank} (${layout}), got shape ${fmt(t.shape)}`);
   }
+}
+
+function checkEpilogue(op: string, p: EpilogueParams, bias: TensorMeta, channels: number, ref: TensorMeta): void {
+  if (!EPILOGUE_ACTIVATIONS.includes(p.activation)) {
+    throw new ArgumentError(
+      `${op}: activation must be one of ${EPILOGUE_ACTIVATIONS.join(', ')}, got '${String(p.activation)}'`,
+    );
+  }
+  if (p.activation === 'leakyRelu' && !(p.negativeSlope >= 0 && Number.isFinite(p.negativeSlope))) {
+    throw new ArgumentError(`${op}: negativeSlope must be a finite number >= 0, got ${p.negativeSlope}`);
+  }
+  requireSameDtype(op, ref, bias);
+  if (bias.shape.length !== 1 || bias.shape[0] !== channels) {
+    throw new ShapeError(`${op}: bias ${fmt(bias.shape)} must have shape [${channels}]`);
+  }
+}
+
+function matmulShape(op: string, a: TensorMeta, b: TensorMeta): TensorMeta {
+  requireSameDtype(op, a, b);
+  requireFloat(op, a);
+  requireRank(op, 'left operand', a, 3, 'batch, M, K');
+  requireRank(op, 'right operand', b, 3, 'batch, K, N');
+  const [ba, m, k] = a.shape as [number, number, number];
+  const [bb, k2, n] = b.shape as [number, number, number];
+  if (k !== k2 || ba !== bb) {
+    throw new ShapeError(
+      `${op}: cannot multiply ${fmt(a.shape)} by ${fmt(b.shape)}: inner dimensions ${k} and ${k2} differ`,
+    );
+  }
+  return { shape: [ba, m, n], dtype: a.dtype };
+}
+
+function convShape(op: string, x: TensorMeta, w: TensorMeta, p: Conv2dParams): TensorMeta {
+  requireRank(op, 'input', x, 4, 'N, C, H, W');
+  requireRank(op, 'weight', w, 4, 'Cout, Cin/groups, kH, kW');
+  requireSameDtype(op, x, w);
+  requireFloat(op, x);
+  const g = convGeometry(x.shape, w.shape, p, op);
+  return { shape: [g.n, g.cOut, g.hOut, g.wOut], dtype: x.dtype };
 }
 
 function unary(op: UnaryOpName, needsFloat: boolean): OpDef<UnaryOpName> {
@@ -410,31 +470,29 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   matmul: {
     arity: 2,
     dtypes: FLOAT_DTYPES,
-    infer: ([a, b]) => {
-      requireSameDtype('matmul', a!, b!);
-      requireFloat('matmul', a!);
-      requireRank('matmul', 'left operand', a!, 3, 'batch, M, K');
-      requireRank('matmul', 'right operand', b!, 3, 'batch, K, N');
-      const [ba, m, k] = a!.shape as [number, number, number];
-      const [bb, k2, n] = b!.shape as [number, number, number];
-      if (k !== k2 || ba !== bb) {
-        throw new ShapeError(
-          `matmul: cannot multiply ${fmt(a!.shape)} by ${fmt(b!.shape)}: inner dimensions ${k} and ${k2} differ`,
-        );
-      }
-      return { shape: [ba, m, n], dtype: a!.dtype };
-    },
+    infer: ([a, b]) => matmulShape('matmul', a!, b!),
   },
   conv2d: {
     arity: 2,
     dtypes: FLOAT_DTYPES,
-    infer: ([x, w], p) => {
-      requireRank('conv2d', 'input', x!, 4, 'N, C, H, W');
-      requireRank('conv2d', 'weight', w!, 4, 'Cout, Cin/groups, kH, kW');
-      requireSameDtype('conv2d', x!, w!);
-      requireFloat('conv2d', x!);
-      const g = convGeometry(x!.shape, w!.shape, p);
-      return { shape: [g.n, g.cOut, g.hOut, g.wOut], dtype: x!.dtype };
+    infer: ([x, w], p) => convShape('conv2d', x!, w!, p),
+  },
+  conv2dBiasAct: {
+    arity: 3,
+    dtypes: FLOAT_DTYPES,
+    infer: ([x, w, b], p) => {
+      const y = convShape('conv2dBiasAct', x!, w!, p);
+      checkEpilogue('conv2dBiasAct', p, b!, y.shape[1]!, x!);
+      return y;
+    },
+  },
+  matmulBiasAct: {
+    arity: 3,
+    dtypes: FLOAT_DTYPES,
+    infer: ([a, b, bias], p) => {
+      const y = matmulShape('matmulBiasAct', a!, b!);
+      checkEpilogue('matmulBiasAct', p, bias!, y.shape[2]!, a!);
+      return y;
     },
   },
   conv2dGradInput: {

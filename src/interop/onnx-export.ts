@@ -16,7 +16,7 @@
  */
 import { type DType } from '../core/dtype.js';
 import { ArgumentError, TsgradError, UnsupportedError } from '../core/errors.js';
-import { type OpName, type OpParams } from '../core/ops.js';
+import { type EpilogueParams, type OpName, type OpParams } from '../core/ops.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
@@ -479,6 +479,19 @@ class GraphBuilder {
         }
         return { name: this.node('MatMul', ins), batchAxis };
       }
+      case 'matmulBiasAct': {
+        const p = params as OpParams['matmulBiasAct'];
+        const product = this.emit('matmul', inputs.slice(0, 2), ins.slice(0, 2), axes.slice(0, 2), {}, out);
+        // The bias [N] broadcasts along the last axis, as ONNX's Add does.
+        const biased = this.node('Add', [product.name, ins[2]!]);
+        return { name: this.activation(biased, p), batchAxis: product.batchAxis };
+      }
+      case 'conv2dBiasAct': {
+        const p = params as OpParams['conv2dBiasAct'];
+        // Conv takes the bias [M] as its third input.
+        const conv = this.emit('conv2d', inputs, ins, axes, p, out);
+        return { name: this.activation(conv.name, p), batchAxis: conv.batchAxis };
+      }
       case 'conv2d': {
         const p = params as OpParams['conv2d'];
         const w = inputs[1]!;
@@ -534,6 +547,15 @@ class GraphBuilder {
       case 'reluBackward':
         throw new UnsupportedError(`ONNX export: the gradient op ${op} ran in the forward pass`);
     }
+  }
+
+  /** The fused epilogue's activation as its own node after `input` (none: `input` itself). */
+  private activation(input: string, p: EpilogueParams): string {
+    if (p.activation === 'relu') return this.node('Relu', [input]);
+    if (p.activation === 'leakyRelu') {
+      return this.node('LeakyRelu', [input], [{ name: 'alpha', type: ONNX_ATTR.FLOAT, f: p.negativeSlope }]);
+    }
+    return input;
   }
 
   private scalarConstant(value: number, dtype: DType): string {

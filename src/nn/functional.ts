@@ -31,16 +31,15 @@ export {
   softplus,
 } from '../tensor/ops.js';
 
-/** y = x·Wᵀ + b with weight [out, in]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+/** y = x·Wᵀ + b with weight [out, in], then the epilogue's activation where one is given (in the same kernel for a 2-D x). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, epilogue?: ops.Epilogue): Tensor {
   const inFeatures = weight.shape[1]!;
   if (x.shape[x.rank - 1] !== inFeatures) {
     throw new ShapeError(
       `linear: expected input [..., ${inFeatures}], got ${fmt(x.shape)} (weight ${fmt(weight.shape)})`,
     );
   }
-  const y = ops.matmul(x, ops.transpose(weight));
-  return bias ? ops.add(y, bias) : y;
+  return ops.linearBiasAct(x, weight, bias ?? null, epilogue);
 }
 
 /** Zeroes each element with probability p in training and scales the rest by 1/(1−p) (inverted dropout). */

@@ -1,6 +1,7 @@
 import { ArgumentError, ShapeError, TsgradError } from '../core/errors.js';
 import { fmt, sameShape } from '../core/shape.js';
 import { isGradEnabled, noGrad } from '../tensor/dispatch.js';
+import type { Epilogue } from '../tensor/ops.js';
 import { type RemovableHandle, Tensor } from '../tensor/tensor.js';
 import { attachBackwardHooks } from './backward-hooks.js';
 
@@ -452,6 +453,35 @@ export abstract class Module {
   }
 }
 
+/** A layer that can apply the activation after it in its own kernel (Conv2d, Linear). */
+interface FusesEpilogue {
+  forwardWithEpilogue(x: Tensor, epilogue: Epilogue): Tensor;
+}
+
+function hasHooks(m: Module): boolean {
+  const h = moduleHooks.get(m);
+  return h !== undefined && (h.pre.size > 0 || h.forward.size > 0 || h.backward.size > 0);
+}
+
+/** The epilogue `act` (a ReLU, a LeakyReLU) gives `layer` to apply, or undefined where they run apart. */
+function fusedEpilogue(layer: Module, act: Module): Epilogue | undefined {
+  if (forwardObserver || forwardInterceptor) return undefined;
+  if (typeof (layer as unknown as Partial<FusesEpilogue>).forwardWithEpilogue !== 'function') return undefined;
+  const epilogue = (act as unknown as { epilogue?: Epilogue }).epilogue;
+  if (!epilogue || hasHooks(layer) || hasHooks(act)) return undefined;
+  return epilogue;
+}
+
+/** A fused pair's forward; an error is the layer's own, as if its forward() had thrown it. */
+function forwardFused(layer: FusesEpilogue, x: Tensor, epilogue: Epilogue): Tensor {
+  try {
+    return layer.forwardWithEpilogue(x, epilogue);
+  } catch (e) {
+    if (e instanceof TsgradError && !failingModule.has(e)) failingModule.set(e, layer as unknown as Module);
+    throw e;
+  }
+}
+
 /**
  * Applies modules in order; children are named '0', '1', ... as in PyTorch,
  * or by the names given to Sequential.named().
@@ -499,9 +529,23 @@ export class Sequential extends Module {
     return this.layers.map((m, i) => [this.names?.[i] ?? String(i), m]);
   }
 
+  /**
+   * Runs the layers in order. A Conv2d or Linear followed by a ReLU or LeakyReLU runs as one
+   * kernel (the product, its bias and the activation: the same values), unless either layer
+   * has hooks or something watches forward passes (ONNX export, observeForward), which then
+   * see every layer's own output.
+   */
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const layer of this.layers) y = (layer as unknown as { forward(t: Tensor): Tensor }).forward(y);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      const epilogue = i + 1 < layers.length ? fusedEpilogue(layer, layers[i + 1]!) : undefined;
+      if (epilogue) {
+        y = forwardFused(layer as unknown as FusesEpilogue, y, epilogue);
+        i++;
+      } else y = (layer as unknown as { forward(t: Tensor): Tensor }).forward(y);
+    }
     return y;
   }
 

@@ -4,7 +4,17 @@
  */
 import { type DType, isFloat, promoteTypes } from '../core/dtype.js';
 import { ArgumentError, DTypeError, ShapeError } from '../core/errors.js';
-import type { AvgPool2dParams, BinaryOpName, CompareOp, Conv2dParams, Pool2dParams, UnaryOpName } from '../core/ops.js';
+import type {
+  AvgPool2dParams,
+  BinaryOpName,
+  CompareOp,
+  Conv2dParams,
+  EpilogueActivation,
+  EpilogueParams,
+  OpParams,
+  Pool2dParams,
+  UnaryOpName,
+} from '../core/ops.js';
 import {
   checkShape,
   fmt,
@@ -579,6 +589,8 @@ export class Conv2dPlan {
   readonly fixed: Conv2dParams | null;
   private lastSize: readonly [number, number] = [0, 0];
   private last: Conv2dParams | null = null;
+  /** The fused primitive's parameters, per resolved parameters and epilogue (built once each). */
+  private readonly fused = new WeakMap<Conv2dParams, Map<string, OpParams['conv2dBiasAct']>>();
 
   /** Checks the options (kernel, stride, dilation, padding, groups) and resolves what they fix. */
   constructor(kernel: Pair, opts: Conv2dOptions = {}, op = 'conv2d') {
@@ -610,6 +622,17 @@ export class Conv2dPlan {
     this.last = p;
     return p;
   }
+
+  /** conv2dBiasAct's parameters: `p` (from params()) with the epilogue, the same object call after call. */
+  withEpilogue(p: Conv2dParams, e: Epilogue | undefined): OpParams['conv2dBiasAct'] {
+    const ep = epilogueParams(e);
+    const key = `${ep.activation}:${ep.negativeSlope}`;
+    let byEpilogue = this.fused.get(p);
+    if (!byEpilogue) this.fused.set(p, (byEpilogue = new Map()));
+    let fused = byEpilogue.get(key);
+    if (!fused) byEpilogue.set(key, (fused = { ...p, ...ep }));
+    return fused;
+  }
 }
 
 /**
@@ -618,7 +641,13 @@ export class Conv2dPlan {
  * Takes options, or a {@link Conv2dPlan} resolved once (what Conv2d layers pass).
  * @example conv2d(x, w, b, { stride: 2, padding: 'same' }) // x [1, 3, 13, 13], w [8, 3, 3, 3] -> [1, 8, 7, 7]
  */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions | Conv2dPlan = {}): Tensor {
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: Conv2dOptions | Conv2dPlan = {},
+  epilogue?: Epilogue,
+): Tensor {
   if (weight.rank !== 4)
     throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
   const [h, w] = x.rank === 4 ? [x.shape[2]!, x.shape[3]!] : [1, 1];
@@ -630,14 +659,57 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
       );
     p = opts.params(h, w);
   } else p = conv2dParams([weight.shape[2]!, weight.shape[3]!], opts, 'conv2d', [h, w]);
-  let y = run('conv2d', [x, weight], p);
-  if (bias) {
-    if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
-      throw new ShapeError(`conv2d: bias ${fmt(bias.shape)} must have shape [${weight.shape[0]}]`);
-    }
-    y = add(y, reshape(bias, [1, -1, 1, 1]));
+  if (!bias) return activate(run('conv2d', [x, weight], p), epilogue);
+  if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
+    throw new ShapeError(`conv2d: bias ${fmt(bias.shape)} must have shape [${weight.shape[0]}]`);
   }
-  return y;
+  // The bias (and activation) in the convolution's own kernel: the same values as add() and relu() after it.
+  const fused = opts instanceof Conv2dPlan ? opts.withEpilogue(p, epilogue) : { ...p, ...epilogueParams(epilogue) };
+  return run('conv2dBiasAct', [x, weight, bias], fused);
+}
+
+/**
+ * An activation applied by the kernel of the product before it (conv2d, linear) instead of as
+ * an op of its own: PyTorch's and oneDNN's fused post-ops. Results are those of the separate
+ * activation, bit for bit. Layers pass it when a Sequential has an activation right after them.
+ * @example conv2d(x, w, b, { padding: 1 }, { activation: 'relu' }) // = relu(conv2d(x, w, b, { padding: 1 }))
+ */
+export interface Epilogue {
+  readonly activation: EpilogueActivation;
+  /** leakyRelu's slope below 0 (default 0.01, as leakyRelu); must be ≥ 0. */
+  readonly negativeSlope?: number;
+}
+
+function epilogueParams(e: Epilogue | undefined): EpilogueParams {
+  return { activation: e?.activation ?? 'none', negativeSlope: e?.negativeSlope ?? 0.01 };
+}
+
+/** The epilogue's activation as the separate op (where a product runs without a fused bias). */
+export function activate(y: Tensor, e: Epilogue | undefined): Tensor {
+  if (!e || e.activation === 'none') return y;
+  if (e.activation === 'relu') return relu(y);
+  if (e.activation === 'leakyRelu') return leakyRelu(y, e.negativeSlope ?? 0.01);
+  throw new ArgumentError(`activation must be one of none, relu, leakyRelu, got '${String(e.activation)}'`);
+}
+
+/**
+ * x · weightᵀ + bias, then the epilogue's activation, for a 2-D x [B, in] and weight [out, in]:
+ * one matmulBiasAct kernel (the same values as matmul, add and the activation one by one).
+ * Other ranks run the separate ops.
+ * @example linearBiasAct(x, w, b, { activation: 'relu' }) // relu(x·wᵀ + b)
+ */
+export function linearBiasAct(x: Tensor, weight: Tensor, bias: Tensor | null, epilogue?: Epilogue): Tensor {
+  if (!bias || x.rank !== 2 || weight.rank !== 2) {
+    const y = matmul(x, transpose(weight));
+    return activate(bias ? add(y, bias) : y, epilogue);
+  }
+  const [b, k] = x.shape as [number, number];
+  const y = run(
+    'matmulBiasAct',
+    [reshape(x, [1, b, k]), unsqueeze(transpose(weight), 0), bias],
+    epilogueParams(epilogue),
+  );
+  return reshape(y, [b, weight.shape[0]!]);
 }
 
 export interface Pool2dOptions {

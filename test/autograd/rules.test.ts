@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { UnsupportedError } from '../../src/core/errors.js';
 import { gradcheck } from '../../src/autograd/gradcheck.js';
 import { FIRST_ORDER_ONLY } from '../../src/autograd/rules.js';
-import { withGradMode } from '../../src/tensor/dispatch.js';
+import { run, withGradMode } from '../../src/tensor/dispatch.js';
 import { Generator } from '../../src/tensor/random.js';
 import * as T from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
@@ -221,4 +221,81 @@ test('relu backward selects the gradient (reluBackward): 0 where x ≤ 0 even fo
   assert.equal(u.grad, null);
   // Both inputs checked against central differences (x's derivative is 0 away from the kink).
   gradcheck((g, v) => T.reluBackward(g, v).mul(g), [rand([3, 4]), distinct([3, 4])]);
+});
+
+// The fused epilogues. Positive x and w keep every product in [0, bound]; a bias of ±(bound + 1) by
+// channel puts each channel's pre-activations all above or all below 0, away from the kink.
+const positive = (shape: number[]): Tensor => rand(shape).abs().add(0.05);
+const splitBias = (n: number, bound: number): Tensor =>
+  T.tensor(
+    Array.from({ length: n }, (_, c) => (c % 2 === 0 ? bound + 1 : -(bound + 1))),
+    { dtype: 'float64' },
+  );
+const conv = { stride: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 } as const;
+
+test('conv2dBiasAct and matmulBiasAct: gradients of x, w and the bias for each activation (float64)', () => {
+  for (const activation of ['none', 'relu', 'leakyRelu'] as const) {
+    const epilogue = { activation, negativeSlope: 0.25 };
+    gradcheck(
+      (x, w, b) => run('conv2dBiasAct', [x, w, b], { ...conv, ...epilogue }),
+      [positive([2, 2, 4, 4]), positive([4, 2, 3, 3]), splitBias(4, 2 * 9 * 1.1 * 4)],
+    );
+    gradcheck(
+      (a, b, bias) => run('matmulBiasAct', [a, b, bias], epilogue),
+      [positive([2, 3, 4]), positive([2, 4, 5]), splitBias(5, 4 * 4.5 * 4.5)],
+    );
+  }
+});
+
+test('the fused epilogues at a pre-activation of exactly 0: relu passes 0, leakyRelu the slope (as PyTorch)', () => {
+  for (const [activation, factor] of [
+    ['relu', 0],
+    ['leakyRelu', 0.25],
+    ['none', 1],
+  ] as const) {
+    const x = T.zeros([1, 1, 3, 3], { dtype: 'float64', requiresGrad: true });
+    const w = T.ones([2, 1, 3, 3], { dtype: 'float64', requiresGrad: true });
+    const b = T.zeros([2], { dtype: 'float64', requiresGrad: true });
+    const g = T.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1], {
+      dtype: 'float64',
+      shape: [1, 2, 3, 3],
+    });
+    run('conv2dBiasAct', [x, w, b], { ...conv, activation, negativeSlope: 0.25 }).backward(g);
+    assert.deepEqual(Array.from(b.grad!.dataSync()), [45 * factor, 9 * factor], activation);
+    const a = T.zeros([1, 2, 2], { dtype: 'float64', requiresGrad: true });
+    const m = T.ones([1, 2, 3], { dtype: 'float64' });
+    const bias = T.zeros([3], { dtype: 'float64', requiresGrad: true });
+    run('matmulBiasAct', [a, m, bias], { activation, negativeSlope: 0.25 }).backward(
+      T.tensor([1, 2, 3, 4, 5, 6], { dtype: 'float64', shape: [1, 2, 3] }),
+    );
+    assert.deepEqual(Array.from(bias.grad!.dataSync()), [5 * factor, 7 * factor, 9 * factor], activation);
+    assert.deepEqual(Array.from(a.grad!.dataSync()), [6 * factor, 6 * factor, 15 * factor, 15 * factor]);
+  }
+});
+
+test('the fused epilogues give no gradient to an input that needs none, and differentiate twice', () => {
+  const x = positive([1, 2, 4, 4]).setRequiresGrad();
+  const w = positive([3, 2, 3, 3]);
+  const b = splitBias(3, 2 * 9 * 1.1 * 4);
+  run('conv2dBiasAct', [x, w, b], { ...conv, activation: 'relu', negativeSlope: 0.01 })
+    .sum()
+    .backward();
+  assert.ok(x.grad);
+  assert.equal(w.grad, null);
+  assert.equal(b.grad, null);
+  const a = positive([1, 3, 4]);
+  const m = positive([1, 4, 2]).setRequiresGrad();
+  const bias = splitBias(2, 4 * 4.5 * 4.5).setRequiresGrad();
+  run('matmulBiasAct', [a, m, bias], { activation: 'leakyRelu', negativeSlope: 0.5 }).sum().backward();
+  assert.equal(a.grad, null);
+  // The bias's gradient counts each live output once and each dead one at the slope: 3 rows each.
+  assert.deepEqual(Array.from(bias.grad!.dataSync()), [3, 1.5]);
+  // Second order: the gradient of Σ(∂L/∂m)² with respect to m, through the fused rule (createGraph).
+  gradcheck(
+    (mm) => {
+      const y = () => run('matmulBiasAct', [a, mm, bias.detach()], { activation: 'leakyRelu', negativeSlope: 0.5 });
+      return gradsWithGraph(() => y().mul(y()).sum(), [mm])[0]!;
+    },
+    [positive([1, 4, 2])],
+  );
 });

@@ -23,7 +23,7 @@ import {
   type Tensor,
 } from '../../src/index.js';
 import { observeOps } from '../../src/tensor/dispatch.js';
-import type { OpName } from '../../src/core/ops.js';
+import type { Conv2dParams, OpName } from '../../src/core/ops.js';
 
 const gen = new Generator(11);
 
@@ -35,6 +35,12 @@ function paramsOf(op: OpName, fn: () => unknown): unknown[] {
   }, fn);
   return seen;
 }
+
+/** The convolution's own parameters among a fused primitive's (conv2dBiasAct adds the epilogue's). */
+const convPart = (p: unknown): unknown => {
+  const { stride, padding, dilation, groups } = p as Conv2dParams;
+  return { stride, padding, dilation, groups };
+};
 
 const same = (a: Tensor, b: Tensor): void => {
   assert.deepEqual(a.shape, b.shape);
@@ -59,12 +65,19 @@ for (const c of convCases) {
     assert.ok(layer.plan.fixed, 'these options fix the primitive parameters at construction');
     const x1 = randn([2, 4, 11, 10], { generator: gen });
     const x2 = randn([1, 4, 9, 13], { generator: gen });
-    const seen = paramsOf('conv2d', () => noGrad(() => [layer.forward(x1), layer.forward(x2), layer.forward(x1)]));
+    // With a bias the layer runs conv2dBiasAct, whose parameters the plan also builds once.
+    const forwards = () => noGrad(() => [layer.forward(x1), layer.forward(x2), layer.forward(x1)]);
+    const seen = paramsOf('conv2dBiasAct', forwards);
     assert.equal(seen.length, 3);
-    for (const p of seen) assert.equal(p, layer.plan.fixed, 'forward re-resolved the parameters');
+    for (const p of seen) assert.equal(p, seen[0], 'forward re-resolved the parameters');
+    assert.deepEqual(convPart(seen[0]), layer.plan.fixed);
+    assert.equal(layer.plan.withEpilogue(layer.plan.fixed!, undefined), seen[0]);
+    const plain = new Conv2d(4, 6, c.k, { ...c.o, bias: false });
+    const unbiased = paramsOf('conv2d', () => noGrad(() => [plain.forward(x1), plain.forward(x2)]));
+    for (const p of unbiased) assert.equal(p, plain.plan.fixed, 'forward re-resolved the parameters');
     for (const x of [x1, x2]) {
-      const [viaOptions] = paramsOf('conv2d', () => conv2d(x, layer.weight, layer.bias, c.o));
-      assert.deepEqual(layer.plan.fixed, viaOptions);
+      const [viaOptions] = paramsOf('conv2dBiasAct', () => conv2d(x, layer.weight, layer.bias, c.o));
+      assert.deepEqual(layer.plan.fixed, convPart(viaOptions));
       same(
         noGrad(() => layer.forward(x)),
         noGrad(() => conv2d(x, layer.weight, layer.bias, c.o)),
@@ -78,7 +91,7 @@ test("Conv2d padding 'same' with stride 2: resolved once per input size, as Tens
   assert.equal(layer.plan.fixed, null, 'SAME with stride 2 depends on the input size');
   const x13 = randn([1, 3, 13, 13], { generator: gen });
   const x12 = randn([1, 3, 12, 14], { generator: gen });
-  const [a, b, c, d] = paramsOf('conv2d', () =>
+  const [a, b, c, d] = paramsOf('conv2dBiasAct', () =>
     noGrad(() => [layer.forward(x13), layer.forward(x13), layer.forward(x12), layer.forward(x12)]),
   ) as { padding: number[] }[];
   assert.equal(a, b);

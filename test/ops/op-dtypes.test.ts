@@ -108,6 +108,14 @@ const probes: { [K in OpName]: Probe<K> } = {
     ],
     params: conv,
   },
+  conv2dBiasAct: {
+    shapes: [[1, 2, 4, 4], [3, 2, 3, 3], [3]],
+    params: { ...conv, activation: 'relu', negativeSlope: 0.01 },
+  },
+  matmulBiasAct: {
+    shapes: [[1, 2, 3], [1, 3, 4], [4]],
+    params: { activation: 'leakyRelu', negativeSlope: 0.1 },
+  },
   conv2dGradInput: {
     shapes: [
       [1, 3, 2, 2],

@@ -51,7 +51,7 @@ import {
   setBackend,
   withGradMode,
 } from '../../src/index.js';
-import type { Conv2dParams, Pool2dParams } from '../../src/core/ops.js';
+import type { Conv2dParams, EpilogueActivation, Pool2dParams } from '../../src/core/ops.js';
 import { run } from '../../src/tensor/dispatch.js';
 import * as N from '../helpers/nd.js';
 import type { Nd } from '../helpers/nd.js';
@@ -186,6 +186,52 @@ function convRow(name: string, xShape: number[], wShape: number[], o: ConvOpts):
     inputs: (g) => [F(N.randnNd(g, xShape)), F(N.randnNd(g, wShape))],
     op: (x, w) => T.conv2d(x, w, null, o),
     ref: (x, w) => N.conv2dNd(x, w, p),
+  };
+}
+
+/**
+ * The fused epilogue's reference: v + bias[channel(i)], then the activation. Inputs keep the
+ * pre-activations away from the kink: x and w positive (at most `bound` per output), and the bias
+ * ±(bound + 1) by channel, so some channels are all above 0 and the others all below.
+ */
+function epilogueRef(y: Nd, bias: Nd, channelOf: (i: number) => number, act: EpilogueActivation, slope: number): Nd {
+  return {
+    shape: y.shape,
+    data: y.data.map((v, i) => {
+      const t = v + bias.data[channelOf(i)]!;
+      if (act === 'relu') return t <= 0 ? 0 : t;
+      if (act === 'leakyRelu') return t > 0 ? t : t * slope;
+      return t;
+    }),
+  };
+}
+
+const positive = (g: Generator, shape: number[]): Nd => N.map(N.awayFromZero(g, shape, 0.1, 1), Math.abs);
+const splitBias = (channels: number, bound: number): Nd => ({
+  shape: [channels],
+  data: Array.from({ length: channels }, (_, c) => (c % 2 === 0 ? bound + 1 : -(bound + 1))),
+});
+
+function convBiasActRow(name: string, xShape: number[], wShape: number[], o: ConvOpts, act: EpilogueActivation): Row {
+  const p = refConvP([wShape[2]!, wShape[3]!], o);
+  const [, cOut, hOut, wOut] = convOutShape(xShape, wShape, p) as [number, number, number, number];
+  const bound = wShape[1]! * wShape[2]! * wShape[3]!;
+  return {
+    name: `conv2dBiasAct ${act} ${name}: x ${fmt(xShape)} w ${fmt(wShape)}`,
+    covers: ['conv2dBiasAct'],
+    inputs: (g) => [F(positive(g, xShape)), F(positive(g, wShape)), F(splitBias(cOut, bound))],
+    op: (x, w, b) => T.conv2d(x, w, b, o, { activation: act, negativeSlope: 0.2 }),
+    ref: (x, w, b) => epilogueRef(N.conv2dNd(x, w, p), b, (i) => Math.floor(i / (hOut * wOut)) % cOut, act, 0.2),
+  };
+}
+
+function matmulBiasActRow(m: number, k: number, n: number, act: EpilogueActivation): Row {
+  return {
+    name: `matmulBiasAct ${act} (a Linear layer's product): x [${m},${k}] · w [${n},${k}]ᵀ + b`,
+    covers: ['matmulBiasAct', 'reshape', 'permute'],
+    inputs: (g) => [F(positive(g, [m, k])), F(positive(g, [n, k])), F(splitBias(n, k))],
+    op: (x, w, b) => T.linearBiasAct(x, w, b, { activation: act, negativeSlope: 0.2 }),
+    ref: (x, w, b) => epilogueRef(N.matmulNd(x, N.transposeNd(w, 0, 1)), b, (i) => i % n, act, 0.2),
   };
 }
 
@@ -1105,6 +1151,13 @@ const rows: Row[] = [
     ref: (a, b) => N.build([2, 2, 3], ([i, k, j]) => N.get(k === 0 ? a : b, [i!, j!])),
   },
 
+  // ------------------------------------------------- fused bias + activation
+  convBiasActRow('padded, im2col path', [2, 3, 6, 6], [4, 3, 3, 3], { padding: 1 }, 'relu'),
+  convBiasActRow('one input channel, direct path', [2, 1, 7, 7], [4, 1, 3, 3], {}, 'leakyRelu'),
+  convBiasActRow('stride 2, groups 2', [1, 4, 7, 7], [4, 2, 3, 3], { stride: 2, groups: 2 }, 'none'),
+  matmulBiasActRow(3, 5, 4, 'relu'),
+  matmulBiasActRow(6, 17, 9, 'leakyRelu'),
+  matmulBiasActRow(2, 3, 5, 'none'),
   // --------------------------------------------------------------- matmul
   {
     name: 'matmul [3,4] @ [4,5]',
@@ -1233,8 +1286,8 @@ const rows: Row[] = [
   // 16 filters over 2·3·3 taps and 8·8 positions: every GEMM of the forward and both gradients is packed.
   convRow('enough channels for the packed GEMM', [1, 2, 8, 8], [16, 2, 3, 3], { padding: 1 }),
   {
-    name: 'conv2d with bias',
-    covers: ['conv2d', 'add'],
+    name: 'conv2d with bias (conv2dBiasAct, no activation)',
+    covers: ['conv2dBiasAct'],
     inputs: (g) => [F(N.randnNd(g, [2, 2, 4, 4])), F(N.randnNd(g, [3, 2, 3, 3])), F(N.randnNd(g, [3]))],
     op: (x, w, b) => T.conv2d(x, w, b, { padding: 1 }),
     ref: (x, w, b) => {
@@ -1392,7 +1445,9 @@ function floatDtypeOf(fd: FloatDType, row: Row): DType {
 /** Primitives with accelerated kernels on a non-reference backend: their rows check float32 gradients against cpu. */
 const ACCELERATED: ReadonlySet<OpName> = new Set<OpName>([
   'matmul',
+  'matmulBiasAct',
   'conv2d',
+  'conv2dBiasAct',
   'conv2dGradInput',
   'conv2dGradWeight',
   'maxPool2d',
@@ -1416,7 +1471,9 @@ const WEBGPU_REDUCING_TOL = 3e-5;
 const REDUCING: ReadonlySet<OpName> = new Set<OpName>([
   'sum',
   'matmul',
+  'matmulBiasAct',
   'conv2d',
+  'conv2dBiasAct',
   'conv2dGradInput',
   'conv2dGradWeight',
   'avgPool2d',

@@ -11,6 +11,7 @@ import { binaryKernel, castKernel, compareKernel, unaryKernel, whereKernel } fro
 import { argmaxKernel, maxKernel, sumKernel } from './reduce.js';
 import { concatKernel, contiguousKernel, padKernel } from './movement.js';
 import { matmulKernel } from './matmul.js';
+import { conv2dBiasActKernel, matmulBiasActKernel } from './epilogue.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv.js';
 import { avgPool2dGradKernel, avgPool2dKernel, maxPool2dGradKernel, maxPool2dKernel } from './pool.js';
 
@@ -43,6 +44,8 @@ const kernels: KernelTable<TypedArray> = {
   concat: concatKernel,
   matmul: matmulKernel,
   conv2d: conv2dKernel,
+  conv2dBiasAct: conv2dBiasActKernel,
+  matmulBiasAct: matmulBiasActKernel,
   conv2dGradInput: conv2dGradInputKernel,
   conv2dGradWeight: conv2dGradWeightKernel,
   maxPool2d: maxPool2dKernel,

@@ -39,7 +39,7 @@ import type { CpuView } from '../cpu/storage.js';
 import { withFallback } from '../fallback.js';
 import type { KernelFunction } from './kernels-abi.js';
 import type { FastKernel } from './kernels/common.js';
-import { conv2dFast, conv2dGradInputFast, conv2dGradWeightFast } from './kernels/conv.js';
+import { conv2dBiasActFast, conv2dFast, conv2dGradInputFast, conv2dGradWeightFast } from './kernels/conv.js';
 import {
   WASM_BINARY_OPS,
   WASM_UNARY_OPS,
@@ -48,7 +48,7 @@ import {
   compareFast,
   unaryFast,
 } from './kernels/elementwise.js';
-import { matmulFast } from './kernels/matmul.js';
+import { matmulBiasActFast, matmulFast } from './kernels/matmul.js';
 import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
 import { sumFast } from './kernels/reduce.js';
@@ -109,6 +109,8 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   convDirectGradWeight: 'kernels/conv-direct',
   maxPool2x2: 'kernels/pool',
   maxPool2x2Grad: 'kernels/pool',
+  biasActPlanes: 'kernels/conv',
+  biasActRows: 'kernels/matmul',
 };
 
 /**
@@ -152,6 +154,8 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
     ...cpu,
     matmul: override('matmul', runtime, matmulFast),
     conv2d: override('conv2d', runtime, conv2dFast),
+    conv2dBiasAct: override('conv2dBiasAct', runtime, conv2dBiasActFast),
+    matmulBiasAct: override('matmulBiasAct', runtime, matmulBiasActFast),
     conv2dGradInput: override('conv2dGradInput', runtime, conv2dGradInputFast),
     conv2dGradWeight: override('conv2dGradWeight', runtime, conv2dGradWeightFast),
     maxPool2d: override('maxPool2d', runtime, maxPool2dFast),

@@ -28,7 +28,14 @@ import type { GpuView } from './kernels/common.js';
 import { binaryGpu, castGpu, compareGpu, contiguousGpu, unaryGpu, whereGpu } from './kernels/elementwise.js';
 import { argmaxGpu, maxGpu, sumGpu } from './kernels/reduce.js';
 import { concatGpu, padGpu } from './kernels/movement.js';
-import { conv2dGpu, conv2dGradInputGpu, conv2dGradWeightGpu, matmulGpu } from './kernels/gemm.js';
+import {
+  conv2dBiasActGpu,
+  conv2dGpu,
+  conv2dGradInputGpu,
+  conv2dGradWeightGpu,
+  matmulBiasActGpu,
+  matmulGpu,
+} from './kernels/gemm.js';
 import { avgPool2dGpu, avgPool2dGradGpu, maxPool2dGpu, maxPool2dGradGpu } from './kernels/pool.js';
 
 export { GpuStorage } from './runtime.js';
@@ -129,6 +136,8 @@ const kernels: KernelTable<GpuStorage> = {
   concat: kernel('concat', concatGpu),
   matmul: kernel('matmul', matmulGpu),
   conv2d: kernel('conv2d', conv2dGpu),
+  conv2dBiasAct: kernel('conv2dBiasAct', conv2dBiasActGpu),
+  matmulBiasAct: kernel('matmulBiasAct', matmulBiasActGpu),
   conv2dGradInput: kernel('conv2dGradInput', conv2dGradInputGpu),
   conv2dGradWeight: kernel('conv2dGradWeight', conv2dGradWeightGpu),
   maxPool2d: kernel('maxPool2d', maxPool2dGpu),

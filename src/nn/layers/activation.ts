@@ -1,9 +1,15 @@
 import type { Tensor } from '../../tensor/tensor.js';
-import { elu, leakyRelu, logSoftmax, relu, sigmoid, softmax, tanh } from '../../tensor/ops.js';
+import { type Epilogue, elu, leakyRelu, logSoftmax, relu, sigmoid, softmax, tanh } from '../../tensor/ops.js';
 import { Module } from '../module.js';
+
+const RELU_EPILOGUE: Epilogue = { activation: 'relu' };
 
 /** max(x, 0). */
 export class ReLU extends Module {
+  /** @internal What a Conv2d or Linear right before this layer in a Sequential applies in its own kernel instead. */
+  get epilogue(): Epilogue {
+    return RELU_EPILOGUE;
+  }
   forward(x: Tensor): Tensor {
     return relu(x);
   }
@@ -13,6 +19,10 @@ export class ReLU extends Module {
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
+  }
+  /** @internal As ReLU's; none for a negative slope, where the output's sign no longer gives the backward mask. */
+  get epilogue(): Epilogue | undefined {
+    return this.negativeSlope >= 0 ? { activation: 'leakyRelu', negativeSlope: this.negativeSlope } : undefined;
   }
   forward(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);

@@ -1,6 +1,14 @@
 import { ArgumentError, ShapeError } from '../../core/errors.js';
 import { fmt } from '../../core/shape.js';
-import { Conv2dPlan, type Padding, type Pair, checkConv2dOptions, conv2d, pair } from '../../tensor/ops.js';
+import {
+  Conv2dPlan,
+  type Epilogue,
+  type Padding,
+  type Pair,
+  checkConv2dOptions,
+  conv2d,
+  pair,
+} from '../../tensor/ops.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -154,10 +162,15 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWithEpilogue(x);
+  }
+
+  /** forward() followed by an activation, applied in the convolution's own kernel (Sequential fuses ReLU / LeakyReLU so). */
+  forwardWithEpilogue(x: Tensor, epilogue?: Epilogue): Tensor {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`expected input [N, ${this.inChannels}, H, W], got ${fmt(x.shape)}`);
     }
-    return conv2d(x, this.weight, this.bias, this.plan);
+    return conv2d(x, this.weight, this.bias, this.plan, epilogue);
   }
 
   protected override extraRepr(): string {

@@ -5,7 +5,7 @@ import { linear } from '../functional.js';
 import { kaimingUniform, uniform_ } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { type Penalty, checkPenalty } from '../penalty.js';
-import { checkOptionKeys } from '../../tensor/ops.js';
+import { type Epilogue, checkOptionKeys } from '../../tensor/ops.js';
 
 export interface LinearOptions {
   bias?: boolean;
@@ -49,7 +49,12 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return this.forwardWithEpilogue(x);
+  }
+
+  /** forward() followed by an activation, applied in the product's own kernel (Sequential fuses ReLU / LeakyReLU so). */
+  forwardWithEpilogue(x: Tensor, epilogue?: Epilogue): Tensor {
+    return linear(x, this.weight, this.bias, epilogue);
   }
 
   protected override extraRepr(): string {

@@ -1099,6 +1099,77 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
   else unaryLoop(UNARY_SQRT, x, out, n);
 }
 
+// ---------------------------------------------------- fused epilogues
+// y = act(y + bias) in place, on a product's output just written (still in cache): the
+// epilogue of conv2dBiasAct and matmulBiasAct. The rules are the separate ops' own: + rounds
+// as add does, relu as unaryVec's, leakyRelu as where(v > 0, v, v·slope) (NaN takes v·slope).
+
+const ACT_NONE = 0;
+const ACT_RELU = 1;
+
+// @ts-ignore: decorator
+@inline
+function epilogueVec(act: i32, v: v128, slope: v128): v128 {
+  if (act == ACT_NONE) return v;
+  if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
+  return v128.bitselect(v, f32x4.mul(v, slope), f32x4.gt(v, f32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline
+function epilogueRun(act: i32, y: usize, n: i32, bias: v128, slope: v128): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(y, epilogueVec(act, f32x4.add(v128.load(y), bias), slope));
+    y += 16;
+  }
+  for (; i < n; i++) {
+    store<f32>(y, f32x4.extract_lane(epilogueVec(act, f32x4.add(v128.load32_splat(y), bias), slope), 0));
+    y += 4;
+  }
+}
+
+/**
+ * The epilogue over planes p0 ≤ p < p1 of NCHW y (each of hw floats), plane p taking
+ * bias[p % channels]; act 0 none, 1 relu, 2 leakyRelu.
+ */
+export function biasActPlanes(y: usize, p0: i32, p1: i32, channels: i32, hw: i32, bias: usize, act: i32, slope: f32): void {
+  const s = f32x4.splat(slope);
+  for (let p = p0; p < p1; p++) {
+    const b = v128.load32_splat(bias + (<usize>(p % channels) << 2));
+    const row = y + (<usize>p * <usize>hw << 2);
+    if (act == ACT_NONE) epilogueRun(ACT_NONE, row, hw, b, s);
+    else if (act == ACT_RELU) epilogueRun(ACT_RELU, row, hw, b, s);
+    else epilogueRun(2, row, hw, b, s);
+  }
+}
+
+/**
+ * The epilogue over `rows` rows of `cols` floats, `ld` apart, element j of each row taking
+ * bias[j] (the rows of a matrix product's output).
+ */
+export function biasActRows(y: usize, rows: i32, cols: i32, ld: i32, bias: usize, act: i32, slope: f32): void {
+  const s = f32x4.splat(slope);
+  for (let r = 0; r < rows; r++) {
+    let q = y + (<usize>r * <usize>ld << 2);
+    let b = bias;
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const v = f32x4.add(v128.load(q), v128.load(b));
+      v128.store(q, act == ACT_NONE ? v : act == ACT_RELU ? epilogueVec(ACT_RELU, v, s) : epilogueVec(2, v, s));
+      q += 16;
+      b += 16;
+    }
+    for (; j < cols; j++) {
+      const v = f32x4.add(v128.load32_splat(q), v128.load32_splat(b));
+      const e = act == ACT_NONE ? v : act == ACT_RELU ? epilogueVec(ACT_RELU, v, s) : epilogueVec(2, v, s);
+      store<f32>(q, f32x4.extract_lane(e, 0));
+      q += 4;
+      b += 4;
+    }
+  }
+}
+
 /** bool (bytes 0/1) to float32. */
 export function boolToF32(x: usize, out: usize, n: i32): void {
   let i = 0;

@@ -9,7 +9,7 @@
  * scratch), or, for a single sample, by blocks of output channels; every output is summed
  * over its taps in one fixed order either way, so results do not depend on the thread count.
  */
-import type { Conv2dParams, ConvGeometry } from '../../../core/ops.js';
+import { type Conv2dParams, type ConvGeometry, EPILOGUE_ACTIVATIONS, type EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
@@ -120,7 +120,19 @@ export function gradInputPlan(g: ConvGeometry, p: Conv2dParams): DirectConv | nu
 }
 
 /** Runs a DirectConv on views `x` and `filters`, writing all of `out`. */
-export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filters: CpuView, out: CpuView): void {
+/** A fused epilogue for runDirectConv: the bias (one per output channel) and the activation. */
+export interface DirectEpilogue extends EpilogueParams {
+  readonly bias: Float32Array;
+}
+
+export function runDirectConv(
+  rt: WasmRuntime,
+  d: DirectConv,
+  x: CpuView,
+  filters: CpuView,
+  out: CpuView,
+  epi?: DirectEpilogue | null,
+): void {
   const ckk = d.chans * d.kh * d.kw;
   const blocks = Math.ceil(d.rows / BLOCK);
   const packed = blocks * BLOCK * ckk;
@@ -136,8 +148,15 @@ export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filter
     bytes(d.groups * packed),
     { out: out.storage as Float32Array, length: d.n * yPlane },
     lanes * workBytes,
+    ...(epi ? [{ in: epi.bias }] : []),
   ]);
-  const [px, pf, pfp, py, pwork] = io.ptrs;
+  const [px, pf, pfp, py, pwork, pbias] = io.ptrs;
+  const hw = d.hOut * d.wOut;
+  /** The epilogue on output planes [p0, p1) (plane = sample · channels + channel). */
+  const epilogue = (p0: number, p1: number): Program[number] => ({
+    fn: 'biasActPlanes',
+    args: [py!, p0, p1, d.rowsTotal, hw, pbias!, EPILOGUE_ACTIVATIONS.indexOf(epi!.activation), epi!.negativeSlope],
+  });
   const f = d.filters;
   for (let gr = 0; gr < d.groups; gr++) {
     rt.exports.packConvFilters(
@@ -187,9 +206,12 @@ export function runDirectConv(rt: WasmRuntime, d: DirectConv, x: CpuView, filter
         ],
       });
     }
+    // Split by samples, a lane's planes are its own to finish while they are in cache.
+    if (epi && bySamples) program.push(epilogue(s0 * d.rowsTotal, s1 * d.rowsTotal));
     return program;
   });
   rt.run(programs);
+  if (epi && !bySamples) rt.run(splitRange(d.n * d.rowsTotal, lanes).map(([a, b]) => [epilogue(a, b)]));
   io.finish();
 }
 

@@ -2,7 +2,13 @@
  * Convolution and its two gradients as im2col/col2im plus GEMMs, per chunk of samples
  * (plan.ts sizes the chunks and splits the work across lanes).
  */
-import { type Conv2dParams, type ConvGeometry, convGeometry } from '../../../core/ops.js';
+import {
+  type Conv2dParams,
+  type ConvGeometry,
+  EPILOGUE_ACTIVATIONS,
+  type EpilogueParams,
+  convGeometry,
+} from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
 import type { WasmRuntime } from '../runtime.js';
 import {
@@ -33,6 +39,7 @@ function im2colSetup(
   out: CpuView,
   outLength: number,
   colsBudget?: number,
+  bias?: Float32Array,
 ) {
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
@@ -43,6 +50,7 @@ function im2colSetup(
     { out: out.storage as Float32Array, length: outLength },
     bytes(g.cIn * g.kh * g.kw * chunk * hw),
     chunk > 1 ? bytes(g.cOut * chunk * hw) : 0,
+    ...(bias ? [{ in: bias }] : []),
   ]);
   const plane = g.cIn * g.h * g.w;
   /** Calls `body` per chunk: its first sample, its samples, its columns (ld) and the lanes its GEMMs are worth. */
@@ -65,14 +73,35 @@ function groupGemms(rt: WasmRuntime, groups: number, lanes: number, call: (gr: n
  * and run one GEMM per group, W_g [Cout/g, Cin/g·kH·kW] · cols_g, into channel-major rows,
  * then scatter the rows back to NCHW. One sample per chunk writes NCHW directly.
  */
-export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
+export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => convForward(rt, inputs, out, p, null);
+
+/**
+ * conv2dBiasAct: the forward convolution with its epilogue (kernels.ts's biasActPlanes) run by
+ * each lane on the planes it has just written, while they are in cache.
+ */
+export const conv2dBiasActFast: FastKernel<'conv2dBiasAct'> = (rt, inputs, out, p) =>
+  convForward(rt, inputs, out, p, p);
+
+function convForward(
+  rt: WasmRuntime,
+  inputs: readonly CpuView[],
+  out: CpuView,
+  p: Conv2dParams,
+  epi: EpilogueParams | null,
+): void {
   const [xv, wv] = inputs as [CpuView, CpuView];
   const g = convGeometry(xv.shape, wv.shape, p);
+  const bias = epi ? dense(inputs[2]!) : undefined;
   const direct = forwardPlan(g, p);
-  if (direct) return runDirectConv(rt, direct, xv, wv, out);
+  if (direct) return runDirectConv(rt, direct, xv, wv, out, epi && { bias: bias!, ...epi });
   const ySize = g.n * g.cOut * g.hOut * g.wOut;
-  const { hw, ckk, io, win, plane, forEachChunk } = im2colSetup(rt, g, p, [xv, wv], out, ySize);
-  const [px, pw, py, pcols, ptmp] = io.ptrs;
+  const { hw, ckk, io, win, plane, forEachChunk } = im2colSetup(rt, g, p, [xv, wv], out, ySize, undefined, bias);
+  const [px, pw, py, pcols, ptmp, pbias] = io.ptrs;
+  /** The epilogue on planes [p0, p1) of the samples from `ys` on. */
+  const epilogue = (ys: number, p0: number, p1: number): Program[number] => ({
+    fn: 'biasActPlanes',
+    args: [ys, p0, p1, g.cOut, hw, pbias!, EPILOGUE_ACTIVATIONS.indexOf(epi!.activation), epi!.negativeSlope],
+  });
   forEachChunk((s0, ns, ld, lanes) => {
     const xs = px! + bytes(s0 * plane);
     const ys = py! + bytes(s0 * g.cOut * hw);
@@ -93,6 +122,7 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
             fn: 'channelRowsToNchw',
             args: [ptmp! + bytes(a * hw), ld, b - a, g.cOut, hw, ys + bytes(a * g.cOut * hw)],
           });
+          if (epi) program.push(epilogue(ys, a * g.cOut, b * g.cOut));
           return program;
         }),
       );
@@ -115,9 +145,10 @@ export const conv2dFast: FastKernel<'conv2d'> = (rt, inputs, out, p) => {
         accumulate: 0,
       })),
     );
+    if (epi) rt.run(splitRange(g.cOut, lanes).map(([a, b]) => [epilogue(ys, a, b)]));
   });
   io.finish();
-};
+}
 
 /**
  * dX: per chunk, dy in channel-major rows [Cout, chunk·Hout·Wout]; per group

@@ -13,10 +13,10 @@
  * no workgroup memory and no barriers. SwiftShader runs each barrier as a switch between the
  * workgroup's SIMD groups; there LeNet-5's convolutions ran 20-50x slower tiled than direct.
  */
-import { type OpParams, convGeometry } from '../../../core/ops.js';
+import { EPILOGUE_ACTIVATIONS, type EpilogueParams, type OpParams, convGeometry } from '../../../core/ops.js';
 import type { GPUBufferLike } from '../gpu-types.js';
 import { GpuStorage, type Runtime } from '../runtime.js';
-import { type GpuView, prelude } from './common.js';
+import { type GpuView, prelude, word } from './common.js';
 import { reduceSumAxis0 } from './reduce-split.js';
 
 const TILE = 64;
@@ -161,6 +161,49 @@ const MATMUL = codes(
   'out[(z * P(0u) + m) * P(1u) + n] = v;',
 );
 
+/**
+ * The epilogue of the fused kernels, in a store body: t = v + the bias at `index` (its view's
+ * offset and stride in words `at`, `at`+1), then the activation (word `at`+2: 0 none, 1 relu,
+ * 2 leakyRelu with the f32 slope in word `at`+3), with the separate ops' rules.
+ */
+function epilogue(at: number, index: string): string {
+  return `let t = v + in2[u32(Pi(${at}u) + i32(${index}) * Pi(${at + 1}u))];
+  let act = P(${at + 2}u);
+  var y = t;
+  if (act == 1u) { y = select(t, 0.0, t <= 0.0); } else if (act == 2u) { y = select(t * Pf(${at + 3}u), t, t > 0.0); }`;
+}
+
+/** Words of the epilogue's parameters after a fused kernel's own: the bias view, the activation and its slope. */
+function epilogueParams(bias: GpuView, p: EpilogueParams): number[] {
+  const act = EPILOGUE_ACTIVATIONS.indexOf(p.activation);
+  return [bias.offset, bias.strides[0]!, act, word(p.negativeSlope, 'f32')];
+}
+
+const MATMUL_BIAS_ACT = codes(
+  3,
+  'return in0[u32(Pi(5u) + i32(z) * Pi(6u) + i32(m) * Pi(7u) + i32(k) * Pi(8u))];',
+  'return in1[u32(Pi(9u) + i32(z) * Pi(10u) + i32(k) * Pi(11u) + i32(n) * Pi(12u))];',
+  `${epilogue(13, 'n')}
+  out[(z * P(0u) + m) * P(1u) + n] = y;`,
+);
+
+export function matmulBiasActGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView, p: EpilogueParams): void {
+  const [a, b, bias] = inputs as [GpuView, GpuView, GpuView];
+  const [batch, m, k] = a.shape as [number, number, number];
+  const n = b.shape[2]!;
+  const op = 'matmulBiasAct';
+  const yb = rt.output(out.storage, op);
+  if (batch * m * n === 0) return;
+  const bufs = [rt.input(a.storage, op), rt.input(b.storage, op), rt.input(bias.storage, op), yb];
+  launch(rt, MATMUL_BIAS_ACT, bufs, m, n, k, batch, [
+    a.offset,
+    ...a.strides,
+    b.offset,
+    ...b.strides,
+    ...epilogueParams(bias, p),
+  ]);
+}
+
 export function matmulGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView): void {
   const [a, b] = inputs as [GpuView, GpuView];
   const [batch, m, k] = a.shape as [number, number, number];
@@ -194,21 +237,33 @@ const v1 = (a: string, b: string, c: string, d: string): string =>
   `in1[u32(Pi(27u) + i32(${a}) * Pi(28u) + i32(${b}) * Pi(29u) + i32(${c}) * Pi(30u) + i32(${d}) * Pi(31u))]`;
 
 // conv2d: M = cOPG (co), N = n·hOut·wOut (sample, oh, ow), K = cIPG·kh·kw (ci, ki, kj); in0 = x, in1 = w.
-const CONV2D = codes(
-  2,
-  `${CONV_DECODE}
+const CONV2D_LOAD_A = `${CONV_DECODE}
   let ci = k / (kh * kw); let r = k % (kh * kw);
-  return ${v1('z * cOPG + m', 'ci', 'r / kw', 'r % kw')};`,
-  `${CONV_DECODE}
+  return ${v1('z * cOPG + m', 'ci', 'r / kw', 'r % kw')};`;
+const CONV2D_LOAD_B = `${CONV_DECODE}
   let ci = k / (kh * kw); let r = k % (kh * kw);
   let hw = hOut * wOut; let s = n / hw; let p = n % hw;
   let ih = i32(p / wOut) * sh - pt + i32(r / kw) * dh;
   let iw = i32(p % wOut) * sw - pl + i32(r % kw) * dw;
   if (ih < 0 || ih >= h || iw < 0 || iw >= w) { return 0.0; }
-  return ${v0('s', 'z * cIPG + ci', 'ih', 'iw')};`,
+  return ${v0('s', 'z * cIPG + ci', 'ih', 'iw')};`;
+const CONV2D = codes(
+  2,
+  CONV2D_LOAD_A,
+  CONV2D_LOAD_B,
   `${CONV_DECODE}
   let hw = hOut * wOut; let smp = n / hw; let p = n % hw;
   out[(smp * cOut + z * cOPG + m) * hw + p] = v;`,
+);
+// conv2dBiasAct: conv2d's GEMM with the epilogue in its store; in2 = the bias.
+const CONV2D_BIAS_ACT = codes(
+  3,
+  CONV2D_LOAD_A,
+  CONV2D_LOAD_B,
+  `${CONV_DECODE}
+  let hw = hOut * wOut; let smp = n / hw; let p = n % hw;
+  ${epilogue(32, 'z * cOPG + m')}
+  out[(smp * cOut + z * cOPG + m) * hw + p] = y;`,
 );
 
 // conv2dGradInput: M = cIPG (ci), N = n·h·w (sample, ih, iw), K = cOPG·kh·kw (co, ki, kj); in0 = dy, in1 = w.
@@ -289,6 +344,26 @@ export function conv2dGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView,
   }
   const bufs = [rt.input(x.storage, 'conv2d'), rt.input(w.storage, 'conv2d'), yb];
   launch(rt, CONV2D, bufs, g.cOutPerGroup, n, k, g.groups, convParams(g, p, x, w));
+}
+
+export function conv2dBiasActGpu(
+  rt: Runtime,
+  inputs: readonly GpuView[],
+  out: GpuView,
+  p: OpParams['conv2dBiasAct'],
+): void {
+  const [x, w, bias] = inputs as [GpuView, GpuView, GpuView];
+  const g = convGeometry(x.shape, w.shape, p);
+  const op = 'conv2dBiasAct';
+  const yb = rt.output(out.storage, op);
+  const n = g.n * g.hOut * g.wOut;
+  if (g.cOut * n === 0) return;
+  const k = g.cInPerGroup * g.kh * g.kw;
+  const bufs = [rt.input(x.storage, op), rt.input(w.storage, op), rt.input(bias.storage, op), yb];
+  launch(rt, CONV2D_BIAS_ACT, bufs, g.cOutPerGroup, n, k, g.groups, [
+    ...convParams(g, p, x, w),
+    ...epilogueParams(bias, p),
+  ]);
 }
 
 export function conv2dGradInputGpu(
