@@ -178,6 +178,8 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
       ? run('conv2dGradWeight', [x!, g], { ...p, weightShape: w!.shape as [number, number, number, number] })
       : null,
   ],
+  // d/dx log softmax(x) · g = g − softmax(x) · Σ g along the axis, with softmax = exp(y).
+  logSoftmax: (g, _x, y, p) => [ops.sub(g, ops.mul(ops.unary('exp', y), ops.sum(g, [p.axis], true)))],
   // The fused forms: the epilogue's gradient first, then the product's rule and the bias's sum.
   conv2dBiasAct: (g, [x, w, b], y, p) => {
     const gp = epilogueGrad(g, y, p);

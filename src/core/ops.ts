@@ -88,6 +88,11 @@ export interface OpParams {
   sum: { readonly axes: readonly number[]; readonly keepDims: boolean };
   max: { readonly axes: readonly number[]; readonly keepDims: boolean };
   argmax: { readonly axis: number; readonly keepDims: boolean };
+  /**
+   * log(softmax(x)) along one axis, in one pass per row: x − m − log Σ exp(x − m), with m the
+   * row's maximum (0 where that is infinite), computed in float64 and rounded once.
+   */
+  logSoftmax: { readonly axis: number };
   // views: no kernel, they only change the layout (shape, strides, offset)
   reshape: { readonly shape: readonly number[] };
   permute: { readonly perm: readonly number[] };
@@ -382,6 +387,17 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
         if (x!.shape[a] === 0) throw new ShapeError(`max: cannot reduce an empty axis ${a} of shape ${fmt(x!.shape)}`);
       }
       return { shape: reducedShape(x!.shape, p.axes, p.keepDims), dtype: x!.dtype };
+    },
+  },
+  logSoftmax: {
+    arity: 1,
+    dtypes: FLOAT_DTYPES,
+    infer: ([x], p) => {
+      requireFloat('logSoftmax', x!);
+      if (!(Number.isInteger(p.axis) && p.axis >= 0 && p.axis < x!.shape.length)) {
+        throw new ArgumentError(`logSoftmax: axis ${p.axis} is out of range for shape ${fmt(x!.shape)}`);
+      }
+      return { shape: x!.shape, dtype: x!.dtype };
     },
   },
   argmax: {

@@ -382,6 +382,8 @@ class GraphBuilder {
         }
         return { name: this.node('ReduceMax', ins, [attrInts('axes', p.axes), keep]), batchAxis };
       }
+      case 'logSoftmax':
+        return same('LogSoftmax', [attrInt('axis', (params as OpParams['logSoftmax']).axis)]);
       case 'argmax': {
         const p = params as OpParams['argmax'];
         const i64 = this.node('ArgMax', ins, [attrInt('axis', p.axis), attrInt('keepdims', p.keepDims ? 1 : 0)]);

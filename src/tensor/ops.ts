@@ -220,9 +220,10 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return div(e, sum(e, a, true));
 }
 
+/** log(softmax(x)) along `axis`, as one primitive (one pass per row, in float64 on the cpu). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const a = normalizeAxis(axis, x.rank, 'logSoftmax');
-  return sub(x, logSumExp(x, a, true));
+  return run('logSoftmax', [x], { axis: a });
 }
 
 // ---------------------------------------------------------------- shape and views

@@ -299,3 +299,49 @@ test('the fused epilogues give no gradient to an input that needs none, and diff
     [positive([1, 4, 2])],
   );
 });
+
+test('logSoftmax is one primitive: its gradient g − softmax·Σg, twice differentiable, and the edge values', () => {
+  gradcheck((x) => T.logSoftmax(x, 1), [rand([3, 5])]);
+  gradcheck((x) => T.logSoftmax(x, 0).mul(x), [rand([4, 2])]);
+  // Second order: through the rule's exp(y) and sum.
+  gradcheck((x) => gradsWithGraph(() => T.logSoftmax(x, -1).pow(2).sum(), [x])[0]!, [rand([2, 4])]);
+  for (const backend of T.listBackends().filter((b) => b !== 'webgpu')) {
+    const before = T.getBackend().name;
+    T.setBackend(backend);
+    try {
+      const x = T.tensor(
+        [
+          [1, 2, 3],
+          [-Infinity, 0, 1],
+          [-Infinity, -Infinity, -Infinity],
+          [Infinity, 0, 1],
+          [NaN, 0, 1],
+          [1000, 1000, -1000],
+        ],
+        { dtype: 'float32' },
+      );
+      const y = Array.from(T.logSoftmax(x, 1).dataSync());
+      const lse = (v: number[]): number => Math.log(v.reduce((s, u) => s + Math.exp(u), 0));
+      const expect = [
+        ...[1, 2, 3].map((v) => Math.fround(v - lse([1, 2, 3]))),
+        -Infinity,
+        ...[0, 1].map((v) => Math.fround(v - lse([0, 1]))),
+        NaN,
+        NaN,
+        NaN,
+        NaN,
+        -Infinity,
+        -Infinity,
+        NaN,
+        NaN,
+        NaN,
+        Math.fround(-Math.log(2)),
+        Math.fround(-Math.log(2)),
+        Math.fround(-2000 - Math.log(2)),
+      ];
+      assert.deepEqual(y, expect, backend);
+    } finally {
+      T.setBackend(before);
+    }
+  }
+});

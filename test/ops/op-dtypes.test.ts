@@ -72,6 +72,7 @@ const probes: { [K in OpName]: Probe<K> } = {
   sum: { shapes: [[2, 3]], params: { axes: [1], keepDims: false } },
   max: { shapes: [[2, 3]], params: { axes: [0], keepDims: true } },
   argmax: { shapes: [[2, 3]], params: { axis: 1, keepDims: false } },
+  logSoftmax: { shapes: [[2, 3]], params: { axis: 1 } },
   reshape: { shapes: [[2, 3]], params: { shape: [3, 2] } },
   permute: { shapes: [[2, 3]], params: { perm: [1, 0] } },
   expand: { shapes: [[1, 3]], params: { shape: [2, 3] } },

@@ -235,6 +235,22 @@ function matmulBiasActRow(m: number, k: number, n: number, act: EpilogueActivati
   };
 }
 
+/** log softmax along `axis`, with plain loops: x − max − log Σ exp(x − max). */
+function logSoftmaxRef(x: Nd, axis: number): Nd {
+  const out = N.build(x.shape, () => 0);
+  const kept = x.shape.map((d, i) => (i === axis ? 1 : d));
+  N.forEachIndex(kept, (idx) => {
+    const at = (j: number): number[] => idx.map((v, i) => (i === axis ? j : v));
+    const len = x.shape[axis]!;
+    let m = -Infinity;
+    for (let j = 0; j < len; j++) m = Math.max(m, N.get(x, at(j)));
+    let s = 0;
+    for (let j = 0; j < len; j++) s += Math.exp(N.get(x, at(j)) - m);
+    for (let j = 0; j < len; j++) out.data[N.flatIndex(x.shape, at(j))] = N.get(x, at(j)) - m - Math.log(s);
+  });
+  return out;
+}
+
 function libConvP(p: N.ConvP): Conv2dParams {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
 }
@@ -881,6 +897,27 @@ const rows: Row[] = [
     out: int32,
   },
   {
+    name: 'logSoftmax along the last axis [3,5] (rows in wasm)',
+    covers: ['logSoftmax'],
+    inputs: (g) => [F(N.randnNd(g, [3, 5], 3))],
+    op: (x) => T.logSoftmax(x, -1),
+    ref: (x) => logSoftmaxRef(x, 1),
+  },
+  {
+    name: 'logSoftmax along axis 0 of a transposed [4,3] (strided rows)',
+    covers: ['logSoftmax', 'permute'],
+    inputs: (g) => [F(N.randnNd(g, [4, 3], 2))],
+    op: (x) => T.logSoftmax(x.T, 1),
+    ref: (x) => logSoftmaxRef(N.transposeNd(x, 0, 1), 1),
+  },
+  {
+    name: 'logSoftmax along the middle axis of [2,4,3], large magnitudes (±40: no overflow)',
+    covers: ['logSoftmax'],
+    inputs: (g) => [F(N.randnNd(g, [2, 4, 3], 40))],
+    op: (x) => T.logSoftmax(x, 1),
+    ref: (x) => logSoftmaxRef(x, 1),
+  },
+  {
     name: 'argmax axis 1 [3,5] (distinct) -> int32',
     covers: ['argmax'],
     inputs: (g) => [F(N.distinctNd(g, [3, 5]))],
@@ -1470,6 +1507,7 @@ const WEBGPU_REDUCING_TOL = 3e-5;
 /** Float32 ops whose kernels sum many products or terms (the looser webgpu bound above). */
 const REDUCING: ReadonlySet<OpName> = new Set<OpName>([
   'sum',
+  'logSoftmax',
   'matmul',
   'matmulBiasAct',
   'conv2d',

@@ -8,7 +8,7 @@ import { type DType, type TypedArray, allocArray } from '../../core/dtype.js';
 import type { Backend, KernelTable } from '../backend.js';
 import { allocHost, hostRecycler } from './recycler.js';
 import { binaryKernel, castKernel, compareKernel, unaryKernel, whereKernel } from './elementwise.js';
-import { argmaxKernel, maxKernel, sumKernel } from './reduce.js';
+import { argmaxKernel, logSoftmaxKernel, maxKernel, sumKernel } from './reduce.js';
 import { concatKernel, contiguousKernel, padKernel } from './movement.js';
 import { matmulKernel } from './matmul.js';
 import { conv2dBiasActKernel, matmulBiasActKernel } from './epilogue.js';
@@ -39,6 +39,7 @@ const kernels: KernelTable<TypedArray> = {
   sum: sumKernel,
   max: maxKernel,
   argmax: argmaxKernel,
+  logSoftmax: logSoftmaxKernel,
   contiguous: contiguousKernel,
   pad: padKernel,
   concat: concatKernel,

@@ -1,5 +1,5 @@
 import type { OpParams } from '../../core/ops.js';
-import { type CpuView, forEachRow } from './storage.js';
+import { type CpuView, denseData, forEachRow } from './storage.js';
 
 /**
  * Walks the input with the reduced axes moved last, so the output index
@@ -59,4 +59,33 @@ export function argmaxKernel(inputs: readonly CpuView[], out: CpuView, p: OpPara
       seen[k] = 1;
     }
   });
+}
+
+/**
+ * log softmax along one axis: per row, m = the maximum (NaN if any is NaN; 0 where it is
+ * infinite, so a row of −∞ gives NaN as log(0) − (−∞) would), then x − m − log Σ exp(x − m),
+ * all in float64 and rounded once to the output's dtype.
+ */
+export function logSoftmaxKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['logSoftmax']): void {
+  const x = inputs[0]!;
+  const data = denseData(x);
+  const o = out.storage;
+  const len = x.shape[p.axis]!;
+  const inner = x.shape.slice(p.axis + 1).reduce((a, b) => a * b, 1);
+  const outer = len === 0 ? 0 : data.length / (len * inner);
+  for (let a = 0; a < outer; a++) {
+    for (let b = 0; b < inner; b++) {
+      const base = a * len * inner + b;
+      let m = -Infinity;
+      for (let j = 0; j < len; j++) {
+        const v = data[base + j * inner]!;
+        if (v > m || v !== v) m = m !== m ? m : v;
+      }
+      const shift = m === Infinity || m === -Infinity ? 0 : m;
+      let s = 0;
+      for (let j = 0; j < len; j++) s += Math.exp(data[base + j * inner]! - shift);
+      const l = Math.log(s);
+      for (let j = 0; j < len; j++) o[base + j * inner] = data[base + j * inner]! - shift - l;
+    }
+  }
 }

@@ -51,7 +51,7 @@ import {
 import { matmulBiasActFast, matmulFast } from './kernels/matmul.js';
 import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
-import { sumFast } from './kernels/reduce.js';
+import { logSoftmaxFast, sumFast } from './kernels/reduce.js';
 import type { HeapStats, WasmHeap } from './heap.js';
 import { activeHeap, activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
 import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync, stagingCopies } from './runtime.js';
@@ -111,6 +111,7 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   maxPool2x2Grad: 'kernels/pool',
   biasActPlanes: 'kernels/conv',
   biasActRows: 'kernels/matmul',
+  logSoftmaxRows: 'kernels/reduce',
 };
 
 /**
@@ -165,6 +166,7 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
     compare: override('compare', runtime, compareFast, { inputs: ['float32'], output: ['bool'] }),
     cast: override('cast', runtime, castFast, { inputs: ['bool'], output: ['float32'] }),
     sum: override('sum', runtime, sumFast),
+    logSoftmax: override('logSoftmax', runtime, logSoftmaxFast),
   };
   // One kernel per op code of kernels.ts (kernels-abi.ts): a code added there is registered here.
   for (const op of WASM_BINARY_OPS) kernels[op] = override(op, runtime, binaryFast(op));

@@ -26,7 +26,8 @@ import { acquireDevice } from './device.js';
 import { GpuStorage, Runtime, fromWords } from './runtime.js';
 import type { GpuView } from './kernels/common.js';
 import { binaryGpu, castGpu, compareGpu, contiguousGpu, unaryGpu, whereGpu } from './kernels/elementwise.js';
-import { argmaxGpu, maxGpu, sumGpu } from './kernels/reduce.js';
+import { argmaxGpu,
+  logSoftmaxGpu, maxGpu, sumGpu } from './kernels/reduce.js';
 import { concatGpu, padGpu } from './kernels/movement.js';
 import {
   conv2dBiasActGpu,
@@ -131,6 +132,7 @@ const kernels: KernelTable<GpuStorage> = {
   sum: kernel('sum', sumGpu),
   max: kernel('max', maxGpu),
   argmax: kernel('argmax', argmaxGpu),
+  logSoftmax: kernel('logSoftmax', logSoftmaxGpu),
   contiguous: kernel('contiguous', contiguousGpu),
   pad: kernel('pad', padGpu),
   concat: kernel('concat', concatGpu),

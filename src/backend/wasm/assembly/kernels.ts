@@ -1170,6 +1170,29 @@ export function biasActRows(y: usize, rows: i32, cols: i32, ld: i32, bias: usize
   }
 }
 
+/**
+ * log softmax of rows r0 ≤ r < r1 of dense [rows, len] x into y, as the reference: m the row's
+ * maximum (NaN if any is NaN; 0 where infinite), then x − m − log Σ exp(x − m) in f64, rounded once.
+ */
+export function logSoftmaxRows(x: usize, y: usize, r0: i32, r1: i32, len: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const row = x + (<usize>r * <usize>len << 2);
+    const out = y + (<usize>r * <usize>len << 2);
+    let m: f64 = -Infinity;
+    for (let j = 0; j < len; j++) {
+      const v = <f64>load<f32>(row + (<usize>j << 2));
+      if (v > m || v != v) m = m != m ? m : v;
+    }
+    const shift = m == Infinity || m == -Infinity ? 0 : m;
+    let sum: f64 = 0;
+    for (let j = 0; j < len; j++) sum += Math.exp(<f64>load<f32>(row + (<usize>j << 2)) - shift);
+    const l = Math.log(sum);
+    for (let j = 0; j < len; j++) {
+      store<f32>(out + (<usize>j << 2), <f32>(<f64>load<f32>(row + (<usize>j << 2)) - shift - l));
+    }
+  }
+}
+
 /** bool (bytes 0/1) to float32. */
 export function boolToF32(x: usize, out: usize, n: i32): void {
   let i = 0;

@@ -49,3 +49,20 @@ export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => {
   rt.run(programs);
   io.finish();
 };
+
+/**
+ * log softmax along the last axis (kernels.ts's logSoftmaxRows), rows split across lanes like the
+ * elementwise ops: each row is one lane's, so results do not depend on the thread count. Other
+ * axes take the cpu kernel.
+ */
+export const logSoftmaxFast: FastKernel<'logSoftmax'> = (rt, inputs, out, p) => {
+  const x = inputs[0]!;
+  if (p.axis !== x.shape.length - 1) return false;
+  const len = x.shape[p.axis]!;
+  const rows = sizeOf(x.shape) / len;
+  const io = stage(rt, [{ in: dense(x) }, { out: out.storage as Float32Array, length: rows * len }]);
+  const [px, py] = io.ptrs;
+  const lanes = Math.min(elementLanes(rt, rows * len), rows);
+  rt.run(splitRange(rows, lanes).map(([a, b]) => [{ fn: 'logSoftmaxRows', args: [px!, py!, a, b, len] }]));
+  io.finish();
+};

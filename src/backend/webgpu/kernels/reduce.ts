@@ -8,8 +8,19 @@
  * relative for well-conditioned sums.
  */
 import type { OpParams } from '../../../core/ops.js';
+import { contiguousStrides } from '../../../core/shape.js';
 import type { Runtime } from '../runtime.js';
-import { type GpuView, checkRank, grid, mergeDims, prelude, sizeOfShape, wgslType } from './common.js';
+import {
+  type GpuView,
+  LINEAR_ARGS,
+  LINEAR_INDEX,
+  checkRank,
+  grid,
+  mergeDims,
+  prelude,
+  sizeOfShape,
+  wgslType,
+} from './common.js';
 
 type Kind = 'sum' | 'max' | 'argmax';
 
@@ -136,4 +147,71 @@ export function maxGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView, p:
 
 export function argmaxGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView, p: OpParams['argmax']): void {
   reduce(rt, 'argmax', inputs[0]!, out, [p.axis]);
+}
+
+/**
+ * log softmax along one axis: one invocation per row (the other axes' elements), which folds
+ * the row's maximum, then Σ exp(x − m), then writes (x − m) − log Σ, all in f32.
+ * Params: [rows, len, xOffset, keptRank, xAxisStride, yAxisStride, keptShape×8, keptXStrides×8, keptYStrides×8]
+ */
+const LOG_SOFTMAX = `${prelude(2)}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(64)
+fn main(${LINEAR_ARGS}) {
+  ${LINEAR_INDEX}
+  if (i >= P(0u)) { return; }
+  var bx = Pi(2u);
+  var by = 0;
+  var rem = i;
+  for (var d = i32(P(3u)) - 1; d >= 0; d--) {
+    let s = P(6u + u32(d));
+    let k = i32(rem % s);
+    bx += k * Pi(14u + u32(d));
+    by += k * Pi(22u + u32(d));
+    rem = rem / s;
+  }
+  let len = P(1u);
+  let sx = Pi(4u);
+  let sy = Pi(5u);
+  var m = neginf();
+  for (var j = 0u; j < len; j++) {
+    let v = x[u32(bx + i32(j) * sx)];
+    if (v > m || isnanf(v)) { m = select(v, m, isnanf(m)); }
+  }
+  var shift = m;
+  if (!isnanf(m) && abs(m) > 3.4028234663852886e38) { shift = 0.0; }
+  var s = 0.0;
+  for (var j = 0u; j < len; j++) { s += exp(x[u32(bx + i32(j) * sx)] - shift); }
+  let l = log(s);
+  for (var j = 0u; j < len; j++) { y[u32(by + i32(j) * sy)] = (x[u32(bx + i32(j) * sx)] - shift) - l; }
+}`;
+
+export function logSoftmaxGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView, p: OpParams['logSoftmax']): void {
+  const x = inputs[0]!;
+  const rows = sizeOfShape(out.shape) / Math.max(x.shape[p.axis]!, 1);
+  if (sizeOfShape(out.shape) === 0) return;
+  const keptAxes = x.shape.map((_, i) => i).filter((i) => i !== p.axis);
+  const outStrides = contiguousStrides(out.shape);
+  const kept = mergeDims(
+    keptAxes.map((i) => x.shape[i]!),
+    [keptAxes.map((i) => x.strides[i]!), keptAxes.map((i) => outStrides[i]!)],
+  );
+  checkRank('logSoftmax', kept.shape, x.shape);
+  const params = new Array<number>(30).fill(0);
+  params[0] = rows;
+  params[1] = x.shape[p.axis]!;
+  params[2] = x.offset;
+  params[3] = kept.shape.length;
+  params[4] = x.strides[p.axis]! >>> 0;
+  params[5] = outStrides[p.axis]!;
+  kept.shape.forEach((d, i) => (params[6 + i] = d));
+  kept.strides[0]!.forEach((s, i) => (params[14 + i] = s >>> 0));
+  kept.strides[1]!.forEach((s, i) => (params[22 + i] = s >>> 0));
+  rt.dispatch(
+    LOG_SOFTMAX,
+    [rt.input(x.storage, 'logSoftmax'), rt.output(out.storage, 'logSoftmax')],
+    params,
+    grid(rows),
+  );
 }
