@@ -26,8 +26,7 @@ import { acquireDevice } from './device.js';
 import { GpuStorage, Runtime, fromWords } from './runtime.js';
 import type { GpuView } from './kernels/common.js';
 import { binaryGpu, castGpu, compareGpu, contiguousGpu, unaryGpu, whereGpu } from './kernels/elementwise.js';
-import { argmaxGpu,
-  logSoftmaxGpu, maxGpu, sumGpu } from './kernels/reduce.js';
+import { argmaxGpu, logSoftmaxGpu, maxGpu, sumGpu } from './kernels/reduce.js';
 import { concatGpu, padGpu } from './kernels/movement.js';
 import {
   conv2dBiasActGpu,
