@@ -145,3 +145,28 @@ test('an error inside a fused pair names the layer', () => {
     },
   );
 });
+
+test('a forward pre-hook or a full backward hook also runs the pair apart', () => {
+  manualSeed(7);
+  const x = randn([2, 1, 8, 8]);
+  const pre = net();
+  const seenInputs: Tensor[] = [];
+  (pre.layers[1] as Module).registerForwardPreHook((_m, inputs) => {
+    seenInputs.push(inputs[0] as Tensor);
+  });
+  const ops = opsOf(() => pre.forward(x));
+  assert.equal(ops[1], 'relu');
+  assert.ok((seenInputs[0]!.dataSync() as Float32Array).some((v) => v < 0), "ReLU's input: the conv output");
+  const back = net();
+  const gradOut: Tensor[] = [];
+  (back.layers[0] as Module).registerFullBackwardHook((_m, _gIn, gOut) => {
+    gradOut.push(gOut[0] as Tensor);
+  });
+  const y = back.forward(x);
+  assert.ok(opsOf(() => back.forward(x)).includes('relu'), 'the pair ran apart');
+  y.sum().backward();
+  // The gradient at the conv's own output (before ReLU): 0 exactly where ReLU cut it, not everywhere.
+  const g = gradOut[0]!.dataSync() as Float32Array;
+  assert.deepEqual(gradOut[0]!.shape, [2, 4, 8, 8]);
+  assert.ok(g.some((v) => v === 0) && g.some((v) => v !== 0));
+});
