@@ -156,7 +156,10 @@ test('a forward pre-hook or a full backward hook also runs the pair apart', () =
   });
   const ops = opsOf(() => pre.forward(x));
   assert.equal(ops[1], 'relu');
-  assert.ok((seenInputs[0]!.dataSync() as Float32Array).some((v) => v < 0), "ReLU's input: the conv output");
+  assert.ok(
+    (seenInputs[0]!.dataSync() as Float32Array).some((v) => v < 0),
+    "ReLU's input: the conv output",
+  );
   const back = net();
   const gradOut: Tensor[] = [];
   (back.layers[0] as Module).registerFullBackwardHook((_m, _gIn, gOut) => {
