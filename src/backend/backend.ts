@@ -31,9 +31,10 @@ export interface Backend<S = unknown> {
   /**
    * A new zero-filled storage of `size` elements. `temporary`: the autograd engine is
    * allocating it inside a backward pass and will most likely hand it back soon (recycle), so a
-   * backend may place it where that is cheap.
+   * backend may place it where that is cheap. `uninitialised`: the kernel about to run writes
+   * every element (OpDef.writesAll), so the storage need not be zeroed.
    */
-  alloc(dtype: DType, size: number, temporary?: boolean): S;
+  alloc(dtype: DType, size: number, temporary?: boolean, uninitialised?: boolean): S;
   /**
    * Takes back a storage that no tensor will read or write again, so that a later alloc() of
    * the same dtype and size may hand it out again instead of a new one. Optional. The

@@ -136,6 +136,12 @@ export interface OpDef<K extends OpName> {
   readonly elementwise?: boolean;
   readonly view?: boolean;
   /**
+   * Every backend's kernel writes each element of the output, so the dispatcher may hand it an
+   * uninitialised storage (a reused one is not zeroed). test/ops/op-table.test.ts runs with
+   * such storages poisoned (src/backend/uninitialised.ts) to hold every kernel to it.
+   */
+  readonly writesAll?: boolean;
+  /**
    * The dtypes the op takes for its data inputs (for `where`, the two value inputs; its
    * condition is always bool). `infer` refuses every other dtype with a DTypeError, which
    * test/ops/op-dtypes.test.ts checks for every op and dtype; `tsgrad ops` prints it.
@@ -216,6 +222,7 @@ function unary(op: UnaryOpName, needsFloat: boolean): OpDef<UnaryOpName> {
   return {
     arity: 1,
     elementwise: true,
+    writesAll: true,
     dtypes: needsFloat ? FLOAT_DTYPES : NUMERIC_DTYPES,
     infer: ([x]) => {
       if (needsFloat) requireFloat(op, x!);
@@ -229,6 +236,7 @@ function binary(op: BinaryOpName, needsFloat: boolean): OpDef<BinaryOpName> {
   return {
     arity: 2,
     elementwise: true,
+    writesAll: true,
     dtypes: needsFloat ? FLOAT_DTYPES : NUMERIC_DTYPES,
     infer: ([a, b]) => {
       requireSameDtype(op, a!, b!);
@@ -357,21 +365,30 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
     arity: 2,
     dtypes: ALL_DTYPES,
     elementwise: true,
+    writesAll: true,
     infer: ([a, b]) => (requireSameDtype('compare', a!, b!), { shape: a!.shape, dtype: 'bool' }),
   },
   where: {
     arity: 3,
     dtypes: ALL_DTYPES,
     elementwise: true,
+    writesAll: true,
     infer: ([c, a, b]) => {
       if (c!.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, got ${c!.dtype}`);
       requireSameDtype('where', a!, b!);
       return { shape: a!.shape, dtype: a!.dtype };
     },
   },
-  cast: { arity: 1, dtypes: ALL_DTYPES, elementwise: true, infer: ([x], p) => ({ shape: x!.shape, dtype: p.dtype }) },
+  cast: {
+    arity: 1,
+    dtypes: ALL_DTYPES,
+    elementwise: true,
+    writesAll: true,
+    infer: ([x], p) => ({ shape: x!.shape, dtype: p.dtype }),
+  },
   sum: {
     arity: 1,
+    writesAll: true,
     dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('sum', x!);
@@ -380,6 +397,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   max: {
     arity: 1,
+    writesAll: true,
     dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('max', x!);
@@ -391,6 +409,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   logSoftmax: {
     arity: 1,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([x], p) => {
       requireFloat('logSoftmax', x!);
@@ -485,16 +504,19 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   matmul: {
     arity: 2,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([a, b]) => matmulShape('matmul', a!, b!),
   },
   conv2d: {
     arity: 2,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([x, w], p) => convShape('conv2d', x!, w!, p),
   },
   conv2dBiasAct: {
     arity: 3,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([x, w, b], p) => {
       const y = convShape('conv2dBiasAct', x!, w!, p);
@@ -504,6 +526,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   matmulBiasAct: {
     arity: 3,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([a, b, bias], p) => {
       const y = matmulShape('matmulBiasAct', a!, b!);

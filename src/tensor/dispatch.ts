@@ -222,7 +222,7 @@ function runOp<K extends OpName>(
     const kernel = backend.kernels[op as Exclude<K, 'reshape' | 'permute' | 'expand' | 'slice'>];
     if (!kernel) throw new ArgumentError(`${op}: backend '${backend.name}' has no kernel for this op`);
     const size = sizeOf(meta.shape);
-    const storage = backend.alloc(meta.dtype, size, allocationLog !== null);
+    const storage = backend.alloc(meta.dtype, size, allocationLog !== null, def.writesAll === true);
     allocationLog?.push(storage);
     const strides = contiguousStrides(meta.shape);
     const views = outShape ? inputs.map((t) => broadcastView(t, outShape)) : inputs.map(viewOf);

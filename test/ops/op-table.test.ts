@@ -28,7 +28,8 @@
  * rows to float32 rounding (4e-7) and rows of reductions (sum, matmul, convolutions, average
  * pooling) to 3e-5: the GPU sums in f32 in another order, where the cpu accumulates in
  * float64. Without an adapter every webgpu check is still listed, skipped with the reason.
- * A last test fails when a key of opDefs has no row.
+ * A last test fails when a key of opDefs has no row. Throughout, the uninitialised outputs of
+ * ops that claim to write every element (OpDef.writesAll) are poisoned (src/backend/uninitialised.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, test as nodeTest } from 'node:test';
@@ -57,6 +58,11 @@ import * as N from '../helpers/nd.js';
 import type { Nd } from '../helpers/nd.js';
 import { assertClose, assertShape } from '../helpers/assert.js';
 import { skipUnlessRequired } from '../helpers/require.js';
+import { setPoisonUninitialised } from '../../src/backend/uninitialised.js';
+
+// Ops that write their whole output (OpDef.writesAll) get uninitialised storages; here those are
+// filled with NaN (or an unlikely integer) first, so a kernel that leaves an element unwritten fails its row.
+setPoisonUninitialised(true);
 
 type FloatDType = 'float32' | 'float64';
 type Kind = 'float' | 'int32' | 'bool';

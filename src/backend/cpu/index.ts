@@ -57,7 +57,8 @@ const kernels: KernelTable<TypedArray> = {
 
 export const cpuBackend: Backend<TypedArray> = {
   name: 'cpu',
-  alloc: (dtype: DType, size: number) => allocHost(dtype, size),
+  alloc: (dtype: DType, size: number, _temporary?: boolean, uninitialised?: boolean) =>
+    allocHost(dtype, size, uninitialised),
   recycle: (storage: TypedArray) => hostRecycler.give(storage),
   upload: (data: TypedArray, dtype: DType) => {
     const out = allocArray(dtype, data.length);

@@ -6,6 +6,7 @@
  * memory is also zeroed and faulted in page by page, a reused one is only zeroed).
  */
 import { type DType, type TypedArray, arrayConstructor } from '../../core/dtype.js';
+import { uninitialised as poisoned } from '../uninitialised.js';
 
 /** Bytes kept at most; past it, the pool is emptied (a new run of shapes then refills it). */
 export const RECYCLE_MAX_BYTES = 64 * 1024 * 1024;
@@ -35,14 +36,14 @@ export class StorageRecycler {
     readonly maxPerSize = RECYCLE_MAX_PER_SIZE,
   ) {}
 
-  /** A zero-filled storage of `length` elements of `ctor`'s type from the pool, or undefined. */
-  take(ctor: Ctor, length: number): TypedArray | undefined {
+  /** A zero-filled (`zero` false: uninitialised) storage of `length` elements of `ctor`'s type from the pool, or undefined. */
+  take(ctor: Ctor, length: number, zero = true): TypedArray | undefined {
     const a = this.free.get(ctor)?.get(length)?.pop();
     if (a === undefined) return undefined;
     this.bytes -= a.byteLength;
     this.count--;
     this.reusedCount++;
-    return a.fill(0);
+    return zero ? a.fill(0) : a;
   }
 
   /** Keeps `a` for reuse: the caller promises that nothing reads or writes it any more. */
@@ -78,8 +79,13 @@ export class StorageRecycler {
 /** The pool shared by the cpu backend and the wasm backend's host storages. */
 export const hostRecycler = new StorageRecycler();
 
-/** A zero-filled host storage: a recycled one when the pool has one of this type and length. */
-export function allocHost(dtype: DType, length: number): TypedArray {
+/**
+ * A zero-filled host storage: a recycled one when the pool has one of this type and length.
+ * `uninitialised`: the caller writes every element, so a recycled one is not zeroed (see
+ * ../uninitialised.ts).
+ */
+export function allocHost(dtype: DType, length: number, uninitialised = false): TypedArray {
   const ctor = arrayConstructor(dtype);
-  return hostRecycler.take(ctor, length) ?? new ctor(length);
+  if (!uninitialised) return hostRecycler.take(ctor, length) ?? new ctor(length);
+  return poisoned(hostRecycler.take(ctor, length, false) ?? new ctor(length));
 }

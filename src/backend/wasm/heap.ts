@@ -50,6 +50,7 @@
  * block at the top of the heap.
  */
 import { TsgradError } from '../../core/errors.js';
+import { uninitialised } from '../uninitialised.js';
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -288,7 +289,7 @@ export class WasmHeap {
    * budget is spent (a temporary that escapes, a leaf's .grad, is freed by the GC like any
    * resident view), where memory cannot be shared, or at the engine's limit.
    */
-  temporaryF32(length: number): Float32Array | null {
+  temporaryF32(length: number, zero = true): Float32Array | null {
     if (!this.shared || length === 0) return null;
     const size = sizeClass(length * 4);
     if (this.temporaryBytes + size > this.temporaryBudget) return null;
@@ -298,7 +299,7 @@ export class WasmHeap {
     this.temporaries.add(ptr);
     this.temporaryBytes += size;
     this.temporaryCount++;
-    const view = this.ownedView(ptr, length, true);
+    const view = this.ownedView(ptr, length, zero);
     if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
     return view;
   }
@@ -307,6 +308,7 @@ export class WasmHeap {
   private ownedView(ptr: number, length: number, zero: boolean): Float32Array {
     const view = new Float32Array(this.buffer(), ptr, length);
     if (zero) view.fill(0);
+    else uninitialised(view);
     this.owners.set(ptr, new WeakRef(view));
     return view;
   }

@@ -176,9 +176,10 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
     name: 'wasm',
     // A backward pass's temporaries go resident whenever the heap has room for them (the engine
     // frees them at once); other float32 storage only within the opt-in resident budget.
-    alloc: (dtype: DType, size: number, temporary?: boolean) =>
-      (dtype === 'float32' ? ((temporary ? heap()?.temporaryF32(size) : null) ?? heap()?.residentF32(size)) : null) ??
-      cpuBackend.alloc(dtype, size),
+    alloc: (dtype: DType, size: number, temporary?: boolean, uninitialised?: boolean) =>
+      (dtype === 'float32'
+        ? ((temporary ? heap()?.temporaryF32(size, !uninitialised) : null) ?? heap()?.residentF32(size, !uninitialised))
+        : null) ?? cpuBackend.alloc(dtype, size, temporary, uninitialised),
     // A resident block goes straight back to the heap's free list; a host storage to the host pool.
     recycle: (storage: TypedArray) => {
       if (!(storage instanceof Float32Array && heap()?.recycle(storage))) cpuBackend.recycle!(storage);
