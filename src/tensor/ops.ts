@@ -25,6 +25,7 @@ import {
   sizeOf,
   viewStrides,
 } from '../core/shape.js';
+import { EPILOGUE_ACTIVATIONS } from '../core/ops.js';
 import { run } from './dispatch.js';
 import { full } from './creation.js';
 import { Tensor } from './tensor.js';
@@ -689,8 +690,10 @@ function epilogueParams(e: Epilogue | undefined): EpilogueParams {
 export function activate(y: Tensor, e: Epilogue | undefined): Tensor {
   if (!e || e.activation === 'none') return y;
   if (e.activation === 'relu') return relu(y);
-  if (e.activation === 'leakyRelu') return leakyRelu(y, e.negativeSlope ?? 0.01);
-  throw new ArgumentError(`activation must be one of none, relu, leakyRelu, got '${String(e.activation)}'`);
+  if (e.activation === 'leakyRelu') return leakyRelu(y, e.negativeSlope);
+  throw new ArgumentError(
+    `activation must be one of ${EPILOGUE_ACTIVATIONS.join(', ')}, got '${String(e.activation)}'`,
+  );
 }
 
 /**

@@ -86,6 +86,6 @@ export const hostRecycler = new StorageRecycler();
  */
 export function allocHost(dtype: DType, length: number, uninitialised = false): TypedArray {
   const ctor = arrayConstructor(dtype);
-  if (!uninitialised) return hostRecycler.take(ctor, length) ?? new ctor(length);
-  return poisoned(hostRecycler.take(ctor, length, false) ?? new ctor(length));
+  const a = hostRecycler.take(ctor, length, !uninitialised) ?? new ctor(length);
+  return uninitialised ? poisoned(a) : a;
 }

@@ -4,7 +4,8 @@
  * memory.
  */
 import { type CpuView, denseData } from '../../cpu/storage.js';
-import type { KernelOpName, OpParams } from '../../../core/ops.js';
+import { EPILOGUE_ACTIVATIONS, type EpilogueParams, type KernelOpName, type OpParams } from '../../../core/ops.js';
+import type { Call } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
 
 /**
@@ -17,6 +18,23 @@ export type FastKernel<K extends KernelOpName> = (
   out: CpuView,
   p: OpParams[K],
 ) => void | false;
+
+/** The fused epilogue's arguments to kernels.ts's biasAct* kernels: the activation's code (its index, as ACT_*) and the slope. */
+export const epilogueArgs = (e: EpilogueParams): [number, number] => [
+  EPILOGUE_ACTIVATIONS.indexOf(e.activation),
+  e.negativeSlope,
+];
+
+/** kernels.ts's biasActPlanes call: the epilogue on planes [p0, p1) of NCHW `y` (plane = sample · channels + channel). */
+export const biasActPlanes = (
+  y: number,
+  p0: number,
+  p1: number,
+  channels: number,
+  hw: number,
+  bias: number,
+  e: EpilogueParams,
+): Call => ({ fn: 'biasActPlanes', args: [y, p0, p1, channels, hw, bias, ...epilogueArgs(e)] });
 
 export const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 /** The view's elements, dense (a subarray when already dense, else a copy). */

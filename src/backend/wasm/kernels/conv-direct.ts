@@ -9,12 +9,12 @@
  * scratch), or, for a single sample, by blocks of output channels; every output is summed
  * over its taps in one fixed order either way, so results do not depend on the thread count.
  */
-import { type Conv2dParams, type ConvGeometry, EPILOGUE_ACTIVATIONS, type EpilogueParams } from '../../../core/ops.js';
+import type { Conv2dParams, ConvGeometry, EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { align64, bytes, dense, stage } from './common.js';
+import { align64, biasActPlanes, bytes, dense, stage } from './common.js';
 
 /** Rows of output channels per filter block (kernels.ts's MR). */
 const BLOCK = 4;
@@ -152,11 +152,8 @@ export function runDirectConv(
   ]);
   const [px, pf, pfp, py, pwork, pbias] = io.ptrs;
   const hw = d.hOut * d.wOut;
-  /** The epilogue on output planes [p0, p1) (plane = sample · channels + channel). */
-  const epilogue = (p0: number, p1: number): Program[number] => ({
-    fn: 'biasActPlanes',
-    args: [py!, p0, p1, d.rowsTotal, hw, pbias!, EPILOGUE_ACTIVATIONS.indexOf(epi!.activation), epi!.negativeSlope],
-  });
+  /** The epilogue on output planes [p0, p1). */
+  const epilogue = (p0: number, p1: number) => biasActPlanes(py!, p0, p1, d.rowsTotal, hw, pbias!, epi!);
   const f = d.filters;
   for (let gr = 0; gr < d.groups; gr++) {
     rt.exports.packConvFilters(

@@ -2,13 +2,7 @@
  * Convolution and its two gradients as im2col/col2im plus GEMMs, per chunk of samples
  * (plan.ts sizes the chunks and splits the work across lanes).
  */
-import {
-  type Conv2dParams,
-  type ConvGeometry,
-  EPILOGUE_ACTIVATIONS,
-  type EpilogueParams,
-  convGeometry,
-} from '../../../core/ops.js';
+import { type Conv2dParams, type ConvGeometry, type EpilogueParams, convGeometry } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
 import type { WasmRuntime } from '../runtime.js';
 import {
@@ -23,7 +17,7 @@ import {
   windowArgs,
 } from '../plan.js';
 import type { Program } from '../pool.js';
-import { type FastKernel, bytes, dense, stage } from './common.js';
+import { type FastKernel, biasActPlanes, bytes, dense, stage } from './common.js';
 import { forwardPlan, gradInputPlan, runDirectConv, runDirectGradWeight } from './conv-direct.js';
 
 /**
@@ -98,10 +92,7 @@ function convForward(
   const { hw, ckk, io, win, plane, forEachChunk } = im2colSetup(rt, g, p, [xv, wv], out, ySize, undefined, bias);
   const [px, pw, py, pcols, ptmp, pbias] = io.ptrs;
   /** The epilogue on planes [p0, p1) of the samples from `ys` on. */
-  const epilogue = (ys: number, p0: number, p1: number): Program[number] => ({
-    fn: 'biasActPlanes',
-    args: [ys, p0, p1, g.cOut, hw, pbias!, EPILOGUE_ACTIVATIONS.indexOf(epi!.activation), epi!.negativeSlope],
-  });
+  const epilogue = (ys: number, p0: number, p1: number) => biasActPlanes(ys, p0, p1, g.cOut, hw, pbias!, epi!);
   forEachChunk((s0, ns, ld, lanes) => {
     const xs = px! + bytes(s0 * plane);
     const ys = py! + bytes(s0 * g.cOut * hw);

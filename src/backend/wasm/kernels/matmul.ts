@@ -1,10 +1,10 @@
 /** Batched matmul: one gemmBatched call per lane, operands passed as their storage spans (no transpose copies). */
-import { EPILOGUE_ACTIVATIONS, type EpilogueParams } from '../../../core/ops.js';
+import type { EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
 import { lanesFor, matrixOperand, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { type FastKernel, bytes, dense, stage } from './common.js';
+import { type FastKernel, bytes, dense, epilogueArgs, stage } from './common.js';
 
 export const matmulFast: FastKernel<'matmul'> = (rt, inputs, out) => product(rt, inputs, out, null);
 
@@ -24,7 +24,6 @@ function product(rt: WasmRuntime, inputs: readonly CpuView[], out: CpuView, epi:
     ...(epi ? [{ in: dense(inputs[2]!) }] : []),
   ]);
   const [pa, pb, pc, pbias] = io.ptrs;
-  const act = epi ? EPILOGUE_ACTIVATIONS.indexOf(epi.activation) : 0;
   // Split over output columns or rows (as gemmPrograms does), each lane running the whole batch.
   const lanes = lanesFor(rt, batch * m * n * k);
   const byColumns = n >= m;
@@ -41,12 +40,12 @@ function product(rt: WasmRuntime, inputs: readonly CpuView[], out: CpuView, epi:
       // The lane's block: rows × columns [s, e) of every batch (byColumns), or rows [s, e) of each.
       const bias = pbias! + (byColumns ? bytes(s) : 0);
       if (byColumns)
-        program.push({ fn: 'biasActRows', args: [pc! + cOff, batch * m, nn, n, bias, act, epi.negativeSlope] });
+        program.push({ fn: 'biasActRows', args: [pc! + cOff, batch * m, nn, n, bias, ...epilogueArgs(epi)] });
       else {
         for (let i = 0; i < batch; i++) {
           program.push({
             fn: 'biasActRows',
-            args: [pc! + cOff + bytes(i * m * n), mm, n, n, bias, act, epi.negativeSlope],
+            args: [pc! + cOff + bytes(i * m * n), mm, n, n, bias, ...epilogueArgs(epi)],
           });
         }
       }
