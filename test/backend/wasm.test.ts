@@ -216,6 +216,10 @@ for (const variant of variants) {
       cases.push({ x: [2, 3, 9, 10], w: [4, 3, 3, 3], o: { stride: [2, 1], padding: 1 } });
       cases.push({ x: [3, 2, 6, 21], w: [6, 2, 3, 5], o: { padding: [1, 2], dilation: [2, 1] } });
       cases.push({ x: [1, 5, 12, 40], w: [7, 5, 5, 5], o: { padding: 2 }, scale: 1 / 4 });
+      // dW's implicit GEMM: output channels in two blocks of eight, the second partial, and
+      // 150 taps (not a multiple of its four-tap blocks), with a column stride of 2.
+      cases.push({ x: [2, 6, 14, 14], w: [11, 6, 5, 5], o: { padding: 1 }, scale: 1 / 4 });
+      cases.push({ x: [2, 6, 15, 15], w: [11, 6, 5, 5], o: { stride: [1, 2] }, scale: 1 / 4 });
 
       const label = (c: Case): string => `x [${c.x}] w [${c.w}] ${JSON.stringify(c.o)}`;
 

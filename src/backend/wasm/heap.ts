@@ -45,9 +45,8 @@
  * its view is reachable, so no use-after-free is possible, and nobody calls dispose().
  *
  * Every block is followed by at least TAIL_SLACK addressable bytes (the memory is grown to
- * cover them), so kernels whose last vector load of a row reads up to 12 bytes past an
- * operand (convDirectGradWeight's masked tails) stay in bounds for an operand that ends a
- * block at the top of the heap.
+ * cover them), so a kernel whose last vector load of a row reads up to 12 bytes past an
+ * operand stays in bounds for an operand that ends a block at the top of the heap.
  */
 import { TsgradError } from '../../core/errors.js';
 import { uninitialised } from '../uninitialised.js';

@@ -21,14 +21,6 @@ import type { WasmRuntime } from './runtime.js';
 const COLS_BUDGET = 1 << 21;
 
 /**
- * dW's im2col chunk, in floats (512 KiB): small enough that a chunk's columns and dy rows are
- * still in cache when the GEMM packs them (its depth is the chunk, so it accumulates chunk
- * after chunk). Measured against the 8 MiB budget at LeNet-5's 6→16 and the CIFAR net's
- * 32→32 shapes: 1.3–1.7× faster.
- */
-export const GRAD_WEIGHT_COLS_BUDGET = 1 << 17;
-
-/**
  * Multiply-adds below which a kernel stays on one thread: waking the workers and waiting
  * for them costs tens of microseconds, about what 2e6 multiply-adds take on one core.
  */

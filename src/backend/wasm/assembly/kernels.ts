@@ -1647,29 +1647,47 @@ export function convDirect(
   }
 }
 
-/** Bytes of the f32x4 partial sums convDirectGradWeight keeps per filter block: MR rows × taps (even). */
-export function convGradWeightAccBytes(ckk: i32): i32 {
-  return MR * ((ckk + 1) & ~1) * 32;
+// ------------------------------------------- implicit-GEMM dW (issue 12, kernels)
+// dW[o, t] = Σ_s Σ_pos dy[s, o, pos] · X_s[t, pos], X_s the im2col matrix of sample s, as
+// an outer-product GEMM that never builds X: a tile of MR taps × NR output channels keeps
+// eight f32x4 sums (vectors over the channels), each depth step a splat of one padded
+// input value per tap (read straight from a zero-padded copy of the sample, tap t at a
+// fixed offset from the output's top-left tap) times two vectors of dy for NR channels at
+// one position (dy transposed per sample into blocks of NR channels: [block][pos][NR]).
+// Any stride, dilation and padding: the position loop steps sw columns and sh rows.
+// Each dW element is one f32 sum over a sample's positions in order, added into a float64
+// sum over samples in order, and rounded once: the result does not depend on how lanes
+// split the taps.
+
+/** Bytes of per-lane scratch convImplicitGradWeight needs: the padded sample, dy transposed, the tap offsets. */
+export function convImplicitWorkBytes(cIn: i32, hp: i32, wp: i32, ckk: i32, cOut: i32, hw: i32): i32 {
+  const blocks = (cOut + NR - 1) / NR;
+  return ((cIn * hp * wp + 15) & ~15) * 4 + blocks * NR * hw * 4 + ((ckk + MR + 15) & ~15) * 4;
 }
 
-/** Adds four f32 lanes to four f64 running sums at p (two f64x2). */
+/** Bytes of the float64 sums convImplicitGradWeight keeps: taps (rounded up to MR) × channels (rounded up to NR). */
+export function convImplicitAccBytes(ckk: i32, cOut: i32): i32 {
+  return ((ckk + MR - 1) / MR) * MR * ((cOut + NR - 1) / NR) * NR * 8;
+}
+
+/** Adds a tile's two f32x4 sums (NR channels of one tap) to its eight float64 sums at p. */
 // @ts-ignore: decorator
 @inline
-function accumulate64(p: usize, v: v128): void {
-  v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(v)));
-  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3))), 16);
+function accumulateRow64(p: usize, lo: v128, hi: v128): void {
+  v128.store(p, f64x2.add(v128.load(p), f64x2.promote_low_f32x4(lo)));
+  v128.store(p, f64x2.add(v128.load(p, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(lo, lo, 2, 3, 2, 3))), 16);
+  v128.store(p, f64x2.add(v128.load(p, 32), f64x2.promote_low_f32x4(hi)), 32);
+  v128.store(p, f64x2.add(v128.load(p, 48), f64x2.promote_low_f32x4(v128.shuffle<f32>(hi, hi, 2, 3, 2, 3))), 48);
 }
 
 /**
- * dW of a convolution with column stride 1, for blocks [b0, b1) of MR output channels:
- * dW[o, t] = Σ_s Σ_{oh, ow} dy[s, o, oh, ow] · x[s, tap t of output (oh, ow)], with the
- * padded sample as in convDirect. Tiles of MR channels × 2 taps keep eight f32x4 partial
- * sums over four consecutive output columns; per sample they are added into float64 sums
- * in `acc` (a convGradWeightAccBytes() region per block, block b at b·that), reduced lane
- * by lane in one fixed order at the end and rounded once. dW rows are ckk floats apart; `work` is
- * convDirectWorkBytes() for this lane. Lanes split blocks: no sum is ever split.
+ * dW of a convolution (stride sh × sw, dilation dh × dw, padding pt/pb/pl/pr) for tap
+ * blocks [tb0, tb1) (MR taps each, tap t = (c·kh + i)·kw + j), all cOut channels, summed
+ * over n samples: x advances xStride and dy dyStride floats per sample; dW rows are ckk
+ * floats apart. `acc` is convImplicitAccBytes() of float64 sums shared by all lanes (each
+ * touches only its taps); `work` is convImplicitWorkBytes() of scratch for this lane.
  */
-export function convDirectGradWeight(
+export function convImplicitGradWeight(
   x: usize,
   xStride: i32,
   dy: usize,
@@ -1685,13 +1703,14 @@ export function convDirectGradWeight(
   kh: i32,
   kw: i32,
   sh: i32,
+  sw: i32,
   dh: i32,
   dw: i32,
   cOut: i32,
-  b0: i32,
-  b1: i32,
   hOut: i32,
   wOut: i32,
+  tb0: i32,
+  tb1: i32,
   acc: usize,
   out: usize,
   work: usize,
@@ -1699,30 +1718,33 @@ export function convDirectGradWeight(
   const hp = h + pt + pb;
   const wp = w + pl + pr;
   const plane = hp * wp;
-  const ckk = cIn * kh * kw;
-  const taps = (ckk + 1) & ~1;
-  const padded = work;
-  const tab = padded + <usize>(((cIn * plane + 64 + 15) & ~15) * 4);
-  let t = 0;
-  for (let c = 0; c < cIn; c++) {
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        store<i32>(tab + <usize>(t * 4), ((c * hp + i * dh) * wp + j * dw) * 4);
-        t++;
-      }
-    }
-  }
-  // An odd last tap pairs with a copy of tap 0, whose sums are never read.
-  if (taps > ckk) store<i32>(tab + <usize>(ckk * 4), 0);
-  memory.fill(padded, 0, <usize>((cIn * plane + 64) * 4));
-  const blockAcc = <usize>(MR * taps * 32);
-  memory.fill(acc + <usize>b0 * blockAcc, 0, <usize>(b1 - b0) * blockAcc);
+  const kk = kh * kw;
+  const ckk = cIn * kk;
   const hw = hOut * wOut;
-  const full = wOut & ~3;
-  const tail = wOut - full;
-  // Lanes of the last, partial group of four columns: both operands are masked there, so
-  // whatever lies past the row (finite or not) contributes exactly 0.
-  const mask = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
+  const blocks = (cOut + NR - 1) / NR;
+  const ld = blocks * NR;
+  const padded = work;
+  const dyT = padded + <usize>(((cIn * plane + 15) & ~15) * 4);
+  const tab = dyT + <usize>(blocks * NR * hw * 4);
+  // Byte offset of each of this lane's taps in the padded sample; taps past ckk read tap 0,
+  // and their sums are never stored.
+  for (let t = tb0 * MR; t < tb1 * MR; t++) {
+    let off = 0;
+    if (t < ckk) {
+      const c = t / kk;
+      const i = (t % kk) / kw;
+      const j = t % kw;
+      off = ((c * hp + i * dh) * wp + j * dw) * 4;
+    }
+    store<i32>(tab + <usize>(t * 4), off);
+  }
+  memory.fill(padded, 0, <usize>(cIn * plane * 4));
+  // Channels past cOut stay zero.
+  memory.fill(dyT, 0, <usize>(blocks * NR * hw * 4));
+  const rowAcc = <usize>(ld * 8);
+  memory.fill(acc + <usize>(tb0 * MR) * rowAcc, 0, <usize>((tb1 - tb0) * MR) * rowAcc);
+  const rowStep = <usize>(sh * wp * 4);
+  const colStep = <usize>(sw * 4);
   for (let s = 0; s < n; s++) {
     const xs = x + <usize>(s * xStride * 4);
     for (let c = 0; c < cIn; c++) {
@@ -1731,89 +1753,74 @@ export function convDirectGradWeight(
       }
     }
     const dys = dy + <usize>(s * dyStride * 4);
-    for (let b = b0; b < b1; b++) {
-      // Rows past cOut repeat the last channel; their sums are never read.
-      const d0 = dys + <usize>(min(b * MR, cOut - 1) * hw * 4);
-      const d1 = dys + <usize>(min(b * MR + 1, cOut - 1) * hw * 4);
-      const d2 = dys + <usize>(min(b * MR + 2, cOut - 1) * hw * 4);
-      const d3 = dys + <usize>(min(b * MR + 3, cOut - 1) * hw * 4);
-      let pa = acc + <usize>b * blockAcc;
-      for (let tp = 0; tp < taps; tp += 2) {
-        const xa = padded + <usize>load<i32>(tab + <usize>(tp * 4));
-        const xb = padded + <usize>load<i32>(tab + <usize>(tp * 4 + 4));
-        // This sample's float32 sums (hOut·wOut / 4 terms each) start from zero and are
-        // added to float64 running sums at the end, rounded once when all samples are in.
-        let a00 = f32x4.splat(0);
-        let a01 = a00;
-        let a10 = a00;
-        let a11 = a00;
-        let a20 = a00;
-        let a21 = a00;
-        let a30 = a00;
-        let a31 = a00;
+    for (let o = 0; o < cOut; o++) {
+      const src = dys + <usize>(o * hw * 4);
+      let d = dyT + <usize>((((o / NR) * hw) * NR + (o % NR)) * 4);
+      for (let q = 0; q < hw; q++) {
+        store<f32>(d, load<f32>(src + <usize>(q * 4)));
+        d += NR * 4;
+      }
+    }
+    for (let cb = 0; cb < blocks; cb++) {
+      const bBase = dyT + <usize>(cb * hw * NR * 4);
+      for (let tb = tb0; tb < tb1; tb++) {
+        const t0 = tb * MR;
+        const o0 = <usize>load<i32>(tab + <usize>(t0 * 4));
+        const o1 = <usize>load<i32>(tab + <usize>(t0 * 4 + 4));
+        const o2 = <usize>load<i32>(tab + <usize>(t0 * 4 + 8));
+        const o3 = <usize>load<i32>(tab + <usize>(t0 * 4 + 12));
+        let c00 = f32x4.splat(0);
+        let c01 = c00;
+        let c10 = c00;
+        let c11 = c00;
+        let c20 = c00;
+        let c21 = c00;
+        let c30 = c00;
+        let c31 = c00;
+        let b = bBase;
+        let row = padded;
         for (let oh = 0; oh < hOut; oh++) {
-          const xr = <usize>(oh * sh * wp * 4);
-          const dr = <usize>(oh * wOut * 4);
-          for (let ow = 0; ow < full; ow += 4) {
-            const xo = xr + <usize>(ow * 4);
-            const dO = dr + <usize>(ow * 4);
-            const va = v128.load(xa + xo);
-            const vb = v128.load(xb + xo);
-            let dv = v128.load(d0 + dO);
-            a00 = madd(dv, va, a00);
-            a01 = madd(dv, vb, a01);
-            dv = v128.load(d1 + dO);
-            a10 = madd(dv, va, a10);
-            a11 = madd(dv, vb, a11);
-            dv = v128.load(d2 + dO);
-            a20 = madd(dv, va, a20);
-            a21 = madd(dv, vb, a21);
-            dv = v128.load(d3 + dO);
-            a30 = madd(dv, va, a30);
-            a31 = madd(dv, vb, a31);
+          let p0 = row + o0;
+          let p1 = row + o1;
+          let p2 = row + o2;
+          let p3 = row + o3;
+          const end = b + <usize>(wOut * NR * 4);
+          while (b < end) {
+            const b0 = v128.load(b);
+            const b1 = v128.load(b, 16);
+            let av = v128.load32_splat(p0);
+            c00 = madd(av, b0, c00);
+            c01 = madd(av, b1, c01);
+            av = v128.load32_splat(p1);
+            c10 = madd(av, b0, c10);
+            c11 = madd(av, b1, c11);
+            av = v128.load32_splat(p2);
+            c20 = madd(av, b0, c20);
+            c21 = madd(av, b1, c21);
+            av = v128.load32_splat(p3);
+            c30 = madd(av, b0, c30);
+            c31 = madd(av, b1, c31);
+            b += NR * 4;
+            p0 += colStep;
+            p1 += colStep;
+            p2 += colStep;
+            p3 += colStep;
           }
-          if (tail > 0) {
-            const xo = xr + <usize>(full * 4);
-            const dO = dr + <usize>(full * 4);
-            const va = v128.and(v128.load(xa + xo), mask);
-            const vb = v128.and(v128.load(xb + xo), mask);
-            let dv = v128.and(v128.load(d0 + dO), mask);
-            a00 = madd(dv, va, a00);
-            a01 = madd(dv, vb, a01);
-            dv = v128.and(v128.load(d1 + dO), mask);
-            a10 = madd(dv, va, a10);
-            a11 = madd(dv, vb, a11);
-            dv = v128.and(v128.load(d2 + dO), mask);
-            a20 = madd(dv, va, a20);
-            a21 = madd(dv, vb, a21);
-            dv = v128.and(v128.load(d3 + dO), mask);
-            a30 = madd(dv, va, a30);
-            a31 = madd(dv, vb, a31);
-          }
+          row += rowStep;
         }
-        accumulate64(pa, a00);
-        accumulate64(pa + 32, a01);
-        accumulate64(pa + 64, a10);
-        accumulate64(pa + 96, a11);
-        accumulate64(pa + 128, a20);
-        accumulate64(pa + 160, a21);
-        accumulate64(pa + 192, a30);
-        accumulate64(pa + 224, a31);
-        pa += 256;
+        const pa = acc + <usize>t0 * rowAcc + <usize>(cb * NR * 8);
+        accumulateRow64(pa, c00, c01);
+        accumulateRow64(pa + rowAcc, c10, c11);
+        accumulateRow64(pa + 2 * rowAcc, c20, c21);
+        accumulateRow64(pa + 3 * rowAcc, c30, c31);
       }
     }
   }
-  // Reduce: acc of (block b, tap pair tp) holds rows r = 0..3 × taps tp, tp + 1.
-  for (let b = b0; b < b1; b++) {
-    const pa = acc + <usize>b * blockAcc;
-    for (let r = 0; r < MR; r++) {
-      const o = b * MR + r;
-      if (o >= cOut) break;
-      for (let tt = 0; tt < ckk; tt++) {
-        const q = pa + <usize>((tt >> 1) * 256 + r * 64 + (tt & 1) * 32);
-        const sum = <f32>(load<f64>(q) + load<f64>(q, 8) + (load<f64>(q, 16) + load<f64>(q, 24)));
-        store<f32>(out + <usize>((o * ckk + tt) * 4), sum);
-      }
+  const tEnd = min(tb1 * MR, ckk);
+  for (let t = tb0 * MR; t < tEnd; t++) {
+    const pa = acc + <usize>t * rowAcc;
+    for (let o = 0; o < cOut; o++) {
+      store<f32>(out + <usize>((o * ckk + t) * 4), <f32>load<f64>(pa + <usize>(o * 8)));
     }
   }
 }

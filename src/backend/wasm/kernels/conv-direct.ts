@@ -7,7 +7,9 @@
  *
  * Work splits across lanes by samples (each lane pads its own samples into its own
  * scratch), or, for a single sample, by blocks of output channels; every output is summed
- * over its taps in one fixed order either way, so results do not depend on the thread count.
+ * over its taps in one fixed order either way, so results do not depend on the thread count. *
+ * conv2dGradWeight, at any stride, is the implicit GEMM of runImplicitGradWeight: the same
+ * padded copy of each sample, read tap by tap, with no im2col buffer.
  */
 import type { Conv2dParams, ConvGeometry, EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
@@ -212,60 +214,73 @@ export function runDirectConv(
   io.finish();
 }
 
+/** Taps per block of kernels.ts's convImplicitGradWeight (its MR). */
+const TAP_BLOCK = 4;
+
 /**
- * conv2dGradWeight at unit column stride (kernels.ts's convDirectGradWeight) from views `x`
- * and `dy` of the forward plan `d`, writing all of `out` (dW). Lanes split blocks of output
- * channels, never the sum over samples and positions; with fewer blocks than lanes the
- * extra lanes stay idle.
+ * conv2dGradWeight as an implicit GEMM (kernels.ts's convImplicitGradWeight), any stride,
+ * dilation and padding: no im2col buffer, the taps read straight from a padded copy of each
+ * sample. Lanes split blocks of taps (every lane pads and transposes each sample for
+ * itself); no sum is ever split, so results do not depend on the thread count.
  */
-export function runDirectGradWeight(rt: WasmRuntime, d: DirectConv, x: CpuView, dy: CpuView, out: CpuView): void {
-  const ckk = d.chans * d.kh * d.kw;
-  const blocks = Math.ceil(d.rows / BLOCK);
-  const hp = d.h + d.pad[0] + d.pad[1];
-  const wp = d.w + d.pad[2] + d.pad[3];
-  const workBytes = align64(rt.exports.convDirectWorkBytes(d.chans, hp, wp, ckk));
-  const accBytes = rt.exports.convGradWeightAccBytes(ckk);
-  const xPlane = d.chansTotal * d.h * d.w;
-  const yPlane = d.rowsTotal * d.hOut * d.wOut;
-  const lanes = Math.min(blocks, lanesFor(rt, d.n * d.rowsTotal * d.hOut * d.wOut * ckk));
-  // The kernel's masked tail loads read up to 12 bytes past the end of dy's rows (their
-  // values are discarded): a staged dy is followed by the scratch regions after it, a
-  // resident one by its block's successor or the heap's tail slack (heap.ts).
+export function runImplicitGradWeight(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+  p: Conv2dParams,
+  x: CpuView,
+  dy: CpuView,
+  out: CpuView,
+): void {
+  const [pt, pb, pl, pr] = p.padding;
+  const hp = g.h + pt + pb;
+  const wp = g.w + pl + pr;
+  const chans = g.cInPerGroup;
+  const rows = g.cOutPerGroup;
+  const ckk = chans * g.kh * g.kw;
+  const hw = g.hOut * g.wOut;
+  const tapBlocks = Math.ceil(ckk / TAP_BLOCK);
+  const workBytes = align64(rt.exports.convImplicitWorkBytes(chans, hp, wp, ckk, rows, hw));
+  const accBytes = align64(rt.exports.convImplicitAccBytes(ckk, rows));
+  const lanes = Math.min(tapBlocks, lanesFor(rt, g.n * g.cOut * hw * ckk));
   const io = stage(rt, [
     { in: dense(x) },
-    { out: out.storage as Float32Array, length: d.groups * d.rows * ckk },
     { in: dense(dy) },
-    d.groups * blocks * accBytes,
+    { out: out.storage as Float32Array, length: g.groups * rows * ckk },
+    accBytes,
     lanes * workBytes,
   ]);
-  const [px, pdw, pdy, pacc, pwork] = io.ptrs;
-  const programs: Program[] = splitRange(blocks, lanes).map(([b0, b1], lane) => {
+  const [px, pdy, pdw, pacc, pwork] = io.ptrs;
+  const programs: Program[] = splitRange(tapBlocks, lanes).map(([t0, t1], lane) => {
     const program: Program = [];
-    for (let gr = 0; gr < d.groups; gr++) {
+    for (let gr = 0; gr < g.groups; gr++) {
       program.push({
-        fn: 'convDirectGradWeight',
+        fn: 'convImplicitGradWeight',
         args: [
-          px! + bytes(gr * d.chans * d.h * d.w),
-          xPlane,
-          pdy! + bytes(gr * d.rows * d.hOut * d.wOut),
-          yPlane,
-          d.n,
-          d.chans,
-          d.h,
-          d.w,
-          ...d.pad,
-          d.kh,
-          d.kw,
-          d.sh,
-          d.dh,
-          d.dw,
-          d.rows,
-          b0,
-          b1,
-          d.hOut,
-          d.wOut,
-          pacc! + gr * blocks * accBytes,
-          pdw! + bytes(gr * d.rows * ckk),
+          px! + bytes(gr * chans * g.h * g.w),
+          g.cIn * g.h * g.w,
+          pdy! + bytes(gr * rows * hw),
+          g.cOut * hw,
+          g.n,
+          chans,
+          g.h,
+          g.w,
+          pt,
+          pb,
+          pl,
+          pr,
+          g.kh,
+          g.kw,
+          p.stride[0],
+          p.stride[1],
+          p.dilation[0],
+          p.dilation[1],
+          rows,
+          g.hOut,
+          g.wOut,
+          t0,
+          t1,
+          pacc!,
+          pdw! + bytes(gr * rows * ckk),
           pwork! + lane * workBytes,
         ],
       });
