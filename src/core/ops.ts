@@ -536,6 +536,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   conv2dGradInput: {
     arity: 2,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([dy, w], p) => {
       requireSameDtype('conv2dGradInput', dy!, w!);
@@ -551,6 +552,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   conv2dGradWeight: {
     arity: 2,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([x, dy], p) => {
       requireSameDtype('conv2dGradWeight', x!, dy!);
@@ -566,6 +568,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   maxPool2d: {
     arity: 1,
+    writesAll: true,
     dtypes: NUMERIC_DTYPES,
     infer: ([x], p) => {
       requireNumeric('maxPool2d', x!);
@@ -575,6 +578,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   maxPool2dGrad: {
     arity: 2,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([x, dy]) => (
       requireSameDtype('maxPool2dGrad', x!, dy!),
@@ -584,6 +588,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   avgPool2d: {
     arity: 1,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([x], p) => {
       requireFloat('avgPool2d', x!);
@@ -593,6 +598,7 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
   },
   avgPool2dGrad: {
     arity: 1,
+    writesAll: true,
     dtypes: FLOAT_DTYPES,
     infer: ([dy], p) => (requireFloat('avgPool2dGrad', dy!), { shape: p.inputShape, dtype: dy!.dtype }),
   },

@@ -132,7 +132,8 @@ export function conv2dGradInputKernel(inputs: readonly CpuView[], out: CpuView, 
   const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInput');
   const dy = denseData(dyv);
   const wt = denseData(wv);
-  const dx = out.storage;
+  // The output may come uninitialised (OpDef.writesAll): col2im adds into it.
+  const dx = out.storage.fill(0);
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const pointwise = isPointwise(g, p);
@@ -173,7 +174,8 @@ export function conv2dGradWeightKernel(
   const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeight');
   const x = denseData(xv);
   const dy = denseData(dyv);
-  const dw = out.storage;
+  // The output may come uninitialised (OpDef.writesAll): the GEMMs add into it.
+  const dw = out.storage.fill(0);
   const hw = g.hOut * g.wOut;
   const ckk = g.cInPerGroup * g.kh * g.kw;
   const pointwise = isPointwise(g, p);

@@ -74,7 +74,8 @@ export function maxPool2dGradKernel(inputs: readonly CpuView[], out: CpuView, p:
   const g = poolGeometry(xv.shape, p, 'maxPool2dGrad');
   const x = denseData(xv);
   const gy = denseData(gyv);
-  const dx = out.storage;
+  // The output may come uninitialised (OpDef.writesAll): windows add into it.
+  const dx = out.storage.fill(0);
   const plane = g.h * g.w;
   forEachWindow(g, p, (pl, o, taps, count) => {
     const at = argmaxTap(x, pl * plane, taps, count);
@@ -117,7 +118,8 @@ export function avgPool2dKernel(inputs: readonly CpuView[], out: CpuView, p: OpP
 export function avgPool2dGradKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['avgPool2dGrad']): void {
   const gy = denseData(inputs[0]!);
   const g = poolGeometry(p.inputShape, p, 'avgPool2dGrad');
-  const dx = out.storage;
+  // The output may come uninitialised (OpDef.writesAll): windows add into it.
+  const dx = out.storage.fill(0);
   const plane = g.h * g.w;
   forEachWindow(g, p, (pl, o, taps, count) => {
     const v = gy[o]! / divisor(p, g, o, count);
