@@ -104,6 +104,8 @@ describe('wasm threads', { skip }, () => {
       { x: [2, 16, 96, 96], w: [8, 16, 3, 3], o: { padding: 1 }, scale: 1 / 8 },
       // Direct kernels: one sample split by blocks of output channels; grouped, split by samples.
       { x: [1, 8, 64, 64], w: [12, 8, 3, 3], o: { padding: 1 }, scale: 1 / 4 },
+      // Six output channels: two blocks of the three-row tiles, one per lane.
+      { x: [1, 8, 64, 96], w: [6, 8, 3, 3], o: { padding: 1 }, scale: 1 / 4 },
       { x: [8, 8, 32, 32], w: [8, 4, 3, 3], o: { groups: 2, padding: 1 }, scale: 1 / 4 },
     ];
     for (const c of cases) {

@@ -18,8 +18,14 @@ import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
 import { align64, biasActPlanes, bytes, dense, stage } from './common.js';
 
-/** Rows of output channels per filter block (kernels.ts's MR). */
-const BLOCK = 4;
+/**
+ * Output channels per filter block: kernels.ts's MR (4×8 tiles), or MR3 (3×12 tiles) where
+ * blocks of three waste fewer rows (1–3, 5, 6, 9 channels). Interleaved against 4×8 tiles at
+ * the bench nets' shapes, 3×12 tiles everywhere were 1.17–1.34× faster for 1, 3 and 6
+ * channels and 0.83–0.87× for the CIFAR net's 32 and 64; with this rule LeNet-5's first
+ * convolution ran 1.46× (bench/results/2026-12-02-wasm-kernels-mr3-vs-main.json).
+ */
+export const blockRows = (rows: number): 3 | 4 => (Math.ceil(rows / 3) * 3 < Math.ceil(rows / 4) * 4 ? 3 : 4);
 
 /** One direct convolution: `x` [n, c, h, w] (per group: `chans` channels), padded, into `y`. */
 export interface DirectConv {
@@ -136,8 +142,9 @@ export function runDirectConv(
   epi?: DirectEpilogue | null,
 ): void {
   const ckk = d.chans * d.kh * d.kw;
-  const blocks = Math.ceil(d.rows / BLOCK);
-  const packed = blocks * BLOCK * ckk;
+  const mr = blockRows(d.rows);
+  const blocks = Math.ceil(d.rows / mr);
+  const packed = blocks * mr * ckk;
   const hp = d.h + d.pad[0] + d.pad[1];
   const wp = d.w + d.pad[2] + d.pad[3];
   const workBytes = align64(rt.exports.convDirectWorkBytes(d.chans, hp, wp, ckk));
@@ -167,6 +174,7 @@ export function runDirectConv(
       f.rowStride,
       f.chanStride,
       +f.flip,
+      mr,
       pfp! + bytes(gr * packed),
     );
   }
@@ -194,6 +202,7 @@ export function runDirectConv(
           d.dh,
           d.dw,
           pfp! + bytes(gr * packed),
+          mr,
           d.rows,
           b0,
           b1,
