@@ -666,9 +666,17 @@ export function conv2d(
     throw new ShapeError(`conv2d: bias ${fmt(bias.shape)} must have shape [${weight.shape[0]}]`);
   }
   // The bias (and activation) in the convolution's own kernel: the same values as add() and relu() after it.
-  const fused = opts instanceof Conv2dPlan ? opts.withEpilogue(p, epilogue) : { ...p, ...epilogueParams(epilogue) };
-  return run('conv2dBiasAct', [x, weight, bias], fused);
+  // A negative leaky slope runs as its own op (the fused backward reads its mask off the output).
+  const apart = !fusable(epilogue);
+  const inKernel = apart ? undefined : epilogue;
+  const fused = opts instanceof Conv2dPlan ? opts.withEpilogue(p, inKernel) : { ...p, ...epilogueParams(inKernel) };
+  const y = run('conv2dBiasAct', [x, weight, bias], fused);
+  return apart ? activate(y, epilogue) : y;
 }
+
+/** Whether an epilogue can run in the product's kernel: not leakyRelu with a negative slope. */
+const fusable = (e: Epilogue | undefined): boolean =>
+  !(e?.activation === 'leakyRelu' && e.negativeSlope !== undefined && e.negativeSlope < 0);
 
 /**
  * An activation applied by the kernel of the product before it (conv2d, linear) instead of as
@@ -678,7 +686,10 @@ export function conv2d(
  */
 export interface Epilogue {
   readonly activation: EpilogueActivation;
-  /** leakyRelu's slope below 0 (default 0.01, as leakyRelu); must be ≥ 0. */
+  /**
+   * leakyRelu's slope below 0 (default 0.01, as leakyRelu). A negative slope runs the activation as
+   * its own op after the product (the fused kernel's backward reads its mask off the output).
+   */
   readonly negativeSlope?: number;
 }
 
@@ -699,10 +710,11 @@ export function activate(y: Tensor, e: Epilogue | undefined): Tensor {
 /**
  * x · weightᵀ + bias, then the epilogue's activation, for a 2-D x [B, in] and weight [out, in]:
  * one matmulBiasAct kernel (the same values as matmul, add and the activation one by one).
- * Other ranks run the separate ops.
+ * Other ranks run the separate ops, and so does a negative leaky slope's activation.
  * @example linearBiasAct(x, w, b, { activation: 'relu' }) // relu(x·wᵀ + b)
  */
 export function linearBiasAct(x: Tensor, weight: Tensor, bias: Tensor | null, epilogue?: Epilogue): Tensor {
+  if (!fusable(epilogue)) return activate(linearBiasAct(x, weight, bias), epilogue);
   if (!bias || x.rank !== 2 || weight.rank !== 2) {
     const y = matmul(x, transpose(weight));
     return activate(bias ? add(y, bias) : y, epilogue);

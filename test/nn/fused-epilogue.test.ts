@@ -3,7 +3,8 @@
  * (conv2dBiasAct, matmulBiasAct). These tests check that the fused forward and every gradient
  * equal the layers run one by one, bit for bit, on each backend; that hooks and forward
  * observers turn the fusion off so they see every layer's own output; that a negative leaky
- * slope is never fused; and that errors still name the layer that failed.
+ * slope is never fused (the functional API then runs the activation apart); and that errors
+ * still name the layer that failed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ import {
   setBackend,
 } from '../../src/index.js';
 import { observeOps } from '../../src/tensor/dispatch.js';
+import * as T from '../../src/tensor/ops.js';
 import { observeForward } from '../../src/nn/module.js';
 
 function net(): Sequential {
@@ -172,4 +174,40 @@ test('a forward pre-hook or a full backward hook also runs the pair apart', () =
   const g = gradOut[0]!.dataSync() as Float32Array;
   assert.deepEqual(gradOut[0]!.shape, [2, 4, 8, 8]);
   assert.ok(g.some((v) => v === 0) && g.some((v) => v !== 0));
+});
+
+test('conv2d and linearBiasAct with a negative leaky slope: the bias in the kernel, the activation apart, same values and gradients', () => {
+  manualSeed(9);
+  const epilogue = { activation: 'leakyRelu' as const, negativeSlope: -0.5 };
+  // Each case: its inputs, the product with the epilogue, and the product alone.
+  const cases: [string, () => Tensor[], (t: Tensor[]) => Tensor, (t: Tensor[]) => Tensor][] = [
+    [
+      'conv2d',
+      () => [randn([2, 3, 6, 6]), randn([4, 3, 3, 3]), randn([4])],
+      ([x, w, b]) => T.conv2d(x!, w!, b!, { padding: 1 }, epilogue),
+      ([x, w, b]) => T.conv2d(x!, w!, b!, { padding: 1 }),
+    ],
+    [
+      'linearBiasAct',
+      () => [randn([5, 4]), randn([3, 4]), randn([3])],
+      ([x, w, b]) => T.linearBiasAct(x!, w!, b!, epilogue),
+      ([x, w, b]) => T.linearBiasAct(x!, w!, b!),
+    ],
+  ];
+  for (const [name, make, withEpilogue, product] of cases) {
+    const inputs = make().map((t) => ((t.requiresGrad = true), t));
+    const grads = (f: (t: Tensor[]) => Tensor) => {
+      for (const t of inputs) t.grad = null;
+      const y = f(inputs);
+      y.mul(y).sum().backward();
+      return [y.dataSync(), ...inputs.map((t) => t.grad!.dataSync())] as Float32Array[];
+    };
+    const got = grads(withEpilogue);
+    assert.deepEqual(got, grads((t) => T.leakyRelu(product(t), epilogue.negativeSlope)), name);
+    // Some pre-activations are negative, so the slope was really applied: there y = -0.5·v > 0.
+    const pre = product(inputs).dataSync() as Float32Array;
+    const scaled = Array.from(pre).filter((v) => v < 0);
+    assert.ok(scaled.length > 0, `${name}: negative pre-activations`);
+    pre.forEach((v, i) => assert.equal(got[0]![i], v < 0 ? Math.fround(v * -0.5) : v, `${name}: element ${i}`));
+  }
 });
