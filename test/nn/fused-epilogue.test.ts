@@ -203,7 +203,11 @@ test('conv2d and linearBiasAct with a negative leaky slope: the bias in the kern
       return [y.dataSync(), ...inputs.map((t) => t.grad!.dataSync())] as Float32Array[];
     };
     const got = grads(withEpilogue);
-    assert.deepEqual(got, grads((t) => T.leakyRelu(product(t), epilogue.negativeSlope)), name);
+    assert.deepEqual(
+      got,
+      grads((t) => T.leakyRelu(product(t), epilogue.negativeSlope)),
+      name,
+    );
     // Some pre-activations are negative, so the slope was really applied: there y = -0.5·v > 0.
     const pre = product(inputs).dataSync() as Float32Array;
     const scaled = Array.from(pre).filter((v) => v < 0);
