@@ -175,9 +175,9 @@ export function matrixOperand(v: CpuView): MatrixOperand {
 }
 
 /** Samples per im2col chunk: as many as fit COLS_BUDGET, at least one. */
-export function samplesPerChunk(g: ConvGeometry, budget = COLS_BUDGET): number {
+export function samplesPerChunk(g: ConvGeometry): number {
   const perSample = g.cIn * g.kh * g.kw * g.hOut * g.wOut;
-  return Math.max(1, Math.min(g.n, Math.floor(budget / Math.max(perSample, 1))));
+  return Math.max(1, Math.min(g.n, Math.floor(COLS_BUDGET / Math.max(perSample, 1))));
 }
 
 /** h, w, kh, kw, sh, sw, pt, pl, dh, dw, hOut, wOut: the window arguments of im2col/col2im. */

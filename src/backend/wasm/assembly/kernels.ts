@@ -1443,11 +1443,11 @@ export function convDirectWorkBytes(cIn: i32, hp: i32, wp: i32, ckk: i32): i32 {
   return ((cIn * hp * wp + 64 + 15) & ~15) * 4 + ((ckk + 15) & ~15) * 4 + TILE_FLOATS * 4;
 }
 
-/** Floats of convDirect's edge-tile scratch: the larger of its two tiles (MR×NR, MR3×NR3). */
-const TILE_FLOATS: i32 = 48;
 /** The three-row tile: MR3 output rows × NR3 (three vectors of) output columns. */
 const MR3: i32 = 3;
 const NR3: i32 = 12;
+/** Floats of convDirect's edge-tile scratch: the larger of its two tiles (MR×NR, MR3×NR3). */
+const TILE_FLOATS: i32 = MR3 * NR3 > MR * NR ? MR3 * NR3 : MR * NR;
 
 /**
  * Packs filters as convDirect's A operand: blocks of `mr` (MR or MR3) output rows, each ckk

@@ -7,7 +7,8 @@
  *
  * Work splits across lanes by samples (each lane pads its own samples into its own
  * scratch), or, for a single sample, by blocks of output channels; every output is summed
- * over its taps in one fixed order either way, so results do not depend on the thread count. *
+ * over its taps in one fixed order either way, so results do not depend on the thread count.
+ *
  * conv2dGradWeight, at any stride, is the implicit GEMM of runImplicitGradWeight: the same
  * padded copy of each sample, read tap by tap, with no im2col buffer.
  */
@@ -127,11 +128,12 @@ export function gradInputPlan(g: ConvGeometry, p: Conv2dParams): DirectConv | nu
   };
 }
 
-/** Runs a DirectConv on views `x` and `filters`, writing all of `out`. */
 /** A fused epilogue for runDirectConv: the bias (one per output channel) and the activation. */
 export interface DirectEpilogue extends EpilogueParams {
   readonly bias: Float32Array;
 }
+
+/** Runs a DirectConv on views `x` and `filters`, writing all of `out` (then the epilogue, if any). */
 
 export function runDirectConv(
   rt: WasmRuntime,

@@ -22,7 +22,7 @@ import { type FastKernel, biasActPlanes, bytes, dense, stage } from './common.js
 import { forwardPlan, gradInputPlan, runDirectConv, runImplicitGradWeight } from './conv-direct.js';
 
 /**
- * What the three im2col kernels set up alike: the sizes, the staged operands (two inputs,
+ * What the two im2col kernels (forward and dX) set up alike: the sizes, the staged operands (two inputs,
  * the output, the columns of a chunk and, for chunks of several samples, channel-major rows),
  * the window arguments, and the loop over chunks of samples.
  */
