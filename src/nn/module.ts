@@ -39,6 +39,12 @@ interface BufferEntry {
 /** Errors crossing nested module calls are tagged with the innermost module, then named by the outermost. */
 let callDepth = 0;
 const failingModule = new WeakMap<Error, Module>();
+
+/** Records `m` as the module an error came from, unless an inner module already is. */
+function blame(e: unknown, m: Module): void {
+  if (e instanceof TsgradError && !failingModule.has(e)) failingModule.set(e, m);
+}
+
 /** When set, sees every module's output (used by summary()). */
 let forwardObserver: ((m: Module, output: unknown) => void) | null = null;
 
@@ -70,6 +76,12 @@ export interface ModuleHooks {
 }
 const moduleHooks = new WeakMap<Module, ModuleHooks>();
 let nextHookId = 0;
+
+/** A module's hooks when it has any registered (pre, forward or full backward), else undefined. */
+function activeHooks(m: Module): ModuleHooks | undefined {
+  const h = moduleHooks.get(m);
+  return h && (h.pre.size > 0 || h.forward.size > 0 || h.backward.size > 0) ? h : undefined;
+}
 
 function hooksOf(m: Module): ModuleHooks {
   let h = moduleHooks.get(m);
@@ -159,15 +171,14 @@ export abstract class Module {
       value: (...args: unknown[]) => {
         callDepth++;
         try {
-          const hooks = moduleHooks.get(this);
-          const hooked = hooks && (hooks.pre.size > 0 || hooks.forward.size > 0 || hooks.backward.size > 0);
+          const hooks = activeHooks(this);
           // Hooks run inside the call an interceptor (ONNX export) wraps, so it sees what the hooks made.
-          const call = (): unknown => (hooked ? callWithHooks(this, hooks, forward, args) : forward.apply(this, args));
+          const call = (): unknown => (hooks ? callWithHooks(this, hooks, forward, args) : forward.apply(this, args));
           const out = forwardInterceptor ? forwardInterceptor(this, args, call) : call();
           forwardObserver?.(this, out);
           return out;
         } catch (e) {
-          if (e instanceof TsgradError && !failingModule.has(e)) failingModule.set(e, this);
+          blame(e, this);
           if (callDepth === 1 && e instanceof TsgradError) this.nameError(e);
           throw e;
         } finally {
@@ -458,17 +469,12 @@ interface FusesEpilogue {
   forwardWithEpilogue(x: Tensor, epilogue: Epilogue): Tensor;
 }
 
-function hasHooks(m: Module): boolean {
-  const h = moduleHooks.get(m);
-  return h !== undefined && (h.pre.size > 0 || h.forward.size > 0 || h.backward.size > 0);
-}
-
 /** The epilogue `act` (a ReLU, a LeakyReLU) gives `layer` to apply, or undefined where they run apart. */
 function fusedEpilogue(layer: Module, act: Module): Epilogue | undefined {
   if (forwardObserver || forwardInterceptor) return undefined;
   if (typeof (layer as unknown as Partial<FusesEpilogue>).forwardWithEpilogue !== 'function') return undefined;
   const epilogue = (act as unknown as { epilogue?: Epilogue }).epilogue;
-  if (!epilogue || hasHooks(layer) || hasHooks(act)) return undefined;
+  if (!epilogue || activeHooks(layer) || activeHooks(act)) return undefined;
   return epilogue;
 }
 
@@ -477,7 +483,7 @@ function forwardFused(layer: FusesEpilogue, x: Tensor, epilogue: Epilogue): Tens
   try {
     return layer.forwardWithEpilogue(x, epilogue);
   } catch (e) {
-    if (e instanceof TsgradError && !failingModule.has(e)) failingModule.set(e, layer as unknown as Module);
+    blame(e, layer as unknown as Module);
     throw e;
   }
 }

@@ -650,6 +650,8 @@ export function conv2d(
   opts: Conv2dOptions | Conv2dPlan = {},
   epilogue?: Epilogue,
 ): Tensor {
+  // A negative leaky slope runs as its own op (the fused backward reads its mask off the output).
+  if (!fusable(epilogue)) return activate(conv2d(x, weight, bias, opts), epilogue);
   if (weight.rank !== 4)
     throw new ShapeError(`conv2d: weight must have rank 4 [Cout, Cin/groups, kH, kW], got ${fmt(weight.shape)}`);
   const [h, w] = x.rank === 4 ? [x.shape[2]!, x.shape[3]!] : [1, 1];
@@ -666,12 +668,8 @@ export function conv2d(
     throw new ShapeError(`conv2d: bias ${fmt(bias.shape)} must have shape [${weight.shape[0]}]`);
   }
   // The bias (and activation) in the convolution's own kernel: the same values as add() and relu() after it.
-  // A negative leaky slope runs as its own op (the fused backward reads its mask off the output).
-  const apart = !fusable(epilogue);
-  const inKernel = apart ? undefined : epilogue;
-  const fused = opts instanceof Conv2dPlan ? opts.withEpilogue(p, inKernel) : { ...p, ...epilogueParams(inKernel) };
-  const y = run('conv2dBiasAct', [x, weight, bias], fused);
-  return apart ? activate(y, epilogue) : y;
+  const fused = opts instanceof Conv2dPlan ? opts.withEpilogue(p, epilogue) : { ...p, ...epilogueParams(epilogue) };
+  return run('conv2dBiasAct', [x, weight, bias], fused);
 }
 
 /** Whether an epilogue can run in the product's kernel: not leakyRelu with a negative slope. */

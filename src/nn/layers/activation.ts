@@ -20,9 +20,9 @@ export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
   }
-  /** @internal As ReLU's; none for a negative slope, where the output's sign no longer gives the backward mask. */
-  get epilogue(): Epilogue | undefined {
-    return this.negativeSlope >= 0 ? { activation: 'leakyRelu', negativeSlope: this.negativeSlope } : undefined;
+  /** @internal As ReLU's (conv2d and linearBiasAct run a negative slope apart themselves). */
+  get epilogue(): Epilogue {
+    return { activation: 'leakyRelu', negativeSlope: this.negativeSlope };
   }
   forward(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);
