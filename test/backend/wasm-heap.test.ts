@@ -123,11 +123,11 @@ describe('wasm heap: allocator', () => {
     }
   });
 
-  test('the resident budget: TSGRAD_WASM_RESIDENT_MIB, else the default (resident storage off, opt-in)', () => {
+  test('the resident budget: TSGRAD_WASM_RESIDENT_MIB, else the default (64 MiB)', () => {
     const raw = process.env['TSGRAD_WASM_RESIDENT_MIB'];
     const expected = (raw === undefined || raw === '' ? DEFAULT_RESIDENT_MIB : Number(raw)) * 2 ** 20;
     assert.equal(new WasmHeap(sharedMemory(1, 4), 0).residentBudget, expected);
-    assert.equal(DEFAULT_RESIDENT_MIB, 0, 'off by default: heap.ts says why');
+    assert.equal(DEFAULT_RESIDENT_MIB, 64, 'heap.ts says why');
     const withBudget = new WasmHeap(sharedMemory(1, 4), 0, { residentBudget: 32 * 2 ** 20 });
     assert.equal(withBudget.residentBudget, 32 * 2 ** 20);
   });

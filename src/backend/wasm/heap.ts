@@ -20,7 +20,7 @@
  * growth, so there all storage stays on the host.
  *
  * Freeing resident storage. The engine's GC does not see linear memory, so the heap keeps a
- * WeakRef to each resident view and sweeps them (every SWEEP_EVERY resident allocations, and
+ * WeakRef to each resident view and sweeps them (every SWEEP_EVERY or more resident allocations, and
  * when an allocation would pass the budget): a view whose WeakRef reads undefined is
  * unreachable for good, so its block goes back to its free list. Two engine rules decide when
  * a dead view's WeakRef reads undefined, both measured in Node 20 (V8 11.3; see
@@ -55,8 +55,15 @@ const PAGE = 65536;
 const ALIGN = 64;
 /** Addressable bytes kept past the heap's top (see the header). */
 const TAIL_SLACK = 64;
-/** A periodic sweep every this many resident allocations. */
+/**
+ * A periodic sweep after this many resident allocations; the gap doubles (up to
+ * SWEEP_MAX_GAP) after each periodic sweep that frees nothing, and comes back to this when
+ * one does. Only a full GC makes a sweep find anything, and full GCs are rare in a training
+ * loop, so most periodic sweeps find nothing: a fixed gap of 64 spent 2% of a LeNet-5 step
+ * (128 MiB budget) walking a few thousand live views. makeRoom() sweeps whatever the gap.
+ */
 const SWEEP_EVERY = 64;
+const SWEEP_MAX_GAP = 4096;
 /** Past the budget, a sweep at most every this many allocation requests (a budget full of live tensors costs O(1) then). */
 const SWEEP_MIN_GAP = 8;
 /** Past the budget, a full GC at most every this many requests; doubled (up to the max) while GCs free little. */
@@ -139,6 +146,12 @@ export class WasmHeap {
   /** The most bytes of resident tensor storage at once (live blocks, by class size; collected ones count until swept). */
   residentBudget: number;
   /**
+   * Zeroes `bytes` bytes at byte offset `ptr` for zero-filled blocks: the first runtime on this
+   * memory sets its kernels' memory.fill here (several times faster than a JS fill of a shared
+   * view); until then, and for a heap without a runtime, a JS fill.
+   */
+  zeroFill: ((ptr: number, bytes: number) => void) | undefined;
+  /**
    * The most bytes of resident temporaries at once (temporaryF32: storages the autograd engine
    * hands back as soon as its backward pass is done with them), apart from residentBudget.
    */
@@ -165,6 +178,7 @@ export class WasmHeap {
   private lastGcMs = 0;
   /** Allocation requests since the last sweep. */
   private sinceSweep = 0;
+  private sweepGap = SWEEP_EVERY;
   private reclaimedCount = 0;
   private recycledCount = 0;
   private temporaryCount = 0;
@@ -277,7 +291,7 @@ export class WasmHeap {
     this.resident += this.sizes.get(ptr)!;
     this.residentCount++;
     const view = this.ownedView(ptr, length, zero);
-    if (this.sinceSweep >= SWEEP_EVERY) this.sweep();
+    if (this.sinceSweep >= this.sweepGap) this.periodicSweep();
     return view;
   }
 
@@ -299,15 +313,16 @@ export class WasmHeap {
     this.temporaryBytes += size;
     this.temporaryCount++;
     const view = this.ownedView(ptr, length, zero);
-    if (++this.sinceSweep >= SWEEP_EVERY) this.sweep();
+    if (++this.sinceSweep >= this.sweepGap) this.periodicSweep();
     return view;
   }
 
   /** A view of `length` floats on block `ptr`, held weakly so that the block is freed once it is collected. */
   private ownedView(ptr: number, length: number, zero: boolean): Float32Array {
     const view = new Float32Array(this.buffer(), ptr, length);
-    if (zero) view.fill(0);
-    else uninitialised(view);
+    if (!zero) uninitialised(view);
+    else if (this.zeroFill) this.zeroFill(ptr, length * 4);
+    else view.fill(0);
     this.owners.set(ptr, new WeakRef(view));
     return view;
   }
@@ -402,6 +417,11 @@ export class WasmHeap {
     this.gcGap = freed >= this.residentBudget / 4 ? GC_MIN_GAP : Math.min(this.gcGap * 2, GC_MAX_GAP);
   }
 
+  /** The sweep every sweepGap allocations, widening the gap while sweeps find nothing. */
+  private periodicSweep(): void {
+    this.sweepGap = this.sweep() > 0 ? SWEEP_EVERY : Math.min(this.sweepGap * 2, SWEEP_MAX_GAP);
+  }
+
   /**
    * Frees the blocks of resident views the GC has collected and returns how many; then lets
    * the next full GC collect views that died since (see the header: the kept-objects set).
@@ -483,15 +503,16 @@ export class WasmHeap {
 }
 
 /**
- * The resident budget without TSGRAD_WASM_RESIDENT_MIB, in MiB: 0, resident storage off. Measured on the
- * LeNet-5 memory bench (batch 64, Adam; a loaded 2-core machine): at 32 MiB all but 0-0.6% of float32
- * storages lived in linear memory, with peak RSS 113-130 MiB against 128-138 with resident storage off, but
- * only at one forced full GC every 2 steps (10-70 ms each under that load, 28.8 ms per step in the step
- * profile), so the 10,000-step run grew 7.3% (over the bench's 5%) and the step was not faster; 48 MiB
- * peaked at 134-147 MiB and 64 MiB at 150-153 (larger free lists), for one GC every 3 and 5 steps. Until
- * the tensor layer can say when a tensor dies, resident storage is opt-in (TSGRAD_WASM_RESIDENT_MIB=32).
+ * The resident budget without TSGRAD_WASM_RESIDENT_MIB, in MiB. Measured on the LeNet-5 memory bench
+ * (2,000 steps, batch 64, Adam; 2-core machine, 2026-12-02, after backward temporaries were recycled and
+ * optimizer outputs were no longer zeroed): resident storage off peaked at 191 MiB RSS and ran 44.8 s,
+ * with 159,543 host storages; 64 MiB peaked at 175 MiB and ran 36.9 s with none on the host and 99
+ * forced full GCs (1.05 s, about one every 20 steps); 128 MiB ran 32.7 s with 48 GCs but peaked at 245
+ * MiB, and 256 MiB at 379. 64 MiB is the largest budget whose peak stays below resident storage off.
+ * (On 2026-12-01, before those changes, 32 MiB cost a forced GC every 2 steps: opt-in then.)
+ * TSGRAD_WASM_RESIDENT_MIB=0 turns resident storage off.
  */
-export const DEFAULT_RESIDENT_MIB = 0;
+export const DEFAULT_RESIDENT_MIB = 64;
 
 /** A budget in bytes from the environment variable `name` (MiB; 0 allowed), else `fallbackMib`. */
 function budgetFromEnv(name: string, fallbackMib: number): number {

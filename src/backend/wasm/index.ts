@@ -15,7 +15,7 @@
  *
  * Storage is plain typed arrays, so every other kernel is the cpu one and tensors of both
  * backends share one format: host arrays as on the cpu backend, or, within the resident
- * budget (TSGRAD_WASM_RESIDENT_MIB, off by default: see heap.ts), Float32Array views of the
+ * budget (TSGRAD_WASM_RESIDENT_MIB, 64 MiB by default: see heap.ts), Float32Array views of the
  * kernels' shared linear memory, which kernels read and write in place; host operands are
  * copied in and out through a scratch block (kernels/common.ts's stage()). Inside each override, float64 (gradient
  * checks) and int32 inputs take the cpu kernel, as do calls made before an asynchronously
@@ -113,6 +113,7 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   biasActPlanes: 'kernels/conv',
   biasActRows: 'kernels/matmul',
   logSoftmaxRows: 'kernels/reduce',
+  zeroBytes: 'runtime',
 };
 
 /**
@@ -176,7 +177,7 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
     ...cpuBackend,
     name: 'wasm',
     // A backward pass's temporaries go resident whenever the heap has room for them (the engine
-    // frees them at once); other float32 storage only within the opt-in resident budget.
+    // frees them at once); other float32 storage within the resident budget (64 MiB by default).
     alloc: (dtype: DType, size: number, temporary?: boolean, uninitialised?: boolean) =>
       (dtype === 'float32'
         ? ((temporary ? heap()?.temporaryF32(size, !uninitialised) : null) ?? heap()?.residentF32(size, !uninitialised))
@@ -242,7 +243,7 @@ export function wasmReady(): Promise<boolean> {
 /**
  * What the wasm backend's linear memory holds now: its size, the bytes of tensors resident in
  * it and their count, free-list bytes, how many float32 storages went to the host because
- * the resident budget was spent (TSGRAD_WASM_RESIDENT_MIB, off by default), and how many blocks
+ * the resident budget was spent (TSGRAD_WASM_RESIDENT_MIB, 64 MiB by default), and how many blocks
  * of collected tensors were reclaimed. Sweeps first, so collected tensors are not counted.
  * null before the backend's first use.
  * @example const s = wasmMemoryStats(); if (s) console.log(s.residentBytes, s.memoryBytes);
@@ -257,7 +258,7 @@ export function wasmMemoryStats(): HeapStats | null {
 /**
  * @internal Sets the most bytes of float32 storage the wasm backend keeps in linear memory
  * (0: every tensor on the host); returns the previous budget. For tests that force the host
- * fallback; the default comes from TSGRAD_WASM_RESIDENT_MIB (off without it).
+ * fallback; the default comes from TSGRAD_WASM_RESIDENT_MIB (64 MiB without it).
  */
 export function setWasmResidentBudget(bytes: number): number {
   const heap = activeHeap();

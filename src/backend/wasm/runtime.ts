@@ -100,6 +100,7 @@ export class WasmRuntime {
     this.pool = pool;
     this.lanes = pool ? pool.lanes : 1;
     this.heap = heap ?? new WasmHeap(memory, this.exports.heapBase());
+    this.heap.zeroFill ??= (ptr, bytes) => this.exports.zeroBytes(ptr, bytes);
     this.workStride = align(this.exports.gemmWorkspaceBytes());
     this.gemmWork = this.heap.malloc(this.lanes * this.workStride);
     this.view = new Float32Array(memory.buffer);
@@ -201,8 +202,7 @@ export class WasmRuntime {
 
   /** Zeroes `length` floats from byte offset `ptr` (for kernels that accumulate into their output). */
   zero(ptr: number, length: number): void {
-    const start = ptr >>> 2;
-    this.f32().fill(0, start, start + length);
+    this.exports.zeroBytes(ptr, length * 4);
   }
 }
 

@@ -2065,3 +2065,12 @@ export function maxPool2x2Grad(
     }
   }
 }
+
+/**
+ * Zeroes `n` bytes at `dst` (memory.fill: the engine's memset). The runtime's zero() and the
+ * heap's zero-filled blocks use it: a JS fill of a view onto shared memory runs at about a
+ * quarter of that speed in V8.
+ */
+export function zeroBytes(dst: usize, n: usize): void {
+  memory.fill(dst, 0, n);
+}

@@ -13,8 +13,11 @@ import type { Program } from '../pool.js';
 import { ArenaFullError, type WasmRuntime } from '../runtime.js';
 import { bytes, dense, stage } from './common.js';
 
-/** A new float32 storage for an update's result: resident in the runtime's heap where it has room. */
-const newStorage = (rt: WasmRuntime, n: number): Float32Array => rt.heap.residentF32(n) ?? new Float32Array(n);
+/**
+ * A new float32 storage for an update's result: resident in the runtime's heap where it has
+ * room, not zeroed first (sgdStep and adamStep write every element of their outputs).
+ */
+const newStorage = (rt: WasmRuntime, n: number): Float32Array => rt.heap.residentF32(n, false) ?? new Float32Array(n);
 
 const isF32 = (v: View<TypedArray> | null): boolean => v === null || v.dtype === 'float32';
 

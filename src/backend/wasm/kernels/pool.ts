@@ -57,13 +57,16 @@ export const maxPool2dGradFast: FastKernel<'maxPool2dGrad'> = (rt, inputs, out, 
     scratch * rt.lanes,
   ]);
   const [px, pgy, pdx, pscratch] = io.ptrs;
-  rt.zero(pdx!, xSize);
+  const pool2x2 = isPool2x2(g, p);
+  // maxPool2x2Grad writes all of each window (the winner's gradient, zeros beside it), so only
+  // rows and columns past the last window need zeros first.
+  if (!(pool2x2 && 2 * g.hOut === g.h && 2 * g.wOut === g.w)) rt.zero(pdx!, xSize);
   const planes = [
     { ptr: px!, perPlane: g.h * g.w },
     { ptr: pgy!, perPlane: g.hOut * g.wOut },
     { ptr: pdx!, perPlane: g.h * g.w },
   ];
-  if (isPool2x2(g, p)) rt.run(pool2x2Programs(rt, 'maxPool2x2Grad', g, planes, pscratch!));
+  if (pool2x2) rt.run(pool2x2Programs(rt, 'maxPool2x2Grad', g, planes, pscratch!));
   else rt.run(poolPrograms(rt, 'maxPool2dGrad', g, p, planes, (lane) => [pscratch! + lane * scratch]));
   io.finish();
 };
