@@ -1,7 +1,7 @@
 import { ArgumentError } from '../core/errors.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fusedKernels, tensorOn, viewOf } from './fused.js';
+import { fusedKernels, retire, stateOn, tensorOn, viewOf } from './fused.js';
 import { type GroupState, Optimizer, type ParamGroup, type ParamState } from './optimizer.js';
 
 export interface AdamOptions {
@@ -85,9 +85,14 @@ export class Adam extends Optimizer<AdamOptions> {
     );
     if (!out) return null;
     s['step'] = step;
-    s['expAvg'] = tensorOn(out.expAvg, p);
-    s['expAvgSq'] = tensorOn(out.expAvgSq, p);
-    if (out.maxExpAvgSq) s['maxExpAvgSq'] = tensorOn(out.maxExpAvgSq, p);
+    s['expAvg'] = stateOn(out.expAvg, p);
+    s['expAvgSq'] = stateOn(out.expAvgSq, p);
+    retire(m0);
+    retire(v0);
+    if (out.maxExpAvgSq) {
+      s['maxExpAvgSq'] = stateOn(out.maxExpAvgSq, p);
+      retire(vMax);
+    }
     return tensorOn(out.param, p);
   }
 }

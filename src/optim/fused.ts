@@ -33,3 +33,28 @@ export function viewOf(t: Tensor): View {
 export function tensorOn(storage: unknown, like: Tensor): Tensor {
   return new Tensor(storage, like.shape, contiguousStrides(like.shape), 0, like.dtype, like.backend);
 }
+
+/**
+ * Optimizer state tensors made by stateOn(): their storage is the optimizer's alone (state
+ * leaves an optimizer only as copies, through stateDict()), so once a fused update has
+ * replaced one, retire() hands its storage back to the backend at once.
+ */
+const ownState = new WeakSet<Tensor>();
+
+/** tensorOn() for a state tensor (a moment, a momentum buffer) that only its optimizer reads. */
+export function stateOn(storage: unknown, like: Tensor): Tensor {
+  const t = tensorOn(storage, like);
+  ownState.add(t);
+  return t;
+}
+
+/**
+ * Hands the storage of a state tensor the last fused update replaced back to its backend
+ * (Backend.recycle): on wasm its block goes straight back to the heap instead of waiting for a
+ * full GC. Only tensors made by stateOn() (an op-by-op update's state may share a storage
+ * with a gradient the user holds); anything else is left to the GC.
+ */
+export function retire(old: Tensor | undefined): void {
+  if (!old || !ownState.delete(old)) return;
+  old.backend.recycle?.(old.storage);
+}

@@ -24,6 +24,11 @@ export interface OptimizerStateDict {
  */
 export abstract class Optimizer<O extends { lr: number }> {
   readonly paramGroups: GroupState<O>[];
+  /**
+   * Each parameter's state. Its tensors are the optimizer's own: a fused update hands the
+   * storages of the state it replaces back to the backend (optim/fused.ts's retire()), so a
+   * subclass that keeps a state tensor past the next step() must copy it; stateDict() copies.
+   */
   protected readonly state = new Map<Tensor, ParamState>();
 
   constructor(params: readonly Tensor[] | readonly ParamGroup<O>[], defaults: O) {

@@ -1,7 +1,7 @@
 import { ArgumentError } from '../core/errors.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fusedKernels, tensorOn, viewOf } from './fused.js';
+import { fusedKernels, retire, stateOn, tensorOn, viewOf } from './fused.js';
 import { type GroupState, Optimizer, type ParamGroup, type ParamState } from './optimizer.js';
 
 export interface SGDOptions {
@@ -38,7 +38,10 @@ export class SGD extends Optimizer<SGDOptions> {
     const prevBuf = s['momentumBuffer'] as Tensor | undefined;
     const fused = fusedKernels(p)?.sgd(viewOf(p), viewOf(grad), prevBuf ? viewOf(prevBuf) : null, g);
     if (fused) {
-      if (fused.momentumBuffer) s['momentumBuffer'] = tensorOn(fused.momentumBuffer, p);
+      if (fused.momentumBuffer) {
+        s['momentumBuffer'] = stateOn(fused.momentumBuffer, p);
+        retire(prevBuf);
+      }
       return tensorOn(fused.param, p);
     }
     let d = g.weightDecay ? ops.add(grad, ops.mul(p, g.weightDecay)) : grad;

@@ -121,4 +121,53 @@ describe('fused optimizer kernels', { skip }, () => {
       counting.adam = adam;
     }
   });
+
+  test("a fused update hands the state it replaced back to the backend, never an op-by-op update's", () => {
+    setFusedOptimizers(true);
+    const g = new Generator(3);
+    const handedBack: unknown[] = [];
+    const p = new Parameter(random(g, [64, 32], 1, 'float32'));
+    const backend = p.backend as { recycle?: (s: unknown) => void };
+    const recycle = backend.recycle!;
+    backend.recycle = (st) => (handedBack.push(st), recycle(st));
+    try {
+      const adam = new Adam([p], { lr: 1e-2, amsgrad: true });
+      p.grad = random(g, [64, 32], 1, 'float32');
+      adam.step(); // the first step has no state to replace
+      const state = (adam as unknown as { state: Map<Tensor, Record<string, Tensor>> }).state.get(p)!;
+      const replaced = [state['expAvg']!.storage, state['expAvgSq']!.storage, state['maxExpAvgSq']!.storage];
+      assert.equal(handedBack.length, 0);
+      p.grad = random(g, [64, 32], 1, 'float32');
+      adam.step();
+      assert.deepEqual(handedBack, replaced, 'expAvg, expAvgSq and maxExpAvgSq of step 1');
+      const param = p.storage;
+      p.grad = random(g, [64, 32], 1, 'float32');
+      adam.step();
+      assert.ok(!handedBack.includes(param), "the parameter's own storage is left to the GC (views of it may live on)");
+
+      // Op by op, SGD's first momentum buffer is the gradient itself, which the user may hold:
+      // the fused steps after it must leave that storage alone.
+      handedBack.length = 0;
+      const q = new Parameter(random(g, [64, 32], 1, 'float32'));
+      const sgd = new SGD([q], { lr: 0.1, momentum: 0.9 });
+      const grad = random(g, [64, 32], 1, 'float32');
+      const kept = Float32Array.from(grad.dataSync());
+      q.grad = grad;
+      setFusedOptimizers(false);
+      try {
+        sgd.step();
+      } finally {
+        setFusedOptimizers(true);
+      }
+      for (let i = 0; i < 10; i++) {
+        q.grad = random(g, [64, 32], 1, 'float32');
+        sgd.step(); // each step after the first fused one reuses what the backend took back
+      }
+      assert.ok(!handedBack.includes(grad.storage), 'the op-by-op buffer is not handed back');
+      assert.equal(handedBack.length, 9, 'each fused step but the first retires the buffer it replaced');
+      assert.deepEqual(grad.dataSync(), kept, 'the gradient the user holds is intact');
+    } finally {
+      backend.recycle = recycle;
+    }
+  });
 });
