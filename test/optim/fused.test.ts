@@ -170,4 +170,19 @@ describe('fused optimizer kernels', { skip }, () => {
       backend.recycle = recycle;
     }
   });
+
+  test('a backend without recycle() keeps the replaced state for the GC', () => {
+    setFusedOptimizers(true);
+    const g = new Generator(4);
+    const bare = { ...(wasm as object), recycle: undefined } as unknown as Backend;
+    const on = (t: Tensor): Tensor => tensor(Float32Array.from(t.dataSync()), { shape: [...t.shape], backend: bare });
+    const p = new Parameter(on(random(g, [16, 8], 1, 'float32')));
+    const adam = new Adam([p], { lr: 1e-2 });
+    for (let i = 0; i < 3; i++) {
+      p.grad = on(random(g, [16, 8], 1, 'float32'));
+      adam.step();
+    }
+    assert.equal(p.backend, bare);
+    assert.ok(p.dataSync().every(Number.isFinite));
+  });
 });
