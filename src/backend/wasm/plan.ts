@@ -29,6 +29,10 @@ export const PARALLEL_WORK = 2e6;
 /** Lanes worth using for `work` multiply-adds (or comparable element visits). */
 export const lanesFor = (rt: WasmRuntime, work: number): number => (work >= PARALLEL_WORK ? rt.lanes : 1);
 
+/** The GEMM's register tile in kernels.ts (GMR × NR): lane splits of a GEMM fall on its edges. */
+export const GEMM_TILE_ROWS = 6;
+export const GEMM_TILE_COLS = 8;
+
 /**
  * Splits [0, n) into at most `parts` contiguous non-empty ranges whose inner boundaries are
  * multiples of `step` (register-tile edges for GEMM splits).
@@ -62,7 +66,7 @@ export interface GemmCall {
  */
 export function gemmPrograms(rt: WasmRuntime, g: GemmCall, lanes: number): Program[] {
   const byColumns = g.n >= g.m;
-  const ranges = splitRange(byColumns ? g.n : g.m, lanes, byColumns ? 8 : 4);
+  const ranges = splitRange(byColumns ? g.n : g.m, lanes, byColumns ? GEMM_TILE_COLS : GEMM_TILE_ROWS);
   return ranges.map(([s, e], lane) => {
     const work = rt.gemmWorkFor(lane);
     if (byColumns) {
