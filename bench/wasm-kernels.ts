@@ -1,10 +1,11 @@
 /**
- * The wasm backend's convolution and pooling kernels at the shapes of the benchmark nets (LeNet-5 and the
- * CIFAR net, batch 64), one thread, timed kernel by kernel. With `--against DIR`, the same kernels of another
+ * The wasm backend's GEMM (square sizes of `npm run bench`, and the fully connected layers of the benchmark
+ * nets), convolution and pooling kernels at the shapes of the benchmark nets (LeNet-5 and the CIFAR net,
+ * batch 64), one thread, timed kernel by kernel. With `--against DIR`, the same kernels of another
  * build (DIR: a checkout whose dist/ is built, e.g. main) run interleaved with this one, call for call, so
  * machine load hits both alike, and the ratios (other / this: above 1 means this build is faster) are printed.
  *
- *   node dist/bench/wasm-kernels.js [--against /path/to/main] [--reps 20] [--only conv] [--save NAME]
+ *   node dist/bench/wasm-kernels.js [--against /path/to/main] [--reps 20] [--only conv|matmul|…] [--save NAME]
  *        (NAME: bench/results/<date>-wasm-kernels-NAME.json)
  *
  * Timings on a shared machine are noisy: the load average at start and end goes into the output.
@@ -110,8 +111,23 @@ const poolCases = (net: string, n: number, c: number, hw: number): Case[] => {
   ];
 };
 
+const matmulCase = (label: string, m: number, k: number, n: number): Case => ({
+  name: `matmul ${label} ${m}×${k}×${n}`,
+  op: 'matmul',
+  // The matmul primitive is batched: [batch, m, k] · [batch, k, n].
+  inputs: [view([1, m, k]), view([1, k, n])],
+  outShape: [1, m, n],
+  params: {},
+});
+
 const N = 64;
 const cases: Case[] = [
+  matmulCase('gemm', 256, 256, 256),
+  matmulCase('gemm', 512, 512, 512),
+  matmulCase('gemm', 1024, 1024, 1024),
+  matmulCase('lenet fc1', N, 400, 120),
+  matmulCase('lenet fc2', N, 120, 84),
+  matmulCase('cifar fc', N, 4096, 512),
   ...convCases('lenet', N, 1, 28, 6, 5, 2),
   ...convCases('lenet', N, 6, 14, 16, 5, 0),
   ...convCases('cifar', N, 3, 32, 32, 3, 1),
