@@ -19,6 +19,9 @@
  *     one of CODE_FAMILIES becomes FAMILY_CODES = { name: n } (BINARY_MAXIMUM = 4 gives
  *     BINARY_CODES.maximum = 4). The backend registers one kernel per code and checks at
  *     compile time that each code names an op of the op table.
+ *   - TILE: the register-tile sizes of TILE_CONSTANTS (`const MR: i32 = 4;` gives TILE.MR = 4),
+ *     which the TypeScript side plans with: GEMM lane splits on tile edges, the direct
+ *     convolution's filter blocks, the weight gradient's tap blocks.
  *
  * The outputs are build products (git-ignored) that `npm run build`, `prepare` and `lint` make
  * before tsc runs. A file is only rewritten when its content changes, so tsc's incremental

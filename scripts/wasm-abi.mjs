@@ -7,9 +7,11 @@
 
 /** Op-code families: `const BINARY_ADD = 0;` in kernels.ts becomes BINARY_CODES.add = 0. */
 export const CODE_FAMILIES = ['BINARY', 'COMPARE', 'UNARY'];
+/** Register-tile sizes the TypeScript side plans with (lane splits, filter blocks): `const MR: i32 = 4;` gives TILE.MR = 4. */
+export const TILE_CONSTANTS = ['MR', 'NR', 'GMR', 'MR3', 'NR3'];
 const NUMBER_TYPES = new Set(['i32', 'u32', 'usize', 'isize', 'f32', 'f64', 'bool', 'i64', 'u64']);
 
-/** The kernel interface read from the AssemblyScript source: exported functions and op codes. */
+/** The kernel interface read from the AssemblyScript source: exported functions, op codes and tile sizes. */
 export function readAbi(src) {
   const functions = [];
   for (const m of src.matchAll(/^export function (\w+)\(([^)]*)\)\s*:\s*(\w+)/gm)) {
@@ -38,11 +40,17 @@ export function readAbi(src) {
     }
     codes[family].push({ key, value: Number(value) });
   }
-  return { functions, codes };
+  const tiles = TILE_CONSTANTS.map((name) => {
+    const m = new RegExp(`^const ${name}: i32 = (\\d+);`, 'm').exec(src);
+    if (!m)
+      throw new Error(`build-wasm: no top-level 'const ${name}: i32 = <n>;' (a tile size the TypeScript side reads)`);
+    return { name, value: Number(m[1]) };
+  });
+  return { functions, codes, tiles };
 }
 
-/** kernels-abi.ts: the exports' types, the function list (pool op codes) and the op codes. */
-export function abiText({ functions, codes }, source) {
+/** kernels-abi.ts: the exports' types, the function list (pool op codes), the op codes and the tile sizes. */
+export function abiText({ functions, codes, tiles }, source) {
   const sig = (f) =>
     `  ${f.name}(${f.params.map((p) => `${p.name}: number`).join(', ')}): ${f.ret === 'void' ? 'void' : 'number'};`;
   const floats = (f) => f.params.map((p) => (p.type === 'f32' || p.type === 'f64' ? 1 : 0));
@@ -76,5 +84,12 @@ export function abiText({ functions, codes }, source) {
       '} as const;',
     );
   }
+  lines.push(
+    '',
+    "/** kernels.ts's register tiles: MR × NR and MR3 × NR3 (direct convolutions, dW's tap blocks of MR), GMR × NR (GEMM). */",
+    'export const TILE = {',
+    ...tiles.map((t) => `  ${t.name}: ${t.value},`),
+    '} as const;',
+  );
   return lines.join('\n') + '\n';
 }

@@ -142,6 +142,14 @@ test('the generator refuses duplicate op codes and parameters it cannot type', (
   assert.throws(() => abi.readAbi('export function f(x: v128): void {}'), /cannot read parameter/);
 });
 
+test('the register-tile sizes the TypeScript side plans with come from kernels.ts', () => {
+  const tiles = (src: string): string =>
+    /export const TILE = \{[^}]*\}/.exec(abi.abiText(abi.readAbi(src), SOURCE))![0];
+  assert.match(tiles(kernelsSource), /GMR: 6,/);
+  assert.match(tiles(edited('const GMR: i32 = 6;', 'const GMR: i32 = 7;')), /GMR: 7,/);
+  assert.throws(() => abi.readAbi(edited('const MR3: i32 = 3;', 'const MR3_RENAMED: i32 = 3;')), /const MR3: i32/);
+});
+
 test('importing tsgrad compiles, instantiates and probes no WebAssembly (that waits for first use)', () => {
   // A preload counts every WebAssembly entry point; then tsgrad is imported and, separately, used.
   const script = `

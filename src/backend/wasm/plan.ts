@@ -9,6 +9,7 @@
 import type { TypedArray } from '../../core/dtype.js';
 import type { Conv2dParams, ConvGeometry, Pool2dParams, PoolGeometry } from '../../core/ops.js';
 import type { CpuView } from '../cpu/storage.js';
+import { TILE } from './kernels-abi.js';
 import { bytes, dense } from './kernels/common.js';
 import type { Program } from './pool.js';
 import type { WasmRuntime } from './runtime.js';
@@ -28,10 +29,6 @@ export const PARALLEL_WORK = 2e6;
 
 /** Lanes worth using for `work` multiply-adds (or comparable element visits). */
 export const lanesFor = (rt: WasmRuntime, work: number): number => (work >= PARALLEL_WORK ? rt.lanes : 1);
-
-/** The GEMM's register tile in kernels.ts (GMR × NR): lane splits of a GEMM fall on its edges. */
-export const GEMM_TILE_ROWS = 6;
-export const GEMM_TILE_COLS = 8;
 
 /**
  * Splits [0, n) into at most `parts` contiguous non-empty ranges whose inner boundaries are
@@ -66,7 +63,7 @@ export interface GemmCall {
  */
 export function gemmPrograms(rt: WasmRuntime, g: GemmCall, lanes: number): Program[] {
   const byColumns = g.n >= g.m;
-  const ranges = splitRange(byColumns ? g.n : g.m, lanes, byColumns ? GEMM_TILE_COLS : GEMM_TILE_ROWS);
+  const ranges = splitRange(byColumns ? g.n : g.m, lanes, byColumns ? TILE.NR : TILE.GMR);
   return ranges.map(([s, e], lane) => {
     const work = rt.gemmWorkFor(lane);
     if (byColumns) {

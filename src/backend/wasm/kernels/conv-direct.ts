@@ -14,6 +14,7 @@
  */
 import type { Conv2dParams, ConvGeometry, EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
+import { TILE } from '../kernels-abi.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
@@ -26,7 +27,10 @@ import { align64, biasActPlanes, bytes, dense, stage } from './common.js';
  * channels and 0.83–0.87× for the CIFAR net's 32 and 64; with this rule LeNet-5's first
  * convolution ran 1.46× (bench/results/2026-12-02-wasm-kernels-mr3-vs-main.json).
  */
-export const blockRows = (rows: number): 3 | 4 => (Math.ceil(rows / 3) * 3 < Math.ceil(rows / 4) * 4 ? 3 : 4);
+export const blockRows = (rows: number): number => {
+  const { MR, MR3 } = TILE;
+  return Math.ceil(rows / MR3) * MR3 < Math.ceil(rows / MR) * MR ? MR3 : MR;
+};
 
 /** One direct convolution: `x` [n, c, h, w] (per group: `chans` channels), padded, into `y`. */
 export interface DirectConv {
@@ -226,7 +230,7 @@ export function runDirectConv(
 }
 
 /** Taps per block of kernels.ts's convImplicitGradWeight (its MR). */
-const TAP_BLOCK = 4;
+const TAP_BLOCK = TILE.MR;
 
 /**
  * conv2dGradWeight as an implicit GEMM (kernels.ts's convImplicitGradWeight), any stride,

@@ -1,7 +1,8 @@
 /** Batched matmul: one gemmBatched call per lane, operands passed as their storage spans (no transpose copies). */
 import type { EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
-import { GEMM_TILE_COLS, GEMM_TILE_ROWS, lanesFor, matrixOperand, splitRange } from '../plan.js';
+import { TILE } from '../kernels-abi.js';
+import { lanesFor, matrixOperand, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
 import { type FastKernel, bytes, dense, epilogueArgs, stage } from './common.js';
@@ -27,7 +28,7 @@ function product(rt: WasmRuntime, inputs: readonly CpuView[], out: CpuView, epi:
   // Split over output columns or rows (as gemmPrograms does), each lane running the whole batch.
   const lanes = lanesFor(rt, batch * m * n * k);
   const byColumns = n >= m;
-  const programs: Program[] = splitRange(byColumns ? n : m, lanes, byColumns ? GEMM_TILE_COLS : GEMM_TILE_ROWS).map(
+  const programs: Program[] = splitRange(byColumns ? n : m, lanes, byColumns ? TILE.NR : TILE.GMR).map(
     ([s, e], lane) => {
       const [aOff, bOff, cOff] = byColumns
         ? [0, bytes(s * (B.trans ? B.ld : 1)), bytes(s)]
