@@ -68,6 +68,10 @@ function convOnly<P extends OpParams['conv2d']>(p: P): OpParams['conv2d'] {
   return { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
 }
 
+function epilogueOnly(p: EpilogueParams): EpilogueParams {
+  return { activation: p.activation, negativeSlope: p.negativeSlope };
+}
+
 /**
  * The gradient at a fused epilogue's pre-activation, read off its output y: the activation's
  * slope is 1 where y > 0 and 0 (relu) or the negative slope (leakyRelu, slope ≥ 0) elsewhere,
@@ -181,9 +185,30 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   // d/dx log softmax(x) · g = g − softmax(x) · Σ g along the axis, with softmax = exp(y).
   logSoftmax: (g, _x, y, p) => [ops.sub(g, ops.mul(ops.unary('exp', y), ops.sum(g, [p.axis], true)))],
   // The fused forms: the epilogue's gradient first, then the product's rule and the bias's sum.
+  // A convolution's activation is masked where its backward kernels read g (the *Act primitives).
   conv2dBiasAct: (g, [x, w, b], y, p) => {
-    const gp = epilogueGrad(g, y, p);
-    return [...gradRules.conv2d(gp, [x!, w!], y, convOnly(p)), b!.requiresGrad ? ops.sum(gp, [0, 2, 3]) : null];
+    if (p.activation === 'none') {
+      return [...gradRules.conv2d(g, [x!, w!], y, convOnly(p)), b!.requiresGrad ? ops.sum(g, [0, 2, 3]) : null];
+    }
+    const c = convOnly(p);
+    const e = epilogueOnly(p);
+    return [
+      x!.requiresGrad
+        ? run('conv2dGradInputAct', [g, w!, y], {
+            ...c,
+            ...e,
+            inputShape: x!.shape as [number, number, number, number],
+          })
+        : null,
+      w!.requiresGrad
+        ? run('conv2dGradWeightAct', [x!, g, y], {
+            ...c,
+            ...e,
+            weightShape: w!.shape as [number, number, number, number],
+          })
+        : null,
+      b!.requiresGrad ? run('biasActGrad', [g, y], { ...e, axis: 1 }) : null,
+    ];
   },
   matmulBiasAct: (g, [a, b, bias], y, p) => {
     const gp = epilogueGrad(g, y, p);
@@ -201,6 +226,44 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
       ? run('conv2dGradInput', [dy!, g], { ...convOnly(p), inputShape: x!.shape as [number, number, number, number] })
       : null,
     dy!.requiresGrad ? run('conv2d', [x!, g], convOnly(p)) : null,
+  ],
+  // Linear in dy with a fixed mask (the mask's derivative in y is 0 wherever it exists):
+  // the adjoints of conv2dGradInput and conv2dGradWeight, through the same mask.
+  conv2dGradInputAct: (g, [dy, w, y], _out, p) => [
+    dy!.requiresGrad ? epilogueGrad(run('conv2d', [g, w!], convOnly(p)), y!, p) : null,
+    w!.requiresGrad
+      ? run('conv2dGradWeight', [g, epilogueGrad(dy!, y!, p)], {
+          ...convOnly(p),
+          weightShape: w!.shape as [number, number, number, number],
+        })
+      : null,
+    null,
+  ],
+  conv2dGradWeightAct: (g, [x, dy, y], _out, p) => [
+    x!.requiresGrad
+      ? run('conv2dGradInput', [epilogueGrad(dy!, y!, p), g], {
+          ...convOnly(p),
+          inputShape: x!.shape as [number, number, number, number],
+        })
+      : null,
+    dy!.requiresGrad ? epilogueGrad(run('conv2d', [x!, g], convOnly(p)), y!, p) : null,
+    null,
+  ],
+  biasActGrad: (g, [dy, y], _out, p) => [
+    dy!.requiresGrad
+      ? epilogueGrad(
+          ops.expand(
+            ops.reshape(
+              g,
+              dy!.shape.map((d, i) => (i === p.axis ? d : 1)),
+            ),
+            dy!.shape,
+          ),
+          y!,
+          p,
+        )
+      : null,
+    null,
   ],
   maxPool2d: (g, [x], _y, p) => [run('maxPool2dGrad', [x!, g], p)],
   maxPool2dGrad: (_g, _inputs, _y, p: Pool2dParams) => {

@@ -111,6 +111,17 @@ export interface OpParams {
   matmulBiasAct: EpilogueParams;
   conv2dGradInput: Conv2dParams & { readonly inputShape: readonly [number, number, number, number] };
   conv2dGradWeight: Conv2dParams & { readonly weightShape: readonly [number, number, number, number] };
+  /**
+   * The backward of a fused epilogue (conv2dBiasAct, matmulBiasAct), read off its output y
+   * (inputs dy, y, and for the convolutions their other operand): the gradient at the
+   * pre-activation, mask(dy, y) = relu: y ≤ 0 ? 0 : dy, leakyRelu: y > 0 ? dy : dy·slope,
+   * applied where each kernel reads dy, never written out. conv2dGradInputAct(dy, w, y) =
+   * conv2dGradInput(mask(dy, y), w); conv2dGradWeightAct(x, dy, y) = conv2dGradWeight(x, mask(dy, y));
+   * biasActGrad(dy, y) = Σ mask(dy, y) over every axis but `axis` (the bias's gradient, [dy.shape[axis]]).
+   */
+  conv2dGradInputAct: OpParams['conv2dGradInput'] & EpilogueParams;
+  conv2dGradWeightAct: OpParams['conv2dGradWeight'] & EpilogueParams;
+  biasActGrad: EpilogueParams & { readonly axis: number };
   maxPool2d: Pool2dParams;
   maxPool2dGrad: Pool2dParams;
   avgPool2d: AvgPool2dParams;
@@ -179,7 +190,7 @@ function requireRank(op: string, name: string, t: TensorMeta, rank: number, layo
   }
 }
 
-function checkEpilogue(op: string, p: EpilogueParams, bias: TensorMeta, channels: number, ref: TensorMeta): void {
+function checkActivation(op: string, p: EpilogueParams): void {
   if (!EPILOGUE_ACTIVATIONS.includes(p.activation)) {
     throw new ArgumentError(
       `${op}: activation must be one of ${EPILOGUE_ACTIVATIONS.join(', ')}, got '${String(p.activation)}'`,
@@ -188,6 +199,45 @@ function checkEpilogue(op: string, p: EpilogueParams, bias: TensorMeta, channels
   if (p.activation === 'leakyRelu' && !(p.negativeSlope >= 0 && Number.isFinite(p.negativeSlope))) {
     throw new ArgumentError(`${op}: negativeSlope must be a finite number >= 0, got ${p.negativeSlope}`);
   }
+}
+
+/** The activation, and the forward output y that masks the gradient dy of an epilogue's backward: same shape and dtype. */
+function checkMask(op: string, p: EpilogueParams, dy: TensorMeta, y: TensorMeta): void {
+  checkActivation(op, p);
+  requireSameDtype(op, dy, y);
+  if (!sameShape(dy.shape, y.shape)) {
+    throw new ShapeError(`${op}: output gradient ${fmt(dy.shape)} and forward output ${fmt(y.shape)} differ in shape`);
+  }
+}
+
+/** dX's shape of conv2dGradInput(dy, w) (and its fused form `op`): checks dy against the conv output. */
+function gradInputShape(op: string, dy: TensorMeta, w: TensorMeta, p: OpParams['conv2dGradInput']): TensorMeta {
+  requireSameDtype(op, dy, w);
+  requireFloat(op, dy);
+  const g = convGeometry(p.inputShape, w.shape, p, op);
+  checkConvGradient(op, dy, g);
+  return { shape: p.inputShape, dtype: dy.dtype };
+}
+
+/** dW's shape of conv2dGradWeight(x, dy) (and its fused form `op`): checks dy against the conv output. */
+function gradWeightShape(op: string, x: TensorMeta, dy: TensorMeta, p: OpParams['conv2dGradWeight']): TensorMeta {
+  requireSameDtype(op, x, dy);
+  requireFloat(op, x);
+  const g = convGeometry(x.shape, p.weightShape, p, op);
+  checkConvGradient(op, dy, g);
+  return { shape: p.weightShape, dtype: x.dtype };
+}
+
+function checkConvGradient(op: string, dy: TensorMeta, g: ConvGeometry): void {
+  if (!sameShape(dy.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
+    throw new ShapeError(
+      `${op}: output gradient ${fmt(dy.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`,
+    );
+  }
+}
+
+function checkEpilogue(op: string, p: EpilogueParams, bias: TensorMeta, channels: number, ref: TensorMeta): void {
+  checkActivation(op, p);
   requireSameDtype(op, ref, bias);
   if (bias.shape.length !== 1 || bias.shape[0] !== channels) {
     throw new ShapeError(`${op}: bias ${fmt(bias.shape)} must have shape [${channels}]`);
@@ -538,32 +588,45 @@ export const opDefs: { readonly [K in OpName]: OpDef<K> } = {
     arity: 2,
     writesAll: true,
     dtypes: FLOAT_DTYPES,
-    infer: ([dy, w], p) => {
-      requireSameDtype('conv2dGradInput', dy!, w!);
-      requireFloat('conv2dGradInput', dy!);
-      const g = convGeometry(p.inputShape, w!.shape, p, 'conv2dGradInput');
-      if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
-        throw new ShapeError(
-          `conv2dGradInput: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`,
-        );
-      }
-      return { shape: p.inputShape, dtype: dy!.dtype };
-    },
+    infer: ([dy, w], p) => gradInputShape('conv2dGradInput', dy!, w!, p),
   },
   conv2dGradWeight: {
     arity: 2,
     writesAll: true,
     dtypes: FLOAT_DTYPES,
-    infer: ([x, dy], p) => {
-      requireSameDtype('conv2dGradWeight', x!, dy!);
-      requireFloat('conv2dGradWeight', x!);
-      const g = convGeometry(x!.shape, p.weightShape, p, 'conv2dGradWeight');
-      if (!sameShape(dy!.shape, [g.n, g.cOut, g.hOut, g.wOut])) {
-        throw new ShapeError(
-          `conv2dGradWeight: output gradient ${fmt(dy!.shape)} does not match the conv output [${[g.n, g.cOut, g.hOut, g.wOut].join(', ')}]`,
-        );
+    infer: ([x, dy], p) => gradWeightShape('conv2dGradWeight', x!, dy!, p),
+  },
+  conv2dGradInputAct: {
+    arity: 3,
+    writesAll: true,
+    dtypes: FLOAT_DTYPES,
+    infer: ([dy, w, y], p) => {
+      const out = gradInputShape('conv2dGradInputAct', dy!, w!, p);
+      checkMask('conv2dGradInputAct', p, dy!, y!);
+      return out;
+    },
+  },
+  conv2dGradWeightAct: {
+    arity: 3,
+    writesAll: true,
+    dtypes: FLOAT_DTYPES,
+    infer: ([x, dy, y], p) => {
+      const out = gradWeightShape('conv2dGradWeightAct', x!, dy!, p);
+      checkMask('conv2dGradWeightAct', p, dy!, y!);
+      return out;
+    },
+  },
+  biasActGrad: {
+    arity: 2,
+    writesAll: true,
+    dtypes: FLOAT_DTYPES,
+    infer: ([dy, y], p) => {
+      requireFloat('biasActGrad', dy!);
+      checkMask('biasActGrad', p, dy!, y!);
+      if (!(Number.isInteger(p.axis) && p.axis >= 0 && p.axis < dy!.shape.length)) {
+        throw new ArgumentError(`biasActGrad: axis ${p.axis} is not an axis of ${fmt(dy!.shape)}`);
       }
-      return { shape: p.weightShape, dtype: x!.dtype };
+      return { shape: [dy!.shape[p.axis]!], dtype: dy!.dtype };
     },
   },
   maxPool2d: {

@@ -544,6 +544,9 @@ class GraphBuilder {
         ]);
       }
       case 'conv2dGradWeight':
+      case 'conv2dGradInputAct':
+      case 'conv2dGradWeightAct':
+      case 'biasActGrad':
       case 'maxPool2dGrad':
       case 'avgPool2dGrad':
       case 'reluBackward':

@@ -131,6 +131,29 @@ const probes: { [K in OpName]: Probe<K> } = {
     ],
     params: { ...conv, weightShape: [3, 2, 3, 3] },
   },
+  conv2dGradInputAct: {
+    shapes: [
+      [1, 3, 2, 2],
+      [3, 2, 3, 3],
+      [1, 3, 2, 2],
+    ],
+    params: { ...conv, inputShape: [1, 2, 4, 4], activation: 'relu', negativeSlope: 0.01 },
+  },
+  conv2dGradWeightAct: {
+    shapes: [
+      [1, 2, 4, 4],
+      [1, 3, 2, 2],
+      [1, 3, 2, 2],
+    ],
+    params: { ...conv, weightShape: [3, 2, 3, 3], activation: 'leakyRelu', negativeSlope: 0.1 },
+  },
+  biasActGrad: {
+    shapes: [
+      [1, 3, 2, 2],
+      [1, 3, 2, 2],
+    ],
+    params: { axis: 1, activation: 'relu', negativeSlope: 0.01 },
+  },
   maxPool2d: { shapes: [[1, 2, 4, 4]], params: pool },
   maxPool2dGrad: {
     shapes: [

@@ -287,6 +287,79 @@ function convGradWeightRow(name: string, xShape: number[], wShape: number[], o: 
   };
 }
 
+/** The fused epilogue's backward mask on plain arrays: relu y ≤ 0 ? 0 : dy, leakyRelu y > 0 ? dy : dy·slope. */
+function maskRef(dy: Nd, y: Nd, act: EpilogueActivation, slope: number): Nd {
+  return N.zip(
+    (u, v) => (act === 'relu' ? (v <= 0 ? 0 : u) : act === 'leakyRelu' ? (v > 0 ? u : u * slope) : u),
+    dy,
+    y,
+  );
+}
+
+/** The forward output a mask reads: away from 0 (gradcheck's steps never cross a kink), both signs. */
+const maskSource = (g: Generator, shape: number[]): Nd => N.awayFromZero(g, shape);
+
+function convGradInputActRow(
+  name: string,
+  xShape: number[],
+  wShape: number[],
+  o: ConvOpts,
+  act: EpilogueActivation,
+): Row {
+  const p = refConvP([wShape[2]!, wShape[3]!], o);
+  const yShape = convOutShape(xShape, wShape, p);
+  const inputShape = xShape as [number, number, number, number];
+  return {
+    name: `conv2dGradInputAct ${act} ${name}: dy ${fmt(yShape)} w ${fmt(wShape)} -> ${fmt(xShape)}`,
+    covers: ['conv2dGradInputAct'],
+    inputs: (g) => [F(N.randnNd(g, yShape)), F(N.randnNd(g, wShape)), F(maskSource(g, yShape))],
+    op: (dy, w, y) =>
+      run('conv2dGradInputAct', [dy, w, y], { ...libConvP(p), inputShape, activation: act, negativeSlope: 0.2 }),
+    ref: (dy, w, y) => N.conv2dGradInputNd(maskRef(dy, y, act, 0.2), w, xShape, p),
+    // The mask's derivative in y is 0 wherever it exists: no gradient flows to y.
+    grad: [0, 1],
+  };
+}
+
+function convGradWeightActRow(
+  name: string,
+  xShape: number[],
+  wShape: number[],
+  o: ConvOpts,
+  act: EpilogueActivation,
+): Row {
+  const p = refConvP([wShape[2]!, wShape[3]!], o);
+  const yShape = convOutShape(xShape, wShape, p);
+  const weightShape = wShape as [number, number, number, number];
+  return {
+    name: `conv2dGradWeightAct ${act} ${name}: x ${fmt(xShape)} dy ${fmt(yShape)} -> ${fmt(wShape)}`,
+    covers: ['conv2dGradWeightAct'],
+    inputs: (g) => [F(N.randnNd(g, xShape)), F(N.randnNd(g, yShape)), F(maskSource(g, yShape))],
+    op: (x, dy, y) =>
+      run('conv2dGradWeightAct', [x, dy, y], { ...libConvP(p), weightShape, activation: act, negativeSlope: 0.2 }),
+    ref: (x, dy, y) => N.conv2dGradWeightNd(x, maskRef(dy, y, act, 0.2), wShape, p),
+    grad: [0, 1],
+  };
+}
+
+function biasActGradRow(shape: number[], axis: number, act: EpilogueActivation): Row {
+  return {
+    name: `biasActGrad ${act} ${fmt(shape)} keeping axis ${axis}`,
+    covers: ['biasActGrad'],
+    inputs: (g) => [F(N.randnNd(g, shape)), F(maskSource(g, shape))],
+    op: (dy, y) => run('biasActGrad', [dy, y], { axis, activation: act, negativeSlope: 0.2 }),
+    ref: (dy, y) => {
+      const m = maskRef(dy, y, act, 0.2);
+      const out = N.build([shape[axis]!], () => 0);
+      N.forEachIndex(shape, (idx) => {
+        out.data[idx[axis]!]! += N.get(m, idx);
+      });
+      return out;
+    },
+    grad: [0],
+  };
+}
+
 // ----------------------------------------------------------- pool helpers
 
 interface PoolOpts {
@@ -1364,6 +1437,17 @@ const rows: Row[] = [
   convGradWeightRow('1x1 (pointwise)', [2, 3, 3, 4], [2, 3, 1, 1], {}),
   convGradWeightRow('depthwise', [2, 3, 4, 4], [3, 1, 3, 3], { groups: 3, padding: 1 }),
 
+  // The backward of a fused epilogue: direct dX (unit stride) and the im2col dX (stride 2), dW, the bias.
+  ...(['relu', 'leakyRelu', 'none'] as const).flatMap((act) => [
+    convGradInputActRow('padding 1 (direct)', [2, 3, 6, 5], [4, 3, 3, 3], { padding: 1 }, act),
+    convGradInputActRow('stride 2 groups 2 (im2col)', [1, 4, 7, 6], [4, 2, 3, 3], { stride: 2, groups: 2 }, act),
+    convGradWeightActRow('padding 1', [2, 3, 6, 5], [9, 3, 3, 3], { padding: 1 }, act),
+    convGradWeightActRow('stride 2 groups 2', [2, 4, 7, 6], [4, 2, 3, 3], { stride: 2, groups: 2 }, act),
+    biasActGradRow([2, 5, 3, 4], 1, act),
+    biasActGradRow([2, 3, 6], 2, act),
+  ]),
+  biasActGradRow([3, 6, 1, 1], 1, 'relu'),
+
   // -------------------------------------------------------------- pooling
   maxPoolRow('2x2 (stride defaults to the kernel)', [2, 2, 6, 6], 2, {}),
   maxPoolRow('3x3 stride 2 (overlapping)', [2, 2, 7, 7], 3, { stride: 2 }),
@@ -1493,6 +1577,9 @@ const ACCELERATED: ReadonlySet<OpName> = new Set<OpName>([
   'conv2dBiasAct',
   'conv2dGradInput',
   'conv2dGradWeight',
+  'conv2dGradInputAct',
+  'conv2dGradWeightAct',
+  'biasActGrad',
   'maxPool2d',
   'maxPool2dGrad',
   'avgPool2d',
@@ -1520,6 +1607,9 @@ const REDUCING: ReadonlySet<OpName> = new Set<OpName>([
   'conv2dBiasAct',
   'conv2dGradInput',
   'conv2dGradWeight',
+  'conv2dGradInputAct',
+  'conv2dGradWeightAct',
+  'biasActGrad',
   'avgPool2d',
   'avgPool2dGrad',
 ]);

@@ -7,9 +7,11 @@
  */
 import type { DType, TypedArray } from '../../core/dtype.js';
 import type { EpilogueParams, OpParams } from '../../core/ops.js';
+import { contiguousStrides } from '../../core/shape.js';
 import { type CpuView, denseData } from './storage.js';
-import { conv2dKernel } from './conv.js';
+import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv.js';
 import { matmulKernel } from './matmul.js';
+import { sumKernel } from './reduce.js';
 
 /**
  * Applies the epilogue in place to `rows` rows of `length` consecutive elements of `y`, with
@@ -48,4 +50,50 @@ export function matmulBiasActKernel(inputs: readonly CpuView[], out: CpuView, p:
   matmulKernel(inputs.slice(0, 2), out);
   const [b, m, n] = out.shape as [number, number, number];
   applyEpilogue(out.storage, out.dtype, denseData(inputs[2]!), b * m, n, 'column', p);
+}
+
+/**
+ * The backward of an epilogue, read off its output y: mask(dy, y) = relu: y ≤ 0 ? 0 : dy
+ * (reluBackward's rule), leakyRelu: y > 0 ? dy : dy·slope (where(y > 0, dy, mul(dy, slope)),
+ * the slope rounded to the dtype), none: dy; as a dense view of a new array. The reference
+ * kernels of the *Act primitives run the plain kernel on it.
+ */
+function maskedGrad(dy: CpuView, y: CpuView, p: EpilogueParams): CpuView {
+  const g = denseData(dy);
+  if (p.activation === 'none') return { ...dy, storage: g, strides: contiguousStrides(dy.shape), offset: 0 };
+  const m = denseData(y);
+  const out = new (g.constructor as new (n: number) => TypedArray)(g.length);
+  const slope = dy.dtype === 'float32' ? Math.fround(p.negativeSlope) : p.negativeSlope;
+  const relu = p.activation === 'relu';
+  for (let i = 0; i < g.length; i++) {
+    const v = g[i]!;
+    const yi = m[i]!;
+    out[i] = relu ? (yi <= 0 ? 0 : v) : yi > 0 ? v : v * slope;
+  }
+  return { storage: out, dtype: dy.dtype, shape: dy.shape, strides: contiguousStrides(dy.shape), offset: 0 };
+}
+
+export function conv2dGradInputActKernel(
+  inputs: readonly CpuView[],
+  out: CpuView,
+  p: OpParams['conv2dGradInputAct'],
+): void {
+  conv2dGradInputKernel([maskedGrad(inputs[0]!, inputs[2]!, p), inputs[1]!], out, p);
+}
+
+export function conv2dGradWeightActKernel(
+  inputs: readonly CpuView[],
+  out: CpuView,
+  p: OpParams['conv2dGradWeightAct'],
+): void {
+  conv2dGradWeightKernel([inputs[0]!, maskedGrad(inputs[1]!, inputs[2]!, p)], out, p);
+}
+
+/** The axes biasActGrad sums: every axis of an array of rank `rank` but `axis`. */
+export const biasAxes = (rank: number, axis: number): number[] =>
+  Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
+
+export function biasActGradKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['biasActGrad']): void {
+  const dy = inputs[0]!;
+  sumKernel([maskedGrad(dy, inputs[1]!, p)], out, { axes: biasAxes(dy.shape.length, p.axis), keepDims: false });
 }

@@ -11,7 +11,13 @@ import { binaryKernel, castKernel, compareKernel, unaryKernel, whereKernel } fro
 import { argmaxKernel, logSoftmaxKernel, maxKernel, sumKernel } from './reduce.js';
 import { concatKernel, contiguousKernel, padKernel } from './movement.js';
 import { matmulKernel } from './matmul.js';
-import { conv2dBiasActKernel, matmulBiasActKernel } from './epilogue.js';
+import {
+  biasActGradKernel,
+  conv2dBiasActKernel,
+  conv2dGradInputActKernel,
+  conv2dGradWeightActKernel,
+  matmulBiasActKernel,
+} from './epilogue.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv.js';
 import { avgPool2dGradKernel, avgPool2dKernel, maxPool2dGradKernel, maxPool2dKernel } from './pool.js';
 
@@ -49,6 +55,9 @@ const kernels: KernelTable<TypedArray> = {
   matmulBiasAct: matmulBiasActKernel,
   conv2dGradInput: conv2dGradInputKernel,
   conv2dGradWeight: conv2dGradWeightKernel,
+  conv2dGradInputAct: conv2dGradInputActKernel,
+  conv2dGradWeightAct: conv2dGradWeightActKernel,
+  biasActGrad: biasActGradKernel,
   maxPool2d: maxPool2dKernel,
   maxPool2dGrad: maxPool2dGradKernel,
   avgPool2d: avgPool2dKernel,
