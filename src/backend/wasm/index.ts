@@ -39,7 +39,14 @@ import type { CpuView } from '../cpu/storage.js';
 import { withFallback } from '../fallback.js';
 import type { KernelFunction } from './kernels-abi.js';
 import type { FastKernel } from './kernels/common.js';
-import { conv2dBiasActFast, conv2dFast, conv2dGradInputFast, conv2dGradWeightFast } from './kernels/conv.js';
+import {
+  conv2dBiasActFast,
+  conv2dFast,
+  conv2dGradInputActFast,
+  conv2dGradInputFast,
+  conv2dGradWeightActFast,
+  conv2dGradWeightFast,
+} from './kernels/conv.js';
 import {
   WASM_BINARY_OPS,
   WASM_UNARY_OPS,
@@ -51,7 +58,7 @@ import {
 import { matmulBiasActFast, matmulFast } from './kernels/matmul.js';
 import { wasmOptimizerKernels } from './kernels/optim.js';
 import { avgPool2dFast, avgPool2dGradFast, maxPool2dFast, maxPool2dGradFast } from './kernels/pool.js';
-import { logSoftmaxFast, sumFast } from './kernels/reduce.js';
+import { biasActGradFast, logSoftmaxFast, sumFast } from './kernels/reduce.js';
 import type { HeapStats, WasmHeap } from './heap.js';
 import { activeHeap, activeRuntime, features, ready, setThreads, threads, threadsReady } from './lifecycle.js';
 import { ArenaFullError, type KernelVariant, type WasmRuntime, instantiateSync, stagingCopies } from './runtime.js';
@@ -111,6 +118,7 @@ export const KERNEL_CALLERS: { readonly [F in KernelFunction]: string } = {
   maxPool2x2: 'kernels/pool',
   maxPool2x2Grad: 'kernels/pool',
   biasActPlanes: 'kernels/conv',
+  epilogueMask: 'kernels/conv',
   biasActRows: 'kernels/matmul',
   logSoftmaxRows: 'kernels/reduce',
   zeroBytes: 'runtime',
@@ -161,6 +169,9 @@ function makeBackend(runtime: () => WasmRuntime | null, heap: () => WasmHeap | n
     matmulBiasAct: override('matmulBiasAct', runtime, matmulBiasActFast),
     conv2dGradInput: override('conv2dGradInput', runtime, conv2dGradInputFast),
     conv2dGradWeight: override('conv2dGradWeight', runtime, conv2dGradWeightFast),
+    conv2dGradInputAct: override('conv2dGradInputAct', runtime, conv2dGradInputActFast),
+    conv2dGradWeightAct: override('conv2dGradWeightAct', runtime, conv2dGradWeightActFast),
+    biasActGrad: override('biasActGrad', runtime, biasActGradFast),
     maxPool2d: override('maxPool2d', runtime, maxPool2dFast),
     maxPool2dGrad: override('maxPool2dGrad', runtime, maxPool2dGradFast),
     avgPool2d: override('avgPool2d', runtime, avgPool2dFast),

@@ -1199,6 +1199,83 @@ export function biasActRows(y: usize, rows: i32, cols: i32, ld: i32, bias: usize
   }
 }
 
+// ---------------------------------------- backward of the fused epilogues (issue 12)
+// The gradient at a fused epilogue's pre-activation, read off its output y and applied to dy
+// where a backward kernel reads dy (the padded copy of dX, the transpose of dW, the bias
+// sum), so no masked copy of dy is ever written: relu as reluBackward (y ≤ 0 ? 0 : dy, so a
+// NaN y passes dy), leakyRelu as where(y > 0, dy, dy·slope). Exact selections and one
+// rounded product: the values the separate mask op gives, bit for bit.
+
+// @ts-ignore: decorator
+@inline
+function maskVec(act: i32, g: v128, y: v128, slope: v128): v128 {
+  if (act == ACT_RELU) return v128.andnot(g, f32x4.le(y, f32x4.splat(0)));
+  return v128.bitselect(g, f32x4.mul(g, slope), f32x4.gt(y, f32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline
+function maskF32(act: i32, g: f32, y: f32, slope: f32): f32 {
+  // select, not a branch: the mask follows the data, and a branch on it mispredicts half the time.
+  if (act == ACT_RELU) return select<f32>(0, g, y <= 0);
+  return select<f32>(g, g * slope, y > 0);
+}
+
+/**
+ * Column o of a sample's transposed dY (rows NR floats apart from d): hw floats of dy at src,
+ * masked by y at m (act 0 none: m unread, 1 relu, 2 leakyRelu), four at a time.
+ */
+// @ts-ignore: decorator
+@inline
+function maskTransposeF32(d: usize, src: usize, m: usize, hw: i32, act: i32, slope: f32): void {
+  const s = f32x4.splat(slope);
+  let q = 0;
+  for (; q + 4 <= hw; q += 4) {
+    let v = v128.load(src);
+    if (act != ACT_NONE) v = maskVec(act, v, v128.load(m), s);
+    store<f32>(d, f32x4.extract_lane(v, 0));
+    store<f32>(d, f32x4.extract_lane(v, 1), NR * 4);
+    store<f32>(d, f32x4.extract_lane(v, 2), NR * 8);
+    store<f32>(d, f32x4.extract_lane(v, 3), NR * 12);
+    d += NR * 16;
+    src += 16;
+    m += 16;
+  }
+  for (; q < hw; q++) {
+    store<f32>(d, act == ACT_NONE ? load<f32>(src) : maskF32(act, load<f32>(src), load<f32>(m), slope));
+    d += NR * 4;
+    src += 4;
+    m += 4;
+  }
+}
+
+/** n floats of dy at src, masked by y at m (act 1 relu, 2 leakyRelu), into dst. */
+// @ts-ignore: decorator
+@inline
+function maskCopyF32(dst: usize, src: usize, m: usize, n: i32, act: i32, slope: f32): void {
+  const s = f32x4.splat(slope);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(dst, maskVec(act, v128.load(src), v128.load(m), s));
+    dst += 16;
+    src += 16;
+    m += 16;
+  }
+  for (; i < n; i++) {
+    store<f32>(dst, maskF32(act, load<f32>(src), load<f32>(m), slope));
+    dst += 4;
+    src += 4;
+    m += 4;
+  }
+}
+
+/** out = dy masked by y, n dense floats (act 0 none: a copy, 1 relu, 2 leakyRelu): dX's operand where no direct kernel reads dy. */
+export function epilogueMask(dy: usize, y: usize, out: usize, n: i32, act: i32, slope: f32): void {
+  if (act == ACT_NONE) copyF32(out, dy, n);
+  else if (act == ACT_RELU) maskCopyF32(out, dy, y, n, ACT_RELU, slope);
+  else maskCopyF32(out, dy, y, n, 2, slope);
+}
+
 /**
  * log softmax of rows r0 ≤ r < r1 of dense [rows, len] x into y, as the reference: m the row's
  * maximum (NaN if any is NaN; 0 where infinite), then x − m − log Σ exp(x − m) in f64, rounded once.
@@ -1265,37 +1342,106 @@ function sumRowF64(x: usize, n: i32): f64 {
   return s;
 }
 
+/** sumRowF64 of x masked by m as it is read (the bias gradient of a fused epilogue). */
+// @ts-ignore: decorator
+@inline
+function sumRowMaskedF64(x: usize, m: usize, n: i32, act: i32, slope: f32): f64 {
+  const sv = f32x4.splat(slope);
+  let acc0 = f64x2.splat(0);
+  let acc1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = maskVec(act, v128.load(x), v128.load(m), sv);
+    acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(v));
+    acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
+    x += 16;
+    m += 16;
+  }
+  const acc = f64x2.add(acc0, acc1);
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; i < n; i++) {
+    s += <f64>maskF32(act, load<f32>(x), load<f32>(m), slope);
+    x += 4;
+    m += 4;
+  }
+  return s;
+}
+
 /**
  * Sum of a dense [k0, r1, k2, r3] array over its r axes: out[i0, i2] = Σ x[i0, j1, i2, j3].
  * The caller folds any reduction whose kept and reduced axes form at most K R K R runs
  * into this shape (a leading R run gets k0 = 1). Accumulates in f64 like the reference;
  * `acc` is k2 f64 of scratch, used when r3 = 1 (rows summed column-wise). `ld` is the full
  * length of the k2 axis (x's and out's rows): a lane may sum a range of k2 columns of it,
- * each output still summed in the same order, so any split gives the same bits.
+ * each output still summed in the same order, so any split gives the same bits. With act
+ * 1 (relu) or 2 (leakyRelu), x is masked by m (same layout) as it is read: biasActGrad.
  */
-export function sumKRKR(x: usize, k0: i32, r1: i32, k2: i32, r3: i32, out: usize, acc: usize, ld: i32): void {
+export function sumKRKR(
+  x: usize,
+  k0: i32,
+  r1: i32,
+  k2: i32,
+  r3: i32,
+  out: usize,
+  acc: usize,
+  ld: i32,
+  m: usize,
+  act: i32,
+  slope: f32,
+): void {
+  if (act == ACT_RELU) sumKRKRMasked(x, k0, r1, k2, r3, out, acc, ld, m, ACT_RELU, slope);
+  else if (act == ACT_NONE) sumKRKRMasked(x, k0, r1, k2, r3, out, acc, ld, m, ACT_NONE, slope);
+  else sumKRKRMasked(x, k0, r1, k2, r3, out, acc, ld, m, 2, slope);
+}
+
+/** sumKRKR for one activation (a constant once inlined): x masked by m as it is read, unless act is ACT_NONE. */
+// @ts-ignore: decorator
+@inline
+function sumKRKRMasked(
+  x: usize,
+  k0: i32,
+  r1: i32,
+  k2: i32,
+  r3: i32,
+  out: usize,
+  acc: usize,
+  ld: i32,
+  m: usize,
+  act: i32,
+  slope: f32,
+): void {
+  const sv = f32x4.splat(slope);
   for (let i0 = 0; i0 < k0; i0++) {
     const xb = x + <usize>(i0 * r1 * ld * r3 * 4);
+    const mb = m + <usize>(i0 * r1 * ld * r3 * 4);
     const ob = out + <usize>(i0 * ld * 4);
     if (r3 == 1) {
       memory.fill(acc, 0, <usize>(k2 * 8));
       for (let j1 = 0; j1 < r1; j1++) {
         const row = xb + <usize>(j1 * ld * 4);
+        const mrow = mb + <usize>(j1 * ld * 4);
         let i2 = 0;
         for (; i2 + 2 <= k2; i2 += 2) {
           const pa = acc + <usize>(i2 * 8);
-          v128.store(pa, f64x2.add(v128.load(pa), f64x2.promote_low_f32x4(v128.load64_zero(row + <usize>(i2 * 4)))));
+          let v = v128.load64_zero(row + <usize>(i2 * 4));
+          if (act != ACT_NONE) v = maskVec(act, v, v128.load64_zero(mrow + <usize>(i2 * 4)), sv);
+          v128.store(pa, f64x2.add(v128.load(pa), f64x2.promote_low_f32x4(v)));
         }
         for (; i2 < k2; i2++) {
           const pa = acc + <usize>(i2 * 8);
-          store<f64>(pa, load<f64>(pa) + <f64>load<f32>(row + <usize>(i2 * 4)));
+          let v = load<f32>(row + <usize>(i2 * 4));
+          if (act != ACT_NONE) v = maskF32(act, v, load<f32>(mrow + <usize>(i2 * 4)), slope);
+          store<f64>(pa, load<f64>(pa) + <f64>v);
         }
       }
       for (let i2 = 0; i2 < k2; i2++) store<f32>(ob + <usize>(i2 * 4), <f32>load<f64>(acc + <usize>(i2 * 8)));
     } else {
       for (let i2 = 0; i2 < k2; i2++) {
         let s: f64 = 0;
-        for (let j1 = 0; j1 < r1; j1++) s += sumRowF64(xb + <usize>(((j1 * ld + i2) * r3) * 4), r3);
+        for (let j1 = 0; j1 < r1; j1++) {
+          const at = <usize>(((j1 * ld + i2) * r3) * 4);
+          s += act == ACT_NONE ? sumRowF64(xb + at, r3) : sumRowMaskedF64(xb + at, mb + at, r3, act, slope);
+        }
         store<f32>(ob + <usize>(i2 * 4), <f32>s);
       }
     }
@@ -1694,6 +1840,8 @@ function convTile3(ckk: i32, a: usize, x: usize, tab: usize, y: usize, rowBytes:
  * `f` is packConvFilters' layout; x advances xStride floats and y yStride floats per
  * sample; `work` is convDirectWorkBytes() of scratch for this lane. Every output is summed
  * over the taps in one fixed order, whatever the ranges: results do not depend on the split.
+ * With act 1 (relu) or 2 (leakyRelu), x is masked by m (same layout) as it is padded: the dX
+ * of a fused epilogue (conv2dGradInputAct), x then being dY and m the forward output.
  */
 export function convDirect(
   x: usize,
@@ -1722,6 +1870,9 @@ export function convDirect(
   hOut: i32,
   wOut: i32,
   work: usize,
+  m: usize,
+  act: i32,
+  slope: f32,
 ): void {
   const hp = h + pt + pb;
   const wp = w + pl + pr;
@@ -1746,13 +1897,14 @@ export function convDirect(
   const rowBytes = <usize>(hw * 4);
   for (let s = s0; s < s1; s++) {
     const xs = x + <usize>(s * xStride * 4);
+    const ms = m + <usize>(s * xStride * 4);
     for (let c = 0; c < cIn; c++) {
       for (let r = 0; r < h; r++) {
-        copyF32(
-          padded + <usize>(((c * hp + r + pt) * wp + pl) * 4),
-          xs + <usize>(((c * h + r) * w) * 4),
-          w,
-        );
+        const dst = padded + <usize>(((c * hp + r + pt) * wp + pl) * 4);
+        const at = <usize>(((c * h + r) * w) * 4);
+        if (act == ACT_NONE) copyF32(dst, xs + at, w);
+        else if (act == ACT_RELU) maskCopyF32(dst, xs + at, ms + at, w, ACT_RELU, slope);
+        else maskCopyF32(dst, xs + at, ms + at, w, 2, slope);
       }
     }
     const ys = y + <usize>(s * yStride * 4);
@@ -1827,7 +1979,9 @@ function accumulateRow64(p: usize, lo: v128, hi: v128): void {
  * blocks [tb0, tb1) (MR taps each, tap t = (c·kh + i)·kw + j), all cOut channels, summed
  * over n samples: x advances xStride and dy dyStride floats per sample; dW rows are ckk
  * floats apart. `acc` is convImplicitAccBytes() of float64 sums shared by all lanes (each
- * touches only its taps); `work` is convImplicitWorkBytes() of scratch for this lane.
+ * touches only its taps); `work` is convImplicitWorkBytes() of scratch for this lane. With
+ * act 1 (relu) or 2 (leakyRelu), dy is masked by m (same layout) as it is transposed:
+ * conv2dGradWeightAct, m being the forward output.
  */
 export function convImplicitGradWeight(
   x: usize,
@@ -1856,6 +2010,9 @@ export function convImplicitGradWeight(
   acc: usize,
   out: usize,
   work: usize,
+  m: usize,
+  act: i32,
+  slope: f32,
 ): void {
   const hp = h + pt + pb;
   const wp = w + pl + pr;
@@ -1895,13 +2052,14 @@ export function convImplicitGradWeight(
       }
     }
     const dys = dy + <usize>(s * dyStride * 4);
+    const ms = m + <usize>(s * dyStride * 4);
     for (let o = 0; o < cOut; o++) {
       const src = dys + <usize>(o * hw * 4);
+      const msrc = ms + <usize>(o * hw * 4);
       let d = dyT + <usize>((((o / NR) * hw) * NR + (o % NR)) * 4);
-      for (let q = 0; q < hw; q++) {
-        store<f32>(d, load<f32>(src + <usize>(q * 4)));
-        d += NR * 4;
-      }
+      if (act == ACT_NONE) maskTransposeF32(d, src, msrc, hw, ACT_NONE, slope);
+      else if (act == ACT_RELU) maskTransposeF32(d, src, msrc, hw, ACT_RELU, slope);
+      else maskTransposeF32(d, src, msrc, hw, 2, slope);
     }
     for (let cb = 0; cb < blocks; cb++) {
       const bBase = dyT + <usize>(cb * hw * NR * 4);

@@ -11,6 +11,9 @@
  *
  * conv2dGradWeight, at any stride, is the implicit GEMM of runImplicitGradWeight: the same
  * padded copy of each sample, read tap by tap, with no im2col buffer.
+ *
+ * Both take the backward of a fused epilogue (GradMask): dY is masked by the forward output
+ * as it is padded (dX) or transposed (dW), so the masked gradient is never written out.
  */
 import type { Conv2dParams, ConvGeometry, EpilogueParams } from '../../../core/ops.js';
 import type { CpuView } from '../../cpu/storage.js';
@@ -18,7 +21,7 @@ import { TILE } from '../kernels-abi.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { align64, biasActPlanes, bytes, dense, stage } from './common.js';
+import { align64, biasActPlanes, bytes, dense, epilogueArgs, stage } from './common.js';
 
 /**
  * Output channels per filter block: kernels.ts's MR (4×8 tiles), or MR3 (3×12 tiles) where
@@ -137,8 +140,22 @@ export interface DirectEpilogue extends EpilogueParams {
   readonly bias: Float32Array;
 }
 
-/** Runs a DirectConv on views `x` and `filters`, writing all of `out` (then the epilogue, if any). */
+/**
+ * The backward of a fused epilogue where a kernel reads dy: the forward output y (dy's
+ * layout) whose mask (kernels.ts's maskVec) the kernel applies to dy as it copies it.
+ */
+export interface GradMask extends EpilogueParams {
+  readonly y: CpuView;
+}
 
+/** A kernel's mask arguments (pointer to y at `at` bytes, activation code, slope); none: no mask. */
+const maskArgs = (m: GradMask | null | undefined, py: number | undefined, at: number): number[] =>
+  m ? [py! + at, ...epilogueArgs(m)] : [0, 0, 0];
+
+/**
+ * Runs a DirectConv on views `x` and `filters`, writing all of `out` (then the epilogue, if
+ * any). With `mask`, x (then dY) is masked by the forward output as it is padded.
+ */
 export function runDirectConv(
   rt: WasmRuntime,
   d: DirectConv,
@@ -146,6 +163,7 @@ export function runDirectConv(
   filters: CpuView,
   out: CpuView,
   epi?: DirectEpilogue | null,
+  mask?: GradMask | null,
 ): void {
   const ckk = d.chans * d.kh * d.kw;
   const mr = blockRows(d.rows);
@@ -163,9 +181,10 @@ export function runDirectConv(
     bytes(d.groups * packed),
     { out: out.storage as Float32Array, length: d.n * yPlane },
     lanes * workBytes,
-    ...(epi ? [{ in: epi.bias }] : []),
+    epi ? { in: epi.bias } : 0,
+    mask ? { in: dense(mask.y) } : 0,
   ]);
-  const [px, pf, pfp, py, pwork, pbias] = io.ptrs;
+  const [px, pf, pfp, py, pwork, pbias, pmask] = io.ptrs;
   const hw = d.hOut * d.wOut;
   /** The epilogue on output planes [p0, p1). */
   const epilogue = (p0: number, p1: number) => biasActPlanes(py!, p0, p1, d.rowsTotal, hw, pbias!, epi!);
@@ -217,6 +236,7 @@ export function runDirectConv(
           d.hOut,
           d.wOut,
           pwork! + lane * workBytes,
+          ...maskArgs(mask, pmask, bytes(gr * d.chans * d.h * d.w)),
         ],
       });
     }
@@ -245,6 +265,7 @@ export function runImplicitGradWeight(
   x: CpuView,
   dy: CpuView,
   out: CpuView,
+  mask?: GradMask | null,
 ): void {
   const [pt, pb, pl, pr] = p.padding;
   const hp = g.h + pt + pb;
@@ -263,8 +284,9 @@ export function runImplicitGradWeight(
     { out: out.storage as Float32Array, length: g.groups * rows * ckk },
     accBytes,
     lanes * workBytes,
+    mask ? { in: dense(mask.y) } : 0,
   ]);
-  const [px, pdy, pdw, pacc, pwork] = io.ptrs;
+  const [px, pdy, pdw, pacc, pwork, pmask] = io.ptrs;
   const programs: Program[] = splitRange(tapBlocks, lanes).map(([t0, t1], lane) => {
     const program: Program = [];
     for (let gr = 0; gr < g.groups; gr++) {
@@ -297,6 +319,7 @@ export function runImplicitGradWeight(
           pacc!,
           pdw! + bytes(gr * rows * ckk),
           pwork! + lane * workBytes,
+          ...maskArgs(mask, pmask, bytes(gr * rows * hw)),
         ],
       });
     }

@@ -5,6 +5,7 @@
  * conv-direct.ts's implicit GEMM.
  */
 import { type Conv2dParams, type ConvGeometry, type EpilogueParams, convGeometry } from '../../../core/ops.js';
+import { contiguousStrides } from '../../../core/shape.js';
 import type { CpuView } from '../../cpu/storage.js';
 import type { WasmRuntime } from '../runtime.js';
 import {
@@ -18,7 +19,7 @@ import {
   windowArgs,
 } from '../plan.js';
 import type { Program } from '../pool.js';
-import { type FastKernel, biasActPlanes, bytes, dense, stage } from './common.js';
+import { type FastKernel, biasActPlanes, bytes, dense, epilogueArgs, stage } from './common.js';
 import { forwardPlan, gradInputPlan, runDirectConv, runImplicitGradWeight } from './conv-direct.js';
 
 /**
@@ -150,6 +151,55 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
   const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInput');
   const direct = gradInputPlan(g, p);
   if (direct) return runDirectConv(rt, direct, dyv, wv, out);
+  return gradInputIm2col(rt, g, p, dyv, wv, out);
+};
+
+/**
+ * conv2dGradInputAct: dX of the fused epilogue's masked gradient. The direct kernel masks dY
+ * as it pads it; the im2col path first writes the masked dY once (kernels.ts's epilogueMask)
+ * into a block of the heap that goes straight back, and declines (cpu) when none is free.
+ */
+export const conv2dGradInputActFast: FastKernel<'conv2dGradInputAct'> = (rt, inputs, out, p) => {
+  const [dyv, wv, yv] = inputs as [CpuView, CpuView, CpuView];
+  const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInputAct');
+  const mask = { y: yv, activation: p.activation, negativeSlope: p.negativeSlope };
+  const direct = gradInputPlan(g, p);
+  if (direct) return runDirectConv(rt, direct, dyv, wv, out, null, mask);
+  if (p.activation === 'none') return gradInputIm2col(rt, g, p, dyv, wv, out);
+  const n = g.n * g.cOut * g.hOut * g.wOut;
+  const masked = rt.heap.temporaryF32(n, false);
+  if (!masked) return false;
+  try {
+    const io = stage(rt, [{ in: dense(dyv) }, { in: dense(yv) }, { out: masked, length: n }]);
+    const [pdy, py, pm] = io.ptrs;
+    const lanes = lanesFor(rt, n);
+    rt.run(
+      splitRange(n, lanes, 4).map(([a, b]) => [
+        { fn: 'epilogueMask', args: [pdy! + bytes(a), py! + bytes(a), pm! + bytes(a), b - a, ...epilogueArgs(p)] },
+      ]),
+    );
+    io.finish();
+    const view: CpuView = {
+      storage: masked,
+      dtype: 'float32',
+      shape: dyv.shape,
+      strides: contiguousStrides(dyv.shape),
+      offset: 0,
+    };
+    return gradInputIm2col(rt, g, p, view, wv, out);
+  } finally {
+    rt.heap.recycle(masked);
+  }
+};
+
+function gradInputIm2col(
+  rt: WasmRuntime,
+  g: ConvGeometry,
+  p: Conv2dParams,
+  dyv: CpuView,
+  wv: CpuView,
+  out: CpuView,
+): void {
   const dxSize = g.n * g.cIn * g.h * g.w;
   const { hw, ckk, io, win, plane, forEachChunk } = im2colSetup(rt, g, p, [dyv, wv], out, dxSize);
   const [pdy, pw, pdx, pcols, pdyRows] = io.ptrs;
@@ -201,7 +251,7 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
     rt.run(channelSplit(rt, 'col2im', g, win, dxs, pcols!, ld));
   });
   io.finish();
-};
+}
 
 /**
  * dW as an implicit GEMM (conv-direct.ts's runImplicitGradWeight) for every stride, dilation
@@ -212,4 +262,11 @@ export const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs,
   const [xv, dyv] = inputs as [CpuView, CpuView];
   const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeight');
   runImplicitGradWeight(rt, g, p, xv, dyv, out);
+};
+
+/** conv2dGradWeightAct: the implicit GEMM with dY masked by the forward output as each sample's dY is transposed. */
+export const conv2dGradWeightActFast: FastKernel<'conv2dGradWeightAct'> = (rt, inputs, out, p) => {
+  const [xv, dyv, yv] = inputs as [CpuView, CpuView, CpuView];
+  const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeightAct');
+  runImplicitGradWeight(rt, g, p, xv, dyv, out, { y: yv, activation: p.activation, negativeSlope: p.negativeSlope });
 };

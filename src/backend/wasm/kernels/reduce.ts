@@ -1,8 +1,11 @@
 /** Sums over axes that fold into K R K R runs, accumulated in f64 like the reference. */
+import type { EpilogueParams } from '../../../core/ops.js';
 import { sizeOf } from '../../../core/shape.js';
+import type { CpuView } from '../../cpu/storage.js';
 import { splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
-import { type FastKernel, bytes, dense, stage } from './common.js';
+import type { WasmRuntime } from '../runtime.js';
+import { type FastKernel, bytes, dense, epilogueArgs, stage } from './common.js';
 import { elementLanes } from './elementwise.js';
 
 /**
@@ -10,12 +13,30 @@ import { elementLanes } from './elementwise.js';
  * with k0 = 1): all of a tensor, the last or the leading axes, and a conv bias's
  * gradient (N, H, W of NCHW). Accumulates in f64 like the reference.
  */
-export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => {
-  const x = inputs[0]!;
+export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => sumRuns(rt, inputs[0]!, p.axes, out, null);
+
+/**
+ * biasActGrad: the sum of a bias's gradient (every axis but the bias's), with the fused
+ * epilogue's mask applied to dy as sumKRKR reads it. The same runs, split and order as sum
+ * of the masked gradient, so the same bits as the separate mask and sum.
+ */
+export const biasActGradFast: FastKernel<'biasActGrad'> = (rt, inputs, out, p) => {
+  const dy = inputs[0]!;
+  const axes = dy.shape.map((_, i) => i).filter((i) => i !== p.axis);
+  return sumRuns(rt, dy, axes, out, { y: inputs[1]!, activation: p.activation, negativeSlope: p.negativeSlope });
+};
+
+function sumRuns(
+  rt: WasmRuntime,
+  x: CpuView,
+  axes: readonly number[],
+  out: CpuView,
+  mask: (EpilogueParams & { readonly y: CpuView }) | null,
+): void | false {
   const runs: { size: number; reduced: boolean }[] = [];
   x.shape.forEach((d, i) => {
     if (d === 1) return;
-    const reduced = p.axes.includes(i);
+    const reduced = axes.includes(i);
     const last = runs[runs.length - 1];
     if (last && last.reduced === reduced) last.size *= d;
     else runs.push({ size: d, reduced });
@@ -33,22 +54,26 @@ export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => {
   const io = stage(rt, [
     { in: dense(x) },
     { out: out.storage as Float32Array, length: m },
+    mask ? { in: dense(mask.y) } : 0,
     ...ranges.map(([s, e]) => 8 * (byRows ? k2 : e - s)),
   ]);
-  const [px, po, ...pacc] = io.ptrs;
-  const programs: Program[] = ranges.map(([s, e], lane) =>
-    byRows
+  const [px, po, pm, ...pacc] = io.ptrs;
+  /** The mask's arguments for x's span from `at` floats on (none: act 0). */
+  const maskAt = (at: number): number[] => (mask ? [pm! + bytes(at), ...epilogueArgs(mask)] : [0, 0, 0]);
+  const programs: Program[] = ranges.map(([s, e], lane) => {
+    const at = byRows ? s * r1 * k2 * r3 : s * r3;
+    return byRows
       ? [
           {
             fn: 'sumKRKR',
-            args: [px! + bytes(s * r1 * k2 * r3), e - s, r1, k2, r3, po! + bytes(s * k2), pacc[lane]!, k2],
+            args: [px! + bytes(at), e - s, r1, k2, r3, po! + bytes(s * k2), pacc[lane]!, k2, ...maskAt(at)],
           },
         ]
-      : [{ fn: 'sumKRKR', args: [px! + bytes(s * r3), k0, r1, e - s, r3, po! + bytes(s), pacc[lane]!, k2] }],
-  );
+      : [{ fn: 'sumKRKR', args: [px! + bytes(at), k0, r1, e - s, r3, po! + bytes(s), pacc[lane]!, k2, ...maskAt(at)] }];
+  });
   rt.run(programs);
   io.finish();
-};
+}
 
 /**
  * log softmax along the last axis (kernels.ts's logSoftmaxRows), rows split across lanes like the
