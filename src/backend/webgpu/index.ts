@@ -25,7 +25,15 @@ import { withFallback } from '../fallback.js';
 import { acquireDevice } from './device.js';
 import { GpuStorage, Runtime, fromWords } from './runtime.js';
 import type { GpuView } from './kernels/common.js';
-import { binaryGpu, castGpu, compareGpu, contiguousGpu, unaryGpu, whereGpu } from './kernels/elementwise.js';
+import {
+  binaryGpu,
+  castGpu,
+  compareGpu,
+  contiguousGpu,
+  maskedGradGpu,
+  unaryGpu,
+  whereGpu,
+} from './kernels/elementwise.js';
 import { argmaxGpu, logSoftmaxGpu, maxGpu, sumGpu } from './kernels/reduce.js';
 import { concatGpu, padGpu } from './kernels/movement.js';
 import {
@@ -141,6 +149,19 @@ const kernels: KernelTable<GpuStorage> = {
   matmulBiasAct: kernel('matmulBiasAct', matmulBiasActGpu),
   conv2dGradInput: kernel('conv2dGradInput', conv2dGradInputGpu),
   conv2dGradWeight: kernel('conv2dGradWeight', conv2dGradWeightGpu),
+  // The backward of a fused epilogue: the masked gradient into scratch, then the plain kernel.
+  conv2dGradInputAct: kernel('conv2dGradInputAct', (r, [dy, w, y], out, p) =>
+    conv2dGradInputGpu(r, [maskedGradGpu(r, 'conv2dGradInputAct', dy!, y!, p), w!], out, p),
+  ),
+  conv2dGradWeightAct: kernel('conv2dGradWeightAct', (r, [x, dy, y], out, p) =>
+    conv2dGradWeightGpu(r, [x!, maskedGradGpu(r, 'conv2dGradWeightAct', dy!, y!, p)], out, p),
+  ),
+  biasActGrad: kernel('biasActGrad', (r, [dy, y], out, p) =>
+    sumGpu(r, [maskedGradGpu(r, 'biasActGrad', dy!, y!, p)], out, {
+      axes: dy!.shape.map((_, i) => i).filter((i) => i !== p.axis),
+      keepDims: false,
+    }),
+  ),
   maxPool2d: kernel('maxPool2d', maxPool2dGpu),
   maxPool2dGrad: kernel('maxPool2dGrad', maxPool2dGradGpu),
   avgPool2d: kernel('avgPool2d', avgPool2dGpu),

@@ -5,7 +5,8 @@
  * the others through the generic shape/stride walk.
  */
 import type { DType } from '../../../core/dtype.js';
-import type { BinaryOpName, CompareOp, UnaryOpName } from '../../../core/ops.js';
+import type { BinaryOpName, CompareOp, EpilogueParams, UnaryOpName } from '../../../core/ops.js';
+import { contiguousStrides } from '../../../core/shape.js';
 import type { GPUBufferLike } from '../gpu-types.js';
 import type { Runtime } from '../runtime.js';
 import {
@@ -225,4 +226,32 @@ export function castGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView): 
 
 export function contiguousGpu(rt: Runtime, inputs: readonly GpuView[], out: GpuView): void {
   mapKernel(rt, 'contiguous', out.shape, operandsFor(rt, 'contiguous', inputs, out), 'x0');
+}
+
+/** A float32 value as an exact WGSL expression (its bits), so the shader multiplies by the same number as the cpu. */
+const f32Literal = (v: number): string => {
+  const bits = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+  return `bitcast<f32>(${bits}u)`;
+};
+
+/**
+ * The backward of a fused epilogue, read off its output y: a scratch view of mask(dy, y)
+ * (relu: y ≤ 0 ? 0 : dy; leakyRelu: y > 0 ? dy : dy·slope), or dy itself for no activation.
+ * The *Act primitives on webgpu run their plain kernel on it.
+ */
+export function maskedGradGpu(rt: Runtime, op: string, dy: GpuView, y: GpuView, p: EpilogueParams): GpuView {
+  if (p.activation === 'none') return dy;
+  const out: GpuView = {
+    storage: rt.scratch('float32', sizeOfShape(dy.shape), op),
+    dtype: 'float32',
+    shape: dy.shape,
+    strides: contiguousStrides(dy.shape),
+    offset: 0,
+  };
+  const expr =
+    p.activation === 'relu'
+      ? 'select(x0, 0.0, x1 <= 0.0)'
+      : `select(x0 * ${f32Literal(p.negativeSlope)}, x0, x1 > 0.0)`;
+  mapKernel(rt, op, dy.shape, operandsFor(rt, op, [dy, y], out), expr);
+  return out;
 }
