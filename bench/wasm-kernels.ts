@@ -93,6 +93,21 @@ const convCases = (net: string, n: number, cIn: number, hw: number, cOut: number
       outShape: w,
       params: { ...p, weightShape: w },
     },
+    // The backward of conv2dBiasAct with ReLU: the same kernels with dY masked by the output.
+    {
+      name: `conv2dGradInputAct relu ${label}`,
+      op: 'conv2dGradInputAct',
+      inputs: [view(y), view(w), view(y)],
+      outShape: x,
+      params: { ...p, inputShape: x, activation: 'relu', negativeSlope: 0.01 },
+    },
+    {
+      name: `conv2dGradWeightAct relu ${label}`,
+      op: 'conv2dGradWeightAct',
+      inputs: [view(x), view(y), view(y)],
+      outShape: w,
+      params: { ...p, weightShape: w, activation: 'relu', negativeSlope: 0.01 },
+    },
   ];
 };
 const poolCases = (net: string, n: number, c: number, hw: number): Case[] => {
@@ -157,14 +172,14 @@ for (const c of cases) {
     let t0 = performance.now();
     call(thisBackend, c, outThis);
     if (r >= 2) tThis.push(performance.now() - t0);
-    if (otherBackend) {
+    if (otherBackend?.kernels[c.op]) {
       t0 = performance.now();
       call(otherBackend, c, outOther);
       if (r >= 2) tOther.push(performance.now() - t0);
     }
   }
   const row: (typeof rows)[number] = { kernel: c.name, this_ms: best(tThis) };
-  if (otherBackend) {
+  if (otherBackend?.kernels[c.op]) {
     let diff = 0;
     for (let i = 0; i < outThis.storage.length; i++)
       diff = Math.max(diff, Math.abs(outThis.storage[i]! - outOther.storage[i]!));
@@ -176,7 +191,7 @@ for (const c of cases) {
   const f = (v: number): string => v.toFixed(3).padStart(9);
   process.stdout.write(
     `${c.name.padEnd(44)}${f(row.this_ms)} ms` +
-      (otherBackend ? `${f(row.other_ms!)} ms  ×${row.other_over_this!.toFixed(2)}  Δ${diff(row)}` : '') +
+      (row.other_ms !== undefined ? `${f(row.other_ms)} ms  ×${row.other_over_this!.toFixed(2)}  Δ${diff(row)}` : '') +
       '\n',
   );
 }
