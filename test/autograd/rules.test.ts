@@ -300,6 +300,19 @@ test('the fused epilogues give no gradient to an input that needs none, and diff
   );
 });
 
+test('second order through conv2dBiasAct: the rules of conv2dGradInputAct, conv2dGradWeightAct and biasActGrad', () => {
+  for (const activation of ['relu', 'leakyRelu'] as const) {
+    const p = { ...conv, activation, negativeSlope: 0.25 };
+    // The bias keeps every pre-activation on one side of 0 under the ±1e-6 steps (even channels live, odd dead).
+    const inputs = () => [positive([1, 2, 4, 4]), positive([3, 2, 3, 3]), splitBias(3, 2 * 9 * 1.1 * 4)];
+    const grads = (x: Tensor, w: Tensor, b: Tensor) =>
+      gradsWithGraph(() => run('conv2dBiasAct', [x, w, b], p).mul(0.02).pow(3).sum(), [x, w, b]);
+    gradcheck((x, w, b) => T.concat(grads(x, w, b).map((g) => g.reshape([-1]))), inputs());
+    // Each second-order rule on its own.
+    for (const k of [0, 1, 2]) gradcheck((x, w, b) => grads(x, w, b)[k]!, inputs());
+  }
+});
+
 test('logSoftmax is one primitive: its gradient g − softmax·Σg, twice differentiable, and the edge values', () => {
   gradcheck((x) => T.logSoftmax(x, 1), [rand([3, 5])]);
   gradcheck((x) => T.logSoftmax(x, 0).mul(x), [rand([4, 2])]);
