@@ -185,11 +185,9 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
   // d/dx log softmax(x) · g = g − softmax(x) · Σ g along the axis, with softmax = exp(y).
   logSoftmax: (g, _x, y, p) => [ops.sub(g, ops.mul(ops.unary('exp', y), ops.sum(g, [p.axis], true)))],
   // The fused forms: the epilogue's gradient first, then the product's rule and the bias's sum.
-  // A convolution's activation is masked where its backward kernels read g (the *Act primitives).
+  // A convolution's activation is masked where its backward kernels read g (the *Act primitives;
+  // with no activation they are the plain gradient kernels and the bias sum).
   conv2dBiasAct: (g, [x, w, b], y, p) => {
-    if (p.activation === 'none') {
-      return [...gradRules.conv2d(g, [x!, w!], y, convOnly(p)), b!.requiresGrad ? ops.sum(g, [0, 2, 3]) : null];
-    }
     const c = convOnly(p);
     const e = epilogueOnly(p);
     return [
