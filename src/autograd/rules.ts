@@ -6,7 +6,7 @@
  */
 import { UnsupportedError } from '../core/errors.js';
 import { isFloat } from '../core/dtype.js';
-import type { EpilogueParams, OpName, OpParams, Pool2dParams } from '../core/ops.js';
+import { type EpilogueParams, type OpName, type OpParams, type Pool2dParams, biasGradAxes } from '../core/ops.js';
 import { run } from '../tensor/dispatch.js';
 import * as ops from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -247,16 +247,11 @@ export const gradRules: { readonly [K in OpName]: GradRule<K> } = {
     dy!.requiresGrad ? epilogueGrad(run('conv2d', [x!, g], convOnly(p)), y!, p) : null,
     null,
   ],
-  biasActGrad: (g, [dy, y], _out, p) => [
+  // The sum's rule (g broadcast back over the summed axes), through the same mask.
+  biasActGrad: (g, [dy, y], out, p) => [
     dy!.requiresGrad
       ? epilogueGrad(
-          ops.expand(
-            ops.reshape(
-              g,
-              dy!.shape.map((d, i) => (i === p.axis ? d : 1)),
-            ),
-            dy!.shape,
-          ),
+          gradRules.sum(g, [dy!], out, { axes: biasGradAxes(dy!.shape.length, p.axis), keepDims: false })[0]!,
           y!,
           p,
         )

@@ -59,6 +59,10 @@ export interface EpilogueParams {
 
 export const EPILOGUE_ACTIVATIONS: readonly EpilogueActivation[] = ['none', 'relu', 'leakyRelu'];
 
+/** The axes biasActGrad sums over dy of rank `rank`: every axis but the bias's `axis`. */
+export const biasGradAxes = (rank: number, axis: number): number[] =>
+  Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
+
 /** Parameters of every primitive. Adding a key here makes the compiler ask for its kernel and gradient rule. */
 export interface OpParams {
   // elementwise, one input

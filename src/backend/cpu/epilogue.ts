@@ -6,7 +6,7 @@
  * `mul(x, slope)` rounds its scalar.
  */
 import type { DType, TypedArray } from '../../core/dtype.js';
-import type { EpilogueParams, OpParams } from '../../core/ops.js';
+import { type EpilogueParams, type OpParams, biasGradAxes } from '../../core/ops.js';
 import { contiguousStrides } from '../../core/shape.js';
 import { type CpuView, denseData } from './storage.js';
 import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel } from './conv.js';
@@ -89,11 +89,7 @@ export function conv2dGradWeightActKernel(
   conv2dGradWeightKernel([inputs[0]!, maskedGrad(inputs[1]!, inputs[2]!, p)], out, p);
 }
 
-/** The axes biasActGrad sums: every axis of an array of rank `rank` but `axis`. */
-export const biasAxes = (rank: number, axis: number): number[] =>
-  Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
-
 export function biasActGradKernel(inputs: readonly CpuView[], out: CpuView, p: OpParams['biasActGrad']): void {
   const dy = inputs[0]!;
-  sumKernel([maskedGrad(dy, inputs[1]!, p)], out, { axes: biasAxes(dy.shape.length, p.axis), keepDims: false });
+  sumKernel([maskedGrad(dy, inputs[1]!, p)], out, { axes: biasGradAxes(dy.shape.length, p.axis), keepDims: false });
 }

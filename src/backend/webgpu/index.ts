@@ -18,7 +18,7 @@
  */
 import { type DType, type TypedArray, allocArray } from '../../core/dtype.js';
 import { UnsupportedError } from '../../core/errors.js';
-import type { KernelOpName, OpParams } from '../../core/ops.js';
+import { type KernelOpName, type OpParams, biasGradAxes } from '../../core/ops.js';
 import type { Backend, Kernel, KernelTable } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { withFallback } from '../fallback.js';
@@ -158,7 +158,7 @@ const kernels: KernelTable<GpuStorage> = {
   ),
   biasActGrad: kernel('biasActGrad', (r, [dy, y], out, p) =>
     sumGpu(r, [maskedGradGpu(r, 'biasActGrad', dy!, y!, p)], out, {
-      axes: dy!.shape.map((_, i) => i).filter((i) => i !== p.axis),
+      axes: biasGradAxes(dy!.shape.length, p.axis),
       keepDims: false,
     }),
   ),

@@ -1269,11 +1269,18 @@ function maskCopyF32(dst: usize, src: usize, m: usize, n: i32, act: i32, slope: 
   }
 }
 
+/** maskCopyF32 for a run-time act (0 none: a plain copy), each activation's loop specialised. */
+// @ts-ignore: decorator
+@inline
+function maskRowF32(dst: usize, src: usize, m: usize, n: i32, act: i32, slope: f32): void {
+  if (act == ACT_NONE) copyF32(dst, src, n);
+  else if (act == ACT_RELU) maskCopyF32(dst, src, m, n, ACT_RELU, slope);
+  else maskCopyF32(dst, src, m, n, 2, slope);
+}
+
 /** out = dy masked by y, n dense floats (act 0 none: a copy, 1 relu, 2 leakyRelu): dX's operand where no direct kernel reads dy. */
 export function epilogueMask(dy: usize, y: usize, out: usize, n: i32, act: i32, slope: f32): void {
-  if (act == ACT_NONE) copyF32(out, dy, n);
-  else if (act == ACT_RELU) maskCopyF32(out, dy, y, n, ACT_RELU, slope);
-  else maskCopyF32(out, dy, y, n, 2, slope);
+  maskRowF32(out, dy, y, n, act, slope);
 }
 
 /**
@@ -1320,38 +1327,20 @@ export function boolToF32(x: usize, out: usize, n: i32): void {
   }
 }
 
-/** Σ of n dense floats in f64 (two f64x2 accumulators), as the reference accumulates. */
+/**
+ * Σ of n dense floats in f64 (two f64x2 accumulators), as the reference accumulates; with act
+ * 1 (relu) or 2 (leakyRelu), x masked by m as it is read (the bias gradient of a fused epilogue).
+ */
 // @ts-ignore: decorator
 @inline
-function sumRowF64(x: usize, n: i32): f64 {
-  let acc0 = f64x2.splat(0);
-  let acc1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const v = v128.load(x);
-    acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(v));
-    acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
-    x += 16;
-  }
-  const acc = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (; i < n; i++) {
-    s += <f64>load<f32>(x);
-    x += 4;
-  }
-  return s;
-}
-
-/** sumRowF64 of x masked by m as it is read (the bias gradient of a fused epilogue). */
-// @ts-ignore: decorator
-@inline
-function sumRowMaskedF64(x: usize, m: usize, n: i32, act: i32, slope: f32): f64 {
+function sumRowF64(x: usize, m: usize, n: i32, act: i32, slope: f32): f64 {
   const sv = f32x4.splat(slope);
   let acc0 = f64x2.splat(0);
   let acc1 = f64x2.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const v = maskVec(act, v128.load(x), v128.load(m), sv);
+    let v = v128.load(x);
+    if (act != ACT_NONE) v = maskVec(act, v, v128.load(m), sv);
     acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(v));
     acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
     x += 16;
@@ -1360,7 +1349,9 @@ function sumRowMaskedF64(x: usize, m: usize, n: i32, act: i32, slope: f32): f64 
   const acc = f64x2.add(acc0, acc1);
   let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
   for (; i < n; i++) {
-    s += <f64>maskF32(act, load<f32>(x), load<f32>(m), slope);
+    let v = load<f32>(x);
+    if (act != ACT_NONE) v = maskF32(act, v, load<f32>(m), slope);
+    s += <f64>v;
     x += 4;
     m += 4;
   }
@@ -1440,7 +1431,7 @@ function sumKRKRMasked(
         let s: f64 = 0;
         for (let j1 = 0; j1 < r1; j1++) {
           const at = <usize>(((j1 * ld + i2) * r3) * 4);
-          s += act == ACT_NONE ? sumRowF64(xb + at, r3) : sumRowMaskedF64(xb + at, mb + at, r3, act, slope);
+          s += sumRowF64(xb + at, mb + at, r3, act, slope);
         }
         store<f32>(ob + <usize>(i2 * 4), <f32>s);
       }
@@ -1902,9 +1893,7 @@ export function convDirect(
       for (let r = 0; r < h; r++) {
         const dst = padded + <usize>(((c * hp + r + pt) * wp + pl) * 4);
         const at = <usize>(((c * h + r) * w) * 4);
-        if (act == ACT_NONE) copyF32(dst, xs + at, w);
-        else if (act == ACT_RELU) maskCopyF32(dst, xs + at, ms + at, w, ACT_RELU, slope);
-        else maskCopyF32(dst, xs + at, ms + at, w, 2, slope);
+        maskRowF32(dst, xs + at, ms + at, w, act, slope);
       }
     }
     const ys = y + <usize>(s * yStride * 4);

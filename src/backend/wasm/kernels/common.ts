@@ -25,6 +25,25 @@ export const epilogueArgs = (e: EpilogueParams): [number, number] => [
   e.negativeSlope,
 ];
 
+/**
+ * The backward of a fused epilogue where a kernel reads dy: the forward output y (dy's
+ * layout) whose mask (kernels.ts's maskVec) the kernel applies to dy as it reads it.
+ */
+export interface GradMask extends EpilogueParams {
+  readonly y: CpuView;
+}
+
+/** The GradMask of an *Act primitive: its forward output `y` and its epilogue parameters. */
+export const gradMask = (y: CpuView, p: EpilogueParams): GradMask => ({
+  y,
+  activation: p.activation,
+  negativeSlope: p.negativeSlope,
+});
+
+/** A kernel's mask arguments (pointer to y at `at` bytes, activation code, slope); none: no mask. */
+export const maskArgs = (m: GradMask | null | undefined, py: number | undefined, at: number): number[] =>
+  m ? [py! + at, ...epilogueArgs(m)] : [0, 0, 0];
+
 /** kernels.ts's biasActPlanes call: the epilogue on planes [p0, p1) of NCHW `y` (plane = sample · channels + channel). */
 export const biasActPlanes = (
   y: number,

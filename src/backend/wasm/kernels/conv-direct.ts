@@ -21,7 +21,7 @@ import { TILE } from '../kernels-abi.js';
 import { lanesFor, splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { align64, biasActPlanes, bytes, dense, epilogueArgs, stage } from './common.js';
+import { type GradMask, align64, biasActPlanes, bytes, dense, maskArgs, stage } from './common.js';
 
 /**
  * Output channels per filter block: kernels.ts's MR (4×8 tiles), or MR3 (3×12 tiles) where
@@ -139,18 +139,6 @@ export function gradInputPlan(g: ConvGeometry, p: Conv2dParams): DirectConv | nu
 export interface DirectEpilogue extends EpilogueParams {
   readonly bias: Float32Array;
 }
-
-/**
- * The backward of a fused epilogue where a kernel reads dy: the forward output y (dy's
- * layout) whose mask (kernels.ts's maskVec) the kernel applies to dy as it copies it.
- */
-export interface GradMask extends EpilogueParams {
-  readonly y: CpuView;
-}
-
-/** A kernel's mask arguments (pointer to y at `at` bytes, activation code, slope); none: no mask. */
-const maskArgs = (m: GradMask | null | undefined, py: number | undefined, at: number): number[] =>
-  m ? [py! + at, ...epilogueArgs(m)] : [0, 0, 0];
 
 /**
  * Runs a DirectConv on views `x` and `filters`, writing all of `out` (then the epilogue, if

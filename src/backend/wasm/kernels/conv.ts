@@ -19,7 +19,7 @@ import {
   windowArgs,
 } from '../plan.js';
 import type { Program } from '../pool.js';
-import { type FastKernel, biasActPlanes, bytes, dense, epilogueArgs, stage } from './common.js';
+import { type FastKernel, biasActPlanes, bytes, dense, epilogueArgs, gradMask, stage } from './common.js';
 import { forwardPlan, gradInputPlan, runDirectConv, runImplicitGradWeight } from './conv-direct.js';
 
 /**
@@ -162,7 +162,7 @@ export const conv2dGradInputFast: FastKernel<'conv2dGradInput'> = (rt, inputs, o
 export const conv2dGradInputActFast: FastKernel<'conv2dGradInputAct'> = (rt, inputs, out, p) => {
   const [dyv, wv, yv] = inputs as [CpuView, CpuView, CpuView];
   const g = convGeometry(p.inputShape, wv.shape, p, 'conv2dGradInputAct');
-  const mask = { y: yv, activation: p.activation, negativeSlope: p.negativeSlope };
+  const mask = gradMask(yv, p);
   const direct = gradInputPlan(g, p);
   if (direct) return runDirectConv(rt, direct, dyv, wv, out, null, mask);
   if (p.activation === 'none') return gradInputIm2col(rt, g, p, dyv, wv, out);
@@ -268,5 +268,5 @@ export const conv2dGradWeightFast: FastKernel<'conv2dGradWeight'> = (rt, inputs,
 export const conv2dGradWeightActFast: FastKernel<'conv2dGradWeightAct'> = (rt, inputs, out, p) => {
   const [xv, dyv, yv] = inputs as [CpuView, CpuView, CpuView];
   const g = convGeometry(xv.shape, p.weightShape, p, 'conv2dGradWeightAct');
-  runImplicitGradWeight(rt, g, p, xv, dyv, out, { y: yv, activation: p.activation, negativeSlope: p.negativeSlope });
+  runImplicitGradWeight(rt, g, p, xv, dyv, out, gradMask(yv, p));
 };

@@ -1,11 +1,11 @@
 /** Sums over axes that fold into K R K R runs, accumulated in f64 like the reference. */
-import type { EpilogueParams } from '../../../core/ops.js';
+import { biasGradAxes } from '../../../core/ops.js';
 import { sizeOf } from '../../../core/shape.js';
 import type { CpuView } from '../../cpu/storage.js';
 import { splitRange } from '../plan.js';
 import type { Program } from '../pool.js';
 import type { WasmRuntime } from '../runtime.js';
-import { type FastKernel, bytes, dense, epilogueArgs, stage } from './common.js';
+import { type FastKernel, type GradMask, bytes, dense, gradMask, maskArgs, stage } from './common.js';
 import { elementLanes } from './elementwise.js';
 
 /**
@@ -22,8 +22,7 @@ export const sumFast: FastKernel<'sum'> = (rt, inputs, out, p) => sumRuns(rt, in
  */
 export const biasActGradFast: FastKernel<'biasActGrad'> = (rt, inputs, out, p) => {
   const dy = inputs[0]!;
-  const axes = dy.shape.map((_, i) => i).filter((i) => i !== p.axis);
-  return sumRuns(rt, dy, axes, out, { y: inputs[1]!, activation: p.activation, negativeSlope: p.negativeSlope });
+  return sumRuns(rt, dy, biasGradAxes(dy.shape.length, p.axis), out, gradMask(inputs[1]!, p));
 };
 
 function sumRuns(
@@ -31,7 +30,7 @@ function sumRuns(
   x: CpuView,
   axes: readonly number[],
   out: CpuView,
-  mask: (EpilogueParams & { readonly y: CpuView }) | null,
+  mask: GradMask | null,
 ): void | false {
   const runs: { size: number; reduced: boolean }[] = [];
   x.shape.forEach((d, i) => {
@@ -58,18 +57,41 @@ function sumRuns(
     ...ranges.map(([s, e]) => 8 * (byRows ? k2 : e - s)),
   ]);
   const [px, po, pm, ...pacc] = io.ptrs;
-  /** The mask's arguments for x's span from `at` floats on (none: act 0). */
-  const maskAt = (at: number): number[] => (mask ? [pm! + bytes(at), ...epilogueArgs(mask)] : [0, 0, 0]);
   const programs: Program[] = ranges.map(([s, e], lane) => {
     const at = byRows ? s * r1 * k2 * r3 : s * r3;
     return byRows
       ? [
           {
             fn: 'sumKRKR',
-            args: [px! + bytes(at), e - s, r1, k2, r3, po! + bytes(s * k2), pacc[lane]!, k2, ...maskAt(at)],
+            args: [
+              px! + bytes(at),
+              e - s,
+              r1,
+              k2,
+              r3,
+              po! + bytes(s * k2),
+              pacc[lane]!,
+              k2,
+              ...maskArgs(mask, pm, bytes(at)),
+            ],
           },
         ]
-      : [{ fn: 'sumKRKR', args: [px! + bytes(at), k0, r1, e - s, r3, po! + bytes(s), pacc[lane]!, k2, ...maskAt(at)] }];
+      : [
+          {
+            fn: 'sumKRKR',
+            args: [
+              px! + bytes(at),
+              k0,
+              r1,
+              e - s,
+              r3,
+              po! + bytes(s),
+              pacc[lane]!,
+              k2,
+              ...maskArgs(mask, pm, bytes(at)),
+            ],
+          },
+        ];
   });
   rt.run(programs);
   io.finish();
